@@ -1,0 +1,112 @@
+/* control/control — /_tidepool/ endpoints (control.h). */
+#include "control.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/dispatch.h"
+#include "core/json.h"
+
+static int reply(tp_buf *out, int status, cJSON *body)
+{
+    char *text = cJSON_PrintUnformatted(body);
+    cJSON_Delete(body);
+    tp_buf_puts(out, text ? text : "{}");
+    free(text);
+    return status;
+}
+
+static int fail(tp_buf *out, int status, const char *message)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "error", message);
+    return reply(out, status, o);
+}
+
+static cJSON *clock_json(const tp_control_ops *ops)
+{
+    cJSON *c = cJSON_CreateObject();
+    int64_t now = tp_clock_now_ms(ops->core->clock);
+    char iso[40];
+    tp_format_iso8601(now, iso, sizeof iso);
+    cJSON_AddStringToObject(c, "mode", tp_clock_mode_name(tp_clock_mode_get(ops->core->clock)));
+    tp_json_add_int(c, "now_ms", now);
+    cJSON_AddStringToObject(c, "now", iso);
+    tp_json_add_int(c, "pending_events", (int64_t)ops->pending_events(ops->ctx));
+    return c;
+}
+
+static int health(const tp_control_ops *ops, tp_buf *out)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "status", "ok");
+    cJSON_AddStringToObject(o, "version", TP_VERSION);
+    cJSON *svcs = cJSON_AddArrayToObject(o, "services");
+    for (size_t i = 0; i < tp_dispatch_service_count(ops->core->dispatch); i++)
+        cJSON_AddItemToArray(svcs, cJSON_CreateString(tp_dispatch_service(ops->core->dispatch, i)->name));
+    cJSON_AddItemToObject(o, "clock", clock_json(ops));
+    cJSON_AddStringToObject(o, "storage", tp_store_path(ops->core->store));
+    return reply(out, 200, o);
+}
+
+static int clock_post(const tp_control_ops *ops, const char *body, size_t len, tp_buf *out)
+{
+    cJSON *in = tp_json_parse(body, len);
+    if (!cJSON_IsObject(in)) {
+        cJSON_Delete(in);
+        return fail(out, 400, "body must be a JSON object such as {\"advance_ms\": 1000}");
+    }
+    const cJSON *adv = cJSON_GetObjectItemCaseSensitive(in, "advance_ms");
+    const cJSON *to = cJSON_GetObjectItemCaseSensitive(in, "to_ms");
+    int64_t ms = -1;
+    if (cJSON_IsNumber(adv))
+        ms = (int64_t)adv->valuedouble;
+    else if (cJSON_IsNumber(to))
+        ms = (int64_t)to->valuedouble - tp_clock_now_ms(ops->core->clock);
+    cJSON_Delete(in);
+    if (tp_clock_mode_get(ops->core->clock) != TP_CLOCK_VIRTUAL)
+        return fail(out, 400, "the clock is real; start tidepool with --clock virtual to move it");
+    if (ms < 0)
+        return fail(out, 400,
+                    "give {\"advance_ms\": N} with N >= 0, or {\"to_ms\": T} with T not in the past");
+    int64_t ran = ops->advance(ops->ctx, ms);
+    if (ran < 0)
+        return fail(out, 500, "advancing the clock failed");
+    cJSON *o = clock_json(ops);
+    tp_json_add_int(o, "events_run", ran);
+    return reply(out, 200, o);
+}
+
+int tp_control_handle(const tp_control_ops *ops, const char *method, const char *path,
+                      const char *body, size_t len, tp_buf *out)
+{
+    const char *p = path + strlen("/_tidepool/");
+    int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
+    if (strcmp(p, "health") == 0) {
+        if (get)
+            return health(ops, out);
+    } else if (strcmp(p, "reset") == 0) {
+        if (post) {
+            if (ops->reset(ops->ctx) != 0)
+                return fail(out, 500, "reset failed");
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddBoolToObject(o, "reset", 1);
+            return reply(out, 200, o);
+        }
+    } else if (strcmp(p, "clock") == 0) {
+        if (get)
+            return reply(out, 200, clock_json(ops));
+        if (post)
+            return clock_post(ops, body, len, out);
+    } else {
+        char msg[300];
+        snprintf(msg, sizeof msg, "no control endpoint %.200s", path);
+        return fail(out, 404, msg);
+    }
+    char msg[300];
+    snprintf(msg, sizeof msg, "%s is not allowed on %.200s", method, path);
+    return fail(out, 405, msg);
+}

@@ -1,0 +1,31 @@
+/* http/awsjson — error envelopes for awsJson services (awsjson.h). */
+#include "awsjson.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int tp_awsjson_error(const tp_json_service *svc, const tp_error *err, tp_buf *out)
+{
+    const tp_error_info *info = tp_error_info_find(err->code);
+    const char *ns = info && info->coral_ns ? info->coral_ns : svc->error_ns;
+    char type[256];
+    if (ns && *ns)
+        snprintf(type, sizeof type, "%s#%s", ns, err->code);
+    else
+        snprintf(type, sizeof type, "%s", err->code);
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return -1;
+    cJSON_AddStringToObject(o, "__type", type);
+    if (err->message[0])
+        cJSON_AddStringToObject(o, "message", err->message);
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!text)
+        return -1;
+    int rc = tp_buf_puts(out, text);
+    free(text);
+    return rc;
+}

@@ -1,0 +1,57 @@
+/* tidepool/engine.h — embed tidepool in a C program or test.
+ *
+ * An engine is the whole emulator without HTTP: create one (in memory, on a
+ * virtual clock by default), call any API with the same JSON as the wire
+ * ("DynamoDB_20120810.PutItem" + request body), move virtual time forward,
+ * reset. Calls go through the same validation and actions as HTTP requests.
+ * Thread-safe: every call takes the engine lock. No cJSON types cross this
+ * header. */
+#ifndef TIDEPOOL_ENGINE_H
+#define TIDEPOOL_ENGINE_H
+
+#include <stdint.h>
+
+#include "tidepool/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TP_ABI_VERSION 1
+
+typedef struct tp_engine tp_engine;
+
+typedef struct tp_engine_options {
+    int real_clock;             /* 0 (default): virtual clock; 1: wall clock */
+    int64_t clock_start_ms;     /* virtual clock start, epoch ms; 0: 2024-01-01T00:00:00Z */
+    const char *data_dir;       /* NULL: in memory */
+    const char *config_json;    /* the config file's text, or NULL */
+    uint64_t seed;              /* seeds request ids and every random choice; 0: 1 */
+} tp_engine_options;
+
+/* opts may be NULL for the defaults. Returns NULL with err set on failure. */
+tp_engine *tp_engine_new(const tp_engine_options *opts, tp_error *err);
+void tp_engine_free(tp_engine *e);
+
+/* Calls an API: target as on the wire ("DynamoDB_20120810.GetItem"),
+ * request_json its body. access_key and region play the role of the SigV4
+ * credential scope (NULL: "AKIDTIDEPOOL", "us-east-1"). On success returns 0
+ * and *response_json (free() it); on an AWS error returns -1 with err set. */
+int tp_engine_call(tp_engine *e, const char *access_key, const char *region, const char *target,
+                   const char *request_json, char **response_json, tp_error *err);
+
+int64_t tp_engine_now_ms(tp_engine *e);
+/* Virtual clock: runs every event due within the next ms milliseconds, in
+ * (time, insertion) order, and leaves the clock at now + ms. -1 on a real clock. */
+int tp_engine_advance(tp_engine *e, int64_t ms);
+/* Drops all state (tables, items, timers). */
+int tp_engine_reset(tp_engine *e);
+
+/* The 12-digit account id tidepool derives from an access key: the key
+ * itself when it is 12 digits, else a stable hash of it. */
+void tp_account_for_key(const char *access_key, char out[13]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

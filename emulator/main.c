@@ -1,0 +1,189 @@
+/* main — the tidepool command line: serve | version | help.
+ * (`run SCENARIO` arrives with event source mappings.) */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "engine_internal.h"
+
+static const char usage[] =
+    "usage: tidepool serve [options]\n"
+    "       tidepool version\n"
+    "\n"
+    "Emulates AWS DynamoDB (and, as they land, DynamoDB Streams, SQS, Kinesis and\n"
+    "Lambda event sources) on one port, stored in SQLite.\n"
+    "\n"
+    "serve options:\n"
+    "  --host ADDR          IPv4 address to listen on (default 127.0.0.1)\n"
+    "  --port N             port (default 4566)\n"
+    "  --data-dir DIR       keep state in DIR/tidepool.db (default: in memory)\n"
+    "  --config FILE        JSON config file (service settings)\n"
+    "  --clock real|virtual real follows the wall clock (default); virtual stands\n"
+    "                       still until POST /_tidepool/clock {\"advance_ms\":N}\n"
+    "  --seed N             seed for request ids and every random choice (default 1)\n"
+    "  --threads N          HTTP worker threads (default 2)\n"
+    "  --log-level L        debug|info|warn|error|off (default info)\n";
+
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *data = NULL;
+    size_t len = 0, cap = 0, n;
+    char chunk[8192];
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (len + n + 1 > cap) {
+            cap = (len + n + 1) * 2;
+            char *d = realloc(data, cap);
+            if (!d) {
+                free(data);
+                fclose(f);
+                return NULL;
+            }
+            data = d;
+        }
+        memcpy(data + len, chunk, n);
+        len += n;
+    }
+    fclose(f);
+    if (!data)
+        data = calloc(1, 1);
+    else
+        data[len] = '\0';
+    return data;
+}
+
+static int serve(int argc, char **argv)
+{
+    const char *host = "127.0.0.1", *data_dir = NULL, *config_path = NULL;
+    int port = 4566, threads = 2;
+    tp_engine_options opts = {.real_clock = 1, .seed = 1};
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(usage, stdout);
+            return 0;
+        }
+        if (!v) {
+            fprintf(stderr, "tidepool: %s needs a value\n%s", a, usage);
+            return 2;
+        }
+        i++;
+        if (strcmp(a, "--host") == 0) {
+            host = v;
+        } else if (strcmp(a, "--port") == 0) {
+            char *end;
+            long p = strtol(v, &end, 10);
+            if (*end || p < 1 || p > 65535) {
+                fprintf(stderr, "tidepool: --port must be 1..65535, got '%s'\n", v);
+                return 2;
+            }
+            port = (int)p;
+        } else if (strcmp(a, "--data-dir") == 0) {
+            data_dir = v;
+        } else if (strcmp(a, "--config") == 0) {
+            config_path = v;
+        } else if (strcmp(a, "--clock") == 0) {
+            if (strcmp(v, "real") == 0)
+                opts.real_clock = 1;
+            else if (strcmp(v, "virtual") == 0)
+                opts.real_clock = 0;
+            else {
+                fprintf(stderr, "tidepool: --clock must be real or virtual, got '%s'\n", v);
+                return 2;
+            }
+        } else if (strcmp(a, "--seed") == 0) {
+            opts.seed = strtoull(v, NULL, 10);
+        } else if (strcmp(a, "--threads") == 0) {
+            threads = atoi(v);
+            if (threads < 1 || threads > 64) {
+                fprintf(stderr, "tidepool: --threads must be 1..64\n");
+                return 2;
+            }
+        } else if (strcmp(a, "--log-level") == 0) {
+            tp_log_level lvl;
+            if (tp_log_parse_level(v, &lvl) != 0) {
+                fprintf(stderr, "tidepool: --log-level must be debug|info|warn|error|off\n");
+                return 2;
+            }
+            tp_log_set_level(lvl);
+        } else {
+            fprintf(stderr, "tidepool: unknown option %s\n%s", a, usage);
+            return 2;
+        }
+    }
+    char *config = NULL;
+    if (config_path) {
+        config = read_file(config_path);
+        if (!config) {
+            fprintf(stderr, "tidepool: cannot read config %s: %s\n", config_path, strerror(errno));
+            return 1;
+        }
+    }
+    opts.data_dir = data_dir;
+    opts.config_json = config;
+
+    /* Signals are taken synchronously by this thread; block them before any
+     * other thread starts so the workers inherit the mask. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    tp_error err;
+    tp_error_clear(&err);
+    tp_engine *e = tp_engine_new(&opts, &err);
+    free(config);
+    if (!e) {
+        fprintf(stderr, "tidepool: %s\n", err.message);
+        return 1;
+    }
+    if (tp_engine_start_timers(e) != 0) {
+        fprintf(stderr, "tidepool: cannot start the timer thread\n");
+        tp_engine_free(e);
+        return 1;
+    }
+    tp_http_host h;
+    tp_engine_http_host(e, &h);
+    char why[256];
+    tp_http_server *srv = tp_http_start(host, port, threads, &h, why, sizeof why);
+    if (!srv) {
+        fprintf(stderr, "tidepool: %s\n", why);
+        tp_engine_free(e);
+        return 1;
+    }
+    tp_log(TP_LOG_INFO, "tidepool %s listening on http://%s:%d (%s, clock %s)", TP_VERSION, host,
+           port, data_dir ? data_dir : "in memory", opts.real_clock ? "real" : "virtual");
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    tp_log(TP_LOG_INFO, "signal %d: shutting down", sig);
+    tp_http_stop(srv);
+    tp_engine_free(e);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+        printf("tidepool %s\n", TP_VERSION);
+        return 0;
+    }
+    if (strcmp(argv[1], "serve") == 0)
+        return serve(argc - 2, argv + 2);
+    fprintf(stderr, "tidepool: unknown command '%s'\n%s", argv[1], usage);
+    return 2;
+}
