@@ -1,0 +1,45 @@
+# tidepool's front door. Every target that builds installs what is missing
+# first (.ci/install-deps.sh: quiet and quick when all is present).
+#
+#   make run     build, then serve in memory on $(HOST):$(PORT)
+#   make test    unit + integration tests (ctest), the summary printed last
+#   make asan    the same tests under AddressSanitizer + UBSan (build-asan/)
+#   make bench   startup time, idle RSS, PutItem/GetItem throughput and latency
+#   make clean   remove the build trees
+
+HOST ?= 127.0.0.1
+PORT ?= 4566
+BUILD ?= build
+BUILD_ASAN ?= build-asan
+BUILD_TYPE ?= RelWithDebInfo
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CTEST_JOBS ?= 2
+
+.PHONY: all deps build run test asan bench clean
+
+all: build
+
+deps:
+	@./.ci/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+
+run: build
+	./$(BUILD)/tidepool serve --host $(HOST) --port $(PORT)
+
+test: build
+	ctest --test-dir $(BUILD) --output-on-failure -j$(CTEST_JOBS)
+
+asan: deps
+	@cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DTP_SANITIZE=ON >/dev/null
+	@cmake --build $(BUILD_ASAN) -j$(JOBS)
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --test-dir $(BUILD_ASAN) --output-on-failure -j$(CTEST_JOBS)
+
+bench: build
+	BUILD_DIR=$(BUILD) ./tests/bench/run.sh
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN)

@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# tests/bench/run.sh — `make bench`: how fast tidepool starts, how small it
+# idles, and PutItem/GetItem throughput and latency with 1 KB items.
+#
+#   startup   spawn -> first 200 from /_tidepool/health (median of RUNS)
+#   idle RSS  VmRSS from /proc/PID/status once it answers
+#   PutItem   distinct keys ({{n}}), concurrency 1 and 32
+#   GetItem   random existing keys ({{r}}), concurrency 1 and 32
+#
+# Everything runs in memory on a free 127.0.0.1 port, each load phase is
+# bounded by DURATION seconds, and tidepool is stopped at the end.
+# Environment: BUILD_DIR (default build), DURATION (3), RUNS (5), CONCURRENCY ("1 32").
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$root"
+BUILD_DIR=${BUILD_DIR:-build}
+DURATION=${DURATION:-3}
+RUNS=${RUNS:-5}
+CONCURRENCY=${CONCURRENCY:-"1 32"}
+
+if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
+    cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+fi
+cmake --build "$BUILD_DIR" -j"$(nproc 2>/dev/null || echo 2)" --target tidepool tp_bench >/dev/null
+
+BIN=$(cd "$BUILD_DIR" && pwd)/tidepool
+BENCH=$(cd "$BUILD_DIR" && pwd)/tp_bench
+work=$(mktemp -d)
+pid=
+cleanup() {
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Startup and idle RSS: python3 spawns and polls with a 1 ms bounded loop.
+python3 - "$BIN" "$RUNS" >"$work/startup.json" <<'EOF'
+import http.client, json, os, signal, socket, statistics, subprocess, sys, time
+
+binary, runs = sys.argv[1], int(sys.argv[2])
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+times, rss = [], []
+for _ in range(runs):
+    port = free_port()
+    t0 = time.perf_counter()
+    p = subprocess.Popen([binary, "serve", "--host", "127.0.0.1", "--port", str(port)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ready = None
+    deadline = t0 + 10
+    while time.perf_counter() < deadline and p.poll() is None:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            c.request("GET", "/_tidepool/health")
+            r = c.getresponse(); r.read(); c.close()
+            if r.status == 200:
+                ready = time.perf_counter() - t0
+                break
+        except OSError:
+            pass
+        time.sleep(0.001)
+    if ready is not None:
+        times.append(ready * 1000)
+        with open("/proc/%d/status" % p.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    rss.append(int(line.split()[1]))
+    p.send_signal(signal.SIGTERM)
+    try:
+        p.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        p.kill(); p.wait()
+    if ready is None:
+        sys.exit("tidepool did not answer /_tidepool/health within 10 s")
+print(json.dumps({"startup_ms": times, "rss_kb": rss}))
+EOF
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$BIN" serve --host 127.0.0.1 --port "$port" 2>"$work/tidepool.log" &
+pid=$!
+for _ in $(seq 1 200); do
+    if "$BENCH" --port "$port" -X GET --path /_tidepool/health -n 1 -d 1 >/dev/null 2>&1; then
+        break
+    fi
+    kill -0 "$pid" 2>/dev/null || { cat "$work/tidepool.log" >&2; exit 1; }
+    sleep 0.05
+done
+
+ddb() { # ddb OPERATION [tp_bench options...]
+    local op=$1
+    shift
+    "$BENCH" --port "$port" --aws-json 1.0 --target "DynamoDB_20120810.$op" --json "$@" || true
+}
+
+ddb CreateTable -n 1 -d 5 --label create -b \
+    '{"TableName":"bench","AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"}],"KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}],"BillingMode":"PAY_PER_REQUEST"}' \
+    >"$work/create.json"
+
+put_body='{"TableName":"bench","Item":{"pk":{"S":"k{{n}}"},"data":{"S":"{{pad:1000}}"}}}'
+get_body='{"TableName":"bench","Key":{"pk":{"S":"k{{r}}"}}}'
+: >"$work/results.jsonl"
+start=0
+for c in $CONCURRENCY; do
+    ddb PutItem -c "$c" -d "$DURATION" --key-start "$start" --label "PutItem 1KB" -b "$put_body" \
+        >>"$work/results.jsonl"
+    start=$((start + $(python3 -c 'import json,sys; print(json.loads(sys.stdin.read().splitlines()[-1])["requests"])' <"$work/results.jsonl")))
+done
+# Keys 0..start-1 were written above: reads pick among them.
+keys=$((start > 0 ? start : 1))
+for c in $CONCURRENCY; do
+    ddb GetItem -c "$c" -d "$DURATION" --key-space "$keys" --label "GetItem 1KB" -b "$get_body" \
+        >>"$work/results.jsonl"
+done
+
+rss_after=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")
+kill -TERM "$pid"
+wait "$pid" || { echo "tidepool exited non-zero on SIGTERM:" >&2; tail -20 "$work/tidepool.log" >&2; }
+pid=
+
+python3 - "$work" "$BIN" "$rss_after" "$keys" <<'EOF'
+import json, os, statistics, subprocess, sys
+
+work, binary, rss_after, keys = sys.argv[1], sys.argv[2], int(sys.argv[3] or 0), int(sys.argv[4])
+startup = json.load(open(os.path.join(work, "startup.json")))
+create = [json.loads(l) for l in open(os.path.join(work, "create.json")) if l.strip()]
+rows = [json.loads(l) for l in open(os.path.join(work, "results.jsonl")) if l.strip()]
+version = subprocess.run([binary, "version"], stdout=subprocess.PIPE, text=True).stdout.strip()
+
+print()
+print("%s on %d cores (in memory, real clock, 127.0.0.1)" % (version, os.cpu_count() or 0))
+ms = startup["startup_ms"]
+print("  startup, spawn -> first 200 from /_tidepool/health: median %.1f ms  (runs: %s)"
+      % (statistics.median(ms), ", ".join("%.1f" % t for t in ms)))
+print("  idle RSS after startup: %.1f MiB (median of %d)" % (statistics.median(startup["rss_kb"]) / 1024,
+                                                             len(startup["rss_kb"])))
+if create and create[0]["errors"]:
+    print("  CreateTable FAILED: the load below measured errors")
+print()
+print("  %-12s %5s %10s %10s %8s %8s %8s %8s" % ("operation", "conc", "requests", "ops/s", "p50 us",
+                                                 "p99 us", "max us", "errors"))
+for r in rows:
+    print("  %-12s %5d %10d %10.0f %8d %8d %8d %8d" % (r["label"], r["concurrency"], r["requests"],
+                                                       r["ops_per_s"], r["p50_us"], r["p99_us"],
+                                                       r["max_us"], r["errors"]))
+print()
+print("  RSS after the load (%d items of 1 KB): %.1f MiB" % (keys, rss_after / 1024))
+if any(r["errors"] for r in rows):
+    print("  note: some requests failed; tp_bench printed the first failure above")
+EOF
