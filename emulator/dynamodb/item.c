@@ -15,13 +15,14 @@
 #include "core/json.h"
 #include "ddb.h"
 #include "expr/projection.h"
+#include "item.h"
 #include "keycodec.h"
 
 #define KEY_MISMATCH "The provided key element does not match the schema"
 
 /* Loads the table for a data-plane call: missing, CREATING and DELETING
  * tables are all "Requested resource not found", as AWS says for items. */
-static int load_active(tp_req *r, const char *name, ddb_table *t, tp_error *err)
+int ddb_load_active(tp_req *r, const char *name, ddb_table *t, tp_error *err)
 {
     int rc = ddb_table_find(r, name, t, err);
     if (rc < 0)
@@ -73,7 +74,7 @@ static int encode(const ddb_keydef *k, const char *text, tp_buf *out, tp_error *
 }
 
 /* Key of a full item (PutItem): AWS names the missing or mistyped key. */
-static int key_of_item(const ddb_table *t, const cJSON *item, tp_buf *hk, tp_buf *rk,
+int ddb_key_of_item(const ddb_table *t, const cJSON *item, tp_buf *hk, tp_buf *rk,
                        tp_error *err)
 {
     const ddb_keydef *defs[2] = {&t->hash, t->range.name[0] ? &t->range : NULL};
@@ -102,7 +103,7 @@ static int key_of_item(const ddb_table *t, const cJSON *item, tp_buf *hk, tp_buf
 
 /* Key of a Key parameter (GetItem, DeleteItem): exactly the schema's
  * attributes, of the schema's types, or AWS's one generic message. */
-static int key_of_key(const ddb_table *t, const cJSON *key, tp_buf *hk, tp_buf *rk,
+int ddb_key_of_key(const ddb_table *t, const cJSON *key, tp_buf *hk, tp_buf *rk,
                       tp_error *err)
 {
     const ddb_keydef *defs[2] = {&t->hash, t->range.name[0] ? &t->range : NULL};
@@ -138,7 +139,7 @@ static char defined_type(const ddb_table *t, const char *name)
 }
 
 /* Index key attributes present in the item must have the defined type. */
-static int check_index_keys(const ddb_table *t, const cJSON *item, tp_error *err)
+int ddb_check_index_keys(const ddb_table *t, const cJSON *item, tp_error *err)
 {
     static const char *const kinds[] = {"GlobalSecondaryIndexes", "LocalSecondaryIndexes"};
     for (int k = 0; k < 2; k++) {
@@ -165,7 +166,7 @@ static int check_index_keys(const ddb_table *t, const cJSON *item, tp_error *err
 }
 
 /* Reads the stored item for a key; *item NULL when absent. */
-static int read_item(tp_req *r, int64_t table_id, const tp_buf *hk, const tp_buf *rk,
+int ddb_item_read(tp_req *r, int64_t table_id, const tp_buf *hk, const tp_buf *rk,
                      cJSON **item, int64_t *size, tp_error *err)
 {
     static const char sql[] = "SELECT item, size FROM ddb_items WHERE table_id=?1 AND hk=?2 AND rk=?3";
@@ -191,7 +192,7 @@ static int read_item(tp_req *r, int64_t table_id, const tp_buf *hk, const tp_buf
     return rc == SQLITE_DONE ? 0 : tp_fail(err, TP_ERR_INTERNAL, "storage error");
 }
 
-static int write_item(tp_req *r, int64_t table_id, const tp_buf *hk, const tp_buf *rk,
+int ddb_item_write(tp_req *r, int64_t table_id, const tp_buf *hk, const tp_buf *rk,
                       const cJSON *item, int64_t size, tp_error *err)
 {
     static const char sql[] =
@@ -212,7 +213,7 @@ static int write_item(tp_req *r, int64_t table_id, const tp_buf *hk, const tp_bu
     return rc == SQLITE_DONE ? 0 : tp_fail(err, TP_ERR_INTERNAL, "storage error");
 }
 
-static int remove_item(tp_req *r, int64_t table_id, const tp_buf *hk, const tp_buf *rk,
+int ddb_item_remove(tp_req *r, int64_t table_id, const tp_buf *hk, const tp_buf *rk,
                        tp_error *err)
 {
     static const char sql[] = "DELETE FROM ddb_items WHERE table_id=?1 AND hk=?2 AND rk=?3";
@@ -228,7 +229,7 @@ static int remove_item(tp_req *r, int64_t table_id, const tp_buf *hk, const tp_b
 }
 
 /* ConsumedCapacity for ReturnConsumedCapacity TOTAL / INDEXES. */
-static void add_consumed(cJSON *out, const cJSON *in, const char *table, double units)
+void ddb_add_consumed(cJSON *out, const cJSON *in, const char *table, double units)
 {
     const char *rcc = tp_json_str(in, "ReturnConsumedCapacity");
     if (!rcc || strcmp(rcc, "NONE") == 0)
@@ -242,14 +243,14 @@ static void add_consumed(cJSON *out, const cJSON *in, const char *table, double 
     }
 }
 
-static double write_units(int64_t old_size, int64_t new_size)
+double ddb_write_units(int64_t old_size, int64_t new_size)
 {
     int64_t s = old_size > new_size ? old_size : new_size;
     int64_t u = (s + 1023) / 1024;
     return (double)(u < 1 ? 1 : u);
 }
 
-static double read_units(int64_t size, int consistent)
+double ddb_read_units(int64_t size, int consistent)
 {
     int64_t u = (size + 4095) / 4096;
     if (u < 1)
@@ -297,7 +298,7 @@ int ddb_put_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         return tp_fail(err, TP_ERR_VALIDATION, "Item size has exceeded the maximum allowed size");
 
     ddb_table t;
-    if (load_active(r, tp_json_str(in, "TableName"), &t, err) != 0)
+    if (ddb_load_active(r, tp_json_str(in, "TableName"), &t, err) != 0)
         return -1;
     tp_buf hk, rk;
     tp_buf_init(&hk);
@@ -305,9 +306,9 @@ int ddb_put_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     cJSON *old = NULL;
     int64_t old_size = 0;
     int rc = -1;
-    if (key_of_item(&t, item, &hk, &rk, err) != 0 || check_index_keys(&t, item, err) != 0 ||
-        read_item(r, t.id, &hk, &rk, &old, &old_size, err) != 0 ||
-        write_item(r, t.id, &hk, &rk, item, size, err) != 0 ||
+    if (ddb_key_of_item(&t, item, &hk, &rk, err) != 0 || ddb_check_index_keys(&t, item, err) != 0 ||
+        ddb_item_read(r, t.id, &hk, &rk, &old, &old_size, err) != 0 ||
+        ddb_item_write(r, t.id, &hk, &rk, item, size, err) != 0 ||
         ddb_table_add_usage(r, t.id, old ? 0 : 1, size - old_size) != 0)
         goto done;
     *out = cJSON_CreateObject();
@@ -315,7 +316,7 @@ int ddb_put_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         cJSON_AddItemToObject(*out, "Attributes", old);
         old = NULL;
     }
-    add_consumed(*out, in, t.name, write_units(old_size, size));
+    ddb_add_consumed(*out, in, t.name, ddb_write_units(old_size, size));
     rc = 0;
 done:
     cJSON_Delete(old);
@@ -377,7 +378,7 @@ int ddb_get_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         return -1;
     }
     ddb_table t;
-    if (load_active(r, tp_json_str(in, "TableName"), &t, err) != 0) {
+    if (ddb_load_active(r, tp_json_str(in, "TableName"), &t, err) != 0) {
         ddb_projection_free(proj);
         return -1;
     }
@@ -387,8 +388,8 @@ int ddb_get_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     cJSON *item = NULL;
     int64_t size = 0;
     int rc = -1;
-    if (key_of_key(&t, key, &hk, &rk, err) != 0 ||
-        read_item(r, t.id, &hk, &rk, &item, &size, err) != 0)
+    if (ddb_key_of_key(&t, key, &hk, &rk, err) != 0 ||
+        ddb_item_read(r, t.id, &hk, &rk, &item, &size, err) != 0)
         goto done;
     *out = cJSON_CreateObject();
     if (item) {
@@ -405,7 +406,7 @@ int ddb_get_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         cJSON_AddItemToObject(*out, "Item", shown);
         item = NULL;
     }
-    add_consumed(*out, in, t.name, read_units(size, tp_json_bool(in, "ConsistentRead", 0)));
+    ddb_add_consumed(*out, in, t.name, ddb_read_units(size, tp_json_bool(in, "ConsistentRead", 0)));
     rc = 0;
 done:
     cJSON_Delete(item);
@@ -428,7 +429,7 @@ int ddb_delete_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         check_names_only_with_expressions(in, err) != 0)
         return -1;
     ddb_table t;
-    if (load_active(r, tp_json_str(in, "TableName"), &t, err) != 0)
+    if (ddb_load_active(r, tp_json_str(in, "TableName"), &t, err) != 0)
         return -1;
     tp_buf hk, rk;
     tp_buf_init(&hk);
@@ -436,10 +437,10 @@ int ddb_delete_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     cJSON *old = NULL;
     int64_t old_size = 0;
     int rc = -1;
-    if (key_of_key(&t, key, &hk, &rk, err) != 0 ||
-        read_item(r, t.id, &hk, &rk, &old, &old_size, err) != 0)
+    if (ddb_key_of_key(&t, key, &hk, &rk, err) != 0 ||
+        ddb_item_read(r, t.id, &hk, &rk, &old, &old_size, err) != 0)
         goto done;
-    if (old && (remove_item(r, t.id, &hk, &rk, err) != 0 ||
+    if (old && (ddb_item_remove(r, t.id, &hk, &rk, err) != 0 ||
                 ddb_table_add_usage(r, t.id, -1, -old_size) != 0))
         goto done;
     *out = cJSON_CreateObject();
@@ -447,7 +448,7 @@ int ddb_delete_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         cJSON_AddItemToObject(*out, "Attributes", old);
         old = NULL;
     }
-    add_consumed(*out, in, t.name, write_units(old_size, 0));
+    ddb_add_consumed(*out, in, t.name, ddb_write_units(old_size, 0));
     rc = 0;
 done:
     cJSON_Delete(old);
