@@ -1133,7 +1133,9 @@ static int begin(vctx *x, const tp_shape *s, const cJSON *v, const path *p)
     tp_buf *b = &x->msg;
     if (x->n++)
         tp_buf_puts(b, "; ");
-    x->limit = b->len + TP_ERROR_MESSAGE_MAX;
+    /* A long value is cut so the constraint text after it always fits in
+     * the error message (ten of these share TP_ERROR_MESSAGE_MAX). */
+    x->limit = b->len + 256;
     tp_buf_puts(b, "Value ");
     if (!v) {
         tp_buf_puts(b, "null");
