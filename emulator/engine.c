@@ -286,6 +286,10 @@ static int engine_exec(tp_engine *e, const char *access_key, const char *region,
         tp_fail(err, TP_ERR_INTERNAL, "storage is unavailable");
     } else {
         rc = act->run(&req, in, out, err);
+        if (rc == 0) {
+            cJSON_Delete(req.error_fields);
+            req.error_fields = NULL;
+        }
         if (rc == 0 && tp_store_commit(e->core.store) != 0)
             rc = tp_fail(err, TP_ERR_INTERNAL, "storage commit failed");
         if (rc != 0)
@@ -295,8 +299,10 @@ static int engine_exec(tp_engine *e, const char *access_key, const char *region,
         pthread_cond_signal(&e->wake);   /* the action may have scheduled something */
     pthread_mutex_unlock(&e->lock);
     if (rc != 0) {
+        /* on failure *out carries the error's extra members, if any */
         cJSON_Delete(*out);
-        *out = NULL;
+        *out = req.error_fields;
+        req.error_fields = NULL;
         if (!err->code[0])
             tp_fail(err, TP_ERR_INTERNAL, "internal error");
     }
@@ -365,10 +371,9 @@ int tp_engine_call(tp_engine *e, const char *access_key, const char *region, con
     int rc = engine_exec(e, access_key ? access_key : "AKIDTIDEPOOL", region, act, in, &out, err,
                          rid, sizeof rid);
     cJSON_Delete(in);
-    if (rc == 0) {
+    if (rc == 0)
         *response_json = out ? cJSON_PrintUnformatted(out) : strdup("{}");
-        cJSON_Delete(out);
-    }
+    cJSON_Delete(out);
     return rc;
 }
 

@@ -35,6 +35,10 @@ typedef struct tp_req {
     const char *request_id;
     int64_t now_ms;          /* clock reading for this call (epoch ms) */
     const struct tp_action *action;
+    /* Set by an action that fails with an error whose envelope carries more
+     * than __type and message (ConditionalCheckFailedException's "Item"):
+     * an object of those extra members, owned by the engine from then on. */
+    struct cJSON *error_fields;
 } tp_req;
 
 #endif

@@ -69,4 +69,11 @@ int ddb_tags_check(const cJSON *tags, int empty_ok, tp_error *err);
 
 int ddb_service_start(tp_core *core);
 
+/* TTL expiry (ttl.c): arms the periodic sweep (ddb_service_start calls it);
+ * ddb_ttl_delete_item is the one place a TTL deletion happens (item,
+ * indexes, counters; later the stream record). */
+int ddb_ttl_start(tp_core *core);
+int ddb_ttl_delete_item(tp_req *r, const ddb_table *t, const cJSON *item, int64_t size,
+                        tp_error *err);
+
 #endif

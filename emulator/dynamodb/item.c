@@ -14,7 +14,9 @@
 #include "core/buf.h"
 #include "core/json.h"
 #include "ddb.h"
+#include "expr/condition.h"
 #include "expr/projection.h"
+#include "index.h"
 #include "item.h"
 #include "keycodec.h"
 
@@ -258,19 +260,76 @@ double ddb_read_units(int64_t size, int consistent)
     return consistent ? (double)u : (double)u / 2.0;
 }
 
-/* Features of later slices that must not be silently ignored. */
-static int reject_unsupported(const cJSON *in, const char *const *names, tp_error *err)
+/* The condition of a single-item write (PutItem, DeleteItem): the
+ * ConditionExpression or the legacy Expected (+ ConditionalOperator), with
+ * AWS's request-level checks in its order: mixing the two forms, names /
+ * values given without an expression, the names and values maps, the
+ * expression, then unused names and values. *cond stays NULL when the
+ * request has no condition. */
+static int write_condition(cJSON *in, ddb_cond **cond, tp_error *err)
 {
-    for (; *names; names++)
-        if (cJSON_GetObjectItemCaseSensitive(in, *names))
-            return tp_fail(err, TP_ERR_VALIDATION, "tidepool does not support %s on this operation yet",
-                           *names);
-    return 0;
+    *cond = NULL;
+    const char *ce = tp_json_str(in, "ConditionExpression");
+    cJSON *expected = cJSON_GetObjectItemCaseSensitive(in, "Expected");
+    const cJSON *names = cJSON_GetObjectItemCaseSensitive(in, "ExpressionAttributeNames");
+    cJSON *values = cJSON_GetObjectItemCaseSensitive(in, "ExpressionAttributeValues");
+    if (ce && expected)
+        return tp_fail(err, TP_ERR_VALIDATION,
+                       "Can not use both expression and non-expression parameters in the same "
+                       "request: Non-expression parameters: {Expected} Expression parameters: "
+                       "{ConditionExpression}");
+    if (!ce && names)
+        return tp_fail(err, TP_ERR_VALIDATION,
+                       "ExpressionAttributeNames can only be specified when using expressions");
+    if (!ce && values)
+        return tp_fail(err, TP_ERR_VALIDATION,
+                       "ExpressionAttributeValues can only be specified when using expressions: "
+                       "ConditionExpression is null");
+    if (expected)
+        return ddb_cond_from_expected(expected, tp_json_str(in, "ConditionalOperator"), cond, err);
+    if (!ce)
+        return 0;
+    if (ddb_expr_check_map_keys(names, "ExpressionAttributeNames", '#', err) != 0 ||
+        ddb_expr_values_validate(values, err) != 0 ||
+        ddb_cond_parse("ConditionExpression", ce, names, values, cond, err) != 0)
+        return -1;
+    ddb_expr_usage u;
+    ddb_expr_usage_init(&u);
+    int rc = ddb_expr_usage_add_cond(&u, *cond) != 0
+                 ? tp_fail(err, TP_ERR_INTERNAL, "out of memory")
+                 : ddb_expr_usage_check(&u, names, values, err);
+    ddb_expr_usage_free(&u);
+    if (rc != 0) {
+        ddb_cond_free(*cond);
+        *cond = NULL;
+    }
+    return rc;
 }
 
-static const char *const conditional_params[] = {"ConditionExpression", "Expected",
-                                                 "ConditionalOperator",
-                                                 "ExpressionAttributeValues", NULL};
+/* Evaluates a write's condition against the stored item (NULL: none).
+ * A failed check writes nothing (the engine rolls back) and, as on AWS,
+ * still costs the write capacity of the attempt (the error carries no
+ * ConsumedCapacity). With ReturnValuesOnConditionCheckFailure ALL_OLD the
+ * error carries the stored item as "Item". */
+static int check_write_condition(tp_req *r, const cJSON *in, const ddb_cond *cond,
+                                 const cJSON *old, tp_error *err)
+{
+    if (!cond || ddb_cond_eval(cond, old))
+        return 0;
+    const char *rv = tp_json_str(in, "ReturnValuesOnConditionCheckFailure");
+    if (old && rv && strcmp(rv, "ALL_OLD") == 0) {
+        cJSON *fields = cJSON_CreateObject();
+        cJSON *copy = cJSON_Duplicate(old, 1);
+        if (fields && copy && cJSON_AddItemToObject(fields, "Item", copy)) {
+            cJSON_Delete(r->error_fields);
+            r->error_fields = fields;
+        } else {
+            cJSON_Delete(fields);
+            cJSON_Delete(copy);
+        }
+    }
+    return tp_fail(err, TP_ERR_CONDITIONAL_CHECK_FAILED, "The conditional request failed");
+}
 
 static int check_names_only_with_expressions(const cJSON *in, tp_error *err)
 {
@@ -290,25 +349,30 @@ int ddb_put_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     const char *rv = tp_json_str(in, "ReturnValues");
     if (rv && strcmp(rv, "ALL_OLD") != 0 && strcmp(rv, "NONE") != 0)
         return tp_fail(err, TP_ERR_VALIDATION, "ReturnValues can only be ALL_OLD or NONE");
-    if (reject_unsupported(in, conditional_params, err) != 0 ||
-        check_names_only_with_expressions(in, err) != 0)
-        return -1;
     int64_t size = (int64_t)ddb_item_size(item);
     if (size > DDB_MAX_ITEM_BYTES)
         return tp_fail(err, TP_ERR_VALIDATION, "Item size has exceeded the maximum allowed size");
+    ddb_cond *cond;
+    if (write_condition(in, &cond, err) != 0)
+        return -1;
 
     ddb_table t;
-    if (ddb_load_active(r, tp_json_str(in, "TableName"), &t, err) != 0)
+    if (ddb_load_active(r, tp_json_str(in, "TableName"), &t, err) != 0) {
+        ddb_cond_free(cond);
         return -1;
+    }
     tp_buf hk, rk;
     tp_buf_init(&hk);
     tp_buf_init(&rk);
     cJSON *old = NULL;
     int64_t old_size = 0;
     int rc = -1;
+    ddb_index_report irep = {0};
     if (ddb_key_of_item(&t, item, &hk, &rk, err) != 0 || ddb_check_index_keys(&t, item, err) != 0 ||
         ddb_item_read(r, t.id, &hk, &rk, &old, &old_size, err) != 0 ||
+        check_write_condition(r, in, cond, old, err) != 0 ||
         ddb_item_write(r, t.id, &hk, &rk, item, size, err) != 0 ||
+        ddb_index_apply_report(r, &t, old, item, &irep, err) != 0 ||
         ddb_table_add_usage(r, t.id, old ? 0 : 1, size - old_size) != 0)
         goto done;
     *out = cJSON_CreateObject();
@@ -316,9 +380,10 @@ int ddb_put_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         cJSON_AddItemToObject(*out, "Attributes", old);
         old = NULL;
     }
-    ddb_add_consumed(*out, in, t.name, ddb_write_units(old_size, size));
+    ddb_index_add_consumed(*out, in, t.name, ddb_write_units(old_size, size), &irep);
     rc = 0;
 done:
+    ddb_cond_free(cond);
     cJSON_Delete(old);
     tp_buf_free(&hk);
     tp_buf_free(&rk);
@@ -425,22 +490,27 @@ int ddb_delete_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     const char *rv = tp_json_str(in, "ReturnValues");
     if (rv && strcmp(rv, "ALL_OLD") != 0 && strcmp(rv, "NONE") != 0)
         return tp_fail(err, TP_ERR_VALIDATION, "ReturnValues can only be ALL_OLD or NONE");
-    if (reject_unsupported(in, conditional_params, err) != 0 ||
-        check_names_only_with_expressions(in, err) != 0)
+    ddb_cond *cond;
+    if (write_condition(in, &cond, err) != 0)
         return -1;
     ddb_table t;
-    if (ddb_load_active(r, tp_json_str(in, "TableName"), &t, err) != 0)
+    if (ddb_load_active(r, tp_json_str(in, "TableName"), &t, err) != 0) {
+        ddb_cond_free(cond);
         return -1;
+    }
     tp_buf hk, rk;
     tp_buf_init(&hk);
     tp_buf_init(&rk);
     cJSON *old = NULL;
     int64_t old_size = 0;
     int rc = -1;
+    ddb_index_report irep = {0};
     if (ddb_key_of_key(&t, key, &hk, &rk, err) != 0 ||
-        ddb_item_read(r, t.id, &hk, &rk, &old, &old_size, err) != 0)
+        ddb_item_read(r, t.id, &hk, &rk, &old, &old_size, err) != 0 ||
+        check_write_condition(r, in, cond, old, err) != 0)
         goto done;
     if (old && (ddb_item_remove(r, t.id, &hk, &rk, err) != 0 ||
+                ddb_index_apply_report(r, &t, old, NULL, &irep, err) != 0 ||
                 ddb_table_add_usage(r, t.id, -1, -old_size) != 0))
         goto done;
     *out = cJSON_CreateObject();
@@ -448,9 +518,10 @@ int ddb_delete_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         cJSON_AddItemToObject(*out, "Attributes", old);
         old = NULL;
     }
-    ddb_add_consumed(*out, in, t.name, ddb_write_units(old_size, 0));
+    ddb_index_add_consumed(*out, in, t.name, ddb_write_units(old_size, 0), &irep);
     rc = 0;
 done:
+    ddb_cond_free(cond);
     cJSON_Delete(old);
     tp_buf_free(&hk);
     tp_buf_free(&rk);

@@ -27,6 +27,13 @@ const char ddb_schema_sql[] =
     "  table_id INTEGER NOT NULL, hk BLOB NOT NULL, rk BLOB NOT NULL,"
     "  item TEXT NOT NULL, size INTEGER NOT NULL,"
     "  PRIMARY KEY(table_id, hk, rk)) WITHOUT ROWID;"
+    /* Secondary index entries (index.c): keyed in the order a Query on the
+     * index reads them — index hash key, index range key, table key. */
+    "CREATE TABLE IF NOT EXISTS ddb_index_items("
+    "  table_id INTEGER NOT NULL, index_name TEXT NOT NULL,"
+    "  ihk BLOB NOT NULL, irk BLOB NOT NULL, hk BLOB NOT NULL, rk BLOB NOT NULL,"
+    "  item TEXT NOT NULL, size INTEGER NOT NULL,"
+    "  PRIMARY KEY(table_id, index_name, ihk, irk, hk, rk)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS ddb_tags("
     "  table_id INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
     "  PRIMARY KEY(table_id, key)) WITHOUT ROWID;";

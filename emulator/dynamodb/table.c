@@ -48,6 +48,7 @@
 #include "core/sched.h"
 #include "core/store.h"
 #include "ddb.h"
+#include "index.h"
 
 /* From tags.c: the Tags rules CreateTable shares with TagResource.
  * (Declared here because ddb.h belongs to another change.) */
@@ -478,7 +479,9 @@ static cJSON *describe(const cJSON *desc, const char *status, int64_t items, int
 
 cJSON *ddb_table_describe(tp_req *r, const ddb_table *t)
 {
-    return describe(t->desc, t->status, t->item_count, t->size_bytes, r->now_ms);
+    cJSON *d = describe(t->desc, t->status, t->item_count, t->size_bytes, r->now_ms);
+    ddb_index_fill_stats(r->core, t->id, d);   /* per-index ItemCount, IndexSizeBytes */
+    return d;
 }
 
 /* AttributeDefinitions come back sorted by name (so do NonKeyAttributes). */
@@ -708,10 +711,15 @@ static int settle(tp_core *core, int64_t id, int64_t now_ms)
         const char *name = tp_json_str(g, "IndexName");
         const char *ist = tp_json_str(g, "IndexStatus");
         if (str_eq(ist, "DELETING")) {
+            if (name && ddb_index_drop(core, id, name) != 0)
+                goto fail;
             cJSON_DeleteItemFromArray(gsis, i);
             removed = 1;
             continue;
         }
+        /* A new GSI is filled from the table's items as it turns ACTIVE. */
+        if (str_eq(ist, "CREATING") && name && ddb_index_backfill(core, id, desc, name) != 0)
+            goto fail;
         const cJSON *gpt = name ? member(member(pending, "Indexes"), name) : NULL;
         if (gpt) {
             int64_t rcu = num(gpt, "ReadCapacityUnits"), wcu = num(gpt, "WriteCapacityUnits");
@@ -736,6 +744,10 @@ static int settle(tp_core *core, int64_t id, int64_t now_ms)
     cJSON_Delete(pending);
     cJSON_Delete(desc);
     return rc;
+fail:
+    cJSON_Delete(pending);
+    cJSON_Delete(desc);
+    return -1;
 }
 
 static void settle_event(struct tp_core *core, void *arg, int64_t due_ms)
@@ -795,7 +807,7 @@ int ddb_service_start(tp_core *core)
         }
     }
     sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : -1;
+    return rc == SQLITE_DONE ? ddb_ttl_start(core) : -1;
 }
 
 /* --- shared validation ---------------------------------------------------- */
@@ -1559,6 +1571,8 @@ int ddb_delete_table(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         sqlite3_reset(st);
     }
     if (rc == 0)
+        rc = ddb_index_drop(r->core, t.id, NULL);
+    if (rc == 0)
         rc = save(r->core, t.id, "DELETING", t.desc, NULL, 0);
     if (rc == 0)
         rc = set_counts(r->core, t.id, "DELETING");
@@ -2164,6 +2178,7 @@ int ddb_update_table(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     cJSON_AddItemToObject(*out, "TableDescription",
                           describe(desc, updating || echo ? "UPDATING" : t.status, t.item_count,
                                    t.size_bytes, r->now_ms));
+    ddb_index_fill_stats(r->core, t.id, cJSON_GetObjectItemCaseSensitive(*out, "TableDescription"));
     int64_t id = t.id;
     /* A change that starts nothing new (deletion protection during an
      * update) leaves the pending transition's end where it was. */

@@ -1,6 +1,6 @@
-/* dynamodb/ttl — DescribeTimeToLive and UpdateTimeToLive: the setting only
- * (ddb_tables.ttl_attr / ttl_status). Expiring items is the TTL sweeper's
- * job, which reads the same columns.
+/* dynamodb/ttl — DescribeTimeToLive and UpdateTimeToLive (the setting,
+ * ddb_tables.ttl_attr / ttl_status), and the sweep that expires items
+ * (bottom of the file), which reads the same columns.
  *
  *   DISABLED --UpdateTimeToLive(Enabled, attr)--> ENABLED
  *   ENABLED  --UpdateTimeToLive(!Enabled, same attr)--> DISABLED
@@ -11,11 +11,19 @@
  * AWS's, from the ack-api-quirks live catalogue. */
 #include <cjson/cJSON.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
+#include "core/clock.h"
 #include "core/json.h"
+#include "core/log.h"
+#include "core/sched.h"
 #include "core/store.h"
 #include "ddb.h"
+#include "index.h"
+#include "item.h"
 
 #define TTL_COOLDOWN_MS INT64_C(1800000)
 
@@ -117,4 +125,180 @@ int ddb_update_time_to_live(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     cJSON_AddBoolToObject(s, "Enabled", enable);
     cJSON_AddStringToObject(s, "AttributeName", attr ? attr : "");
     return 0;
+}
+
+/* --- the sweep ------------------------------------------------------------
+ *
+ * One scheduler event every ttl_sweep_interval_ms (default 60 s, <= 0 turns
+ * expiry off) on tidepool's clock, armed by ddb_service_start (so also after
+ * a reset) and re-armed by each run. It deletes, from every ACTIVE or
+ * UPDATING table with TTL ENABLED, the items whose TTL attribute is a
+ * Number of epoch seconds in the past by more than ttl_delay_ms (default 0).
+ * Until then an expired item stays readable, as on AWS, where deletion
+ * comes "typically within a few days". Items whose value is not a Number,
+ * or lies more than five years in the past (AWS's rule, which keeps
+ * e.g. small counters from being taken for timestamps) are left alone;
+ * values in milliseconds are far in the future and so never expire. */
+
+#define TTL_SWEEP_MS INT64_C(60000)
+#define TTL_MAX_AGE_MS (INT64_C(1826) * 86400000)   /* five years, one leap day */
+
+int ddb_ttl_delete_item(tp_req *r, const ddb_table *t, const cJSON *item, int64_t size,
+                        tp_error *err)
+{
+    tp_buf hk, rk;
+    tp_buf_init(&hk);
+    tp_buf_init(&rk);
+    int rc = 0;
+    if (ddb_key_of_item(t, item, &hk, &rk, err) != 0 ||
+        ddb_item_remove(r, t->id, &hk, &rk, err) != 0 ||
+        ddb_index_apply(r, t, item, NULL, err) != 0)
+        rc = -1;
+    else if (ddb_table_add_usage(r, t->id, -1, -size) != 0)
+        rc = tp_fail(err, TP_ERR_INTERNAL, "storage error");
+    /* Stream records for TTL deletions (userIdentity dynamodb.amazonaws.com)
+     * will be written here. */
+    tp_buf_free(&hk);
+    tp_buf_free(&rk);
+    return rc;
+}
+
+/* 1 when item has expired at now_ms under AWS's rules. */
+static int expired(const cJSON *item, const char *attr, int64_t now_ms, int64_t delay_ms)
+{
+    const char *text = tp_json_str(cJSON_GetObjectItemCaseSensitive(item, attr), "N");
+    if (!text)
+        return 0;
+    char *end = NULL;
+    double at_ms = strtod(text, &end) * 1000.0;
+    if (!end || *end)
+        return 0;
+    return at_ms + (double)delay_ms < (double)now_ms && at_ms >= (double)(now_ms - TTL_MAX_AGE_MS);
+}
+
+typedef struct doomed {
+    cJSON *item;
+    int64_t size;
+} doomed;
+
+/* Collects the expired items of one table (caller frees). */
+static int collect_expired(tp_core *core, const ddb_table *t, int64_t now_ms, int64_t delay_ms,
+                           doomed **out, size_t *n)
+{
+    static const char sql[] = "SELECT item, size FROM ddb_items WHERE table_id=?1";
+    sqlite3_stmt *st = tp_store_stmt(core->store, sql);
+    size_t cap = 0;
+    *out = NULL;
+    *n = 0;
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, t->id);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        cJSON *item = cJSON_ParseWithLength((const char *)sqlite3_column_text(st, 0),
+                                            (size_t)sqlite3_column_bytes(st, 0));
+        if (!item || !expired(item, t->ttl_attr, now_ms, delay_ms)) {
+            cJSON_Delete(item);
+            continue;
+        }
+        if (*n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            doomed *grown = realloc(*out, ncap * sizeof *grown);
+            if (!grown) {
+                cJSON_Delete(item);
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            *out = grown;
+            cap = ncap;
+        }
+        (*out)[(*n)++] = (doomed){.item = item, .size = sqlite3_column_int64(st, 1)};
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Each deletion is all or nothing (a savepoint inside the event's
+ * transaction): a failure leaves that item for the next sweep. */
+static void sweep_table(tp_core *core, const char *account, const char *region, const char *name,
+                        int64_t now_ms, int64_t delay_ms)
+{
+    tp_req r = {.core = core, .account = account, .region = region, .request_id = "",
+                .now_ms = now_ms};
+    ddb_table t;
+    tp_error err;
+    if (ddb_table_find(&r, name, &t, &err) != 0)
+        return;
+    doomed *items = NULL;
+    size_t n = 0;
+    if (!strcmp(t.ttl_status, "ENABLED") && t.ttl_attr[0] &&
+        collect_expired(core, &t, now_ms, delay_ms, &items, &n) != 0)
+        tp_log(TP_LOG_ERROR, "dynamodb: TTL sweep of %s could not read items", name);
+    for (size_t i = 0; i < n; i++) {
+        if (tp_store_exec(core->store, "SAVEPOINT ddb_ttl") != 0)
+            break;
+        if (ddb_ttl_delete_item(&r, &t, items[i].item, items[i].size, &err) != 0) {
+            tp_log(TP_LOG_ERROR, "dynamodb: TTL deletion in %s failed: %s", name, err.message);
+            tp_store_exec(core->store, "ROLLBACK TO ddb_ttl");
+        }
+        tp_store_exec(core->store, "RELEASE ddb_ttl");
+    }
+    for (size_t i = 0; i < n; i++)
+        cJSON_Delete(items[i].item);
+    free(items);
+    ddb_table_release(&t);
+}
+
+typedef struct sweep_target {
+    char account[32], region[64], name[256];
+} sweep_target;
+
+static void sweep_event(struct tp_core *core, void *arg, int64_t due_ms);
+
+static int arm_sweep(tp_core *core, int64_t due_ms)
+{
+    return tp_sched_at(core->sched, due_ms, sweep_event, NULL) ? 0 : -1;
+}
+
+static void sweep_event(struct tp_core *core, void *arg, int64_t due_ms)
+{
+    static const char sql[] =
+        "SELECT account, region, name FROM ddb_tables WHERE ttl_status='ENABLED' AND ttl_attr != ''"
+        " AND status IN ('ACTIVE', 'UPDATING') ORDER BY id";
+    (void)arg;
+    int64_t interval = ddb_setting(core, "ttl_sweep_interval_ms", TTL_SWEEP_MS);
+    int64_t delay = ddb_setting(core, "ttl_delay_ms", 0);
+    if (interval > 0 && arm_sweep(core, due_ms + interval) != 0)
+        tp_log(TP_LOG_ERROR, "dynamodb: cannot re-arm the TTL sweep");
+    sqlite3_stmt *st = tp_store_stmt(core->store, sql);
+    if (!st)
+        return;
+    sweep_target *targets = NULL;
+    size_t n = 0, cap = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            sweep_target *grown = realloc(targets, ncap * sizeof *grown);
+            if (!grown)
+                break;
+            targets = grown;
+            cap = ncap;
+        }
+        sweep_target *tg = &targets[n++];
+        snprintf(tg->account, sizeof tg->account, "%s", (const char *)sqlite3_column_text(st, 0));
+        snprintf(tg->region, sizeof tg->region, "%s", (const char *)sqlite3_column_text(st, 1));
+        snprintf(tg->name, sizeof tg->name, "%s", (const char *)sqlite3_column_text(st, 2));
+    }
+    sqlite3_reset(st);
+    for (size_t i = 0; i < n; i++)
+        sweep_table(core, targets[i].account, targets[i].region, targets[i].name, due_ms, delay);
+    free(targets);
+}
+
+int ddb_ttl_start(tp_core *core)
+{
+    int64_t interval = ddb_setting(core, "ttl_sweep_interval_ms", TTL_SWEEP_MS);
+    if (interval <= 0)
+        return 0;
+    return arm_sweep(core, tp_clock_now_ms(core->clock) + interval);
 }

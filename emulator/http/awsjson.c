@@ -8,6 +8,12 @@
 
 int tp_awsjson_error(const tp_json_service *svc, const tp_error *err, tp_buf *out)
 {
+    return tp_awsjson_error_fields(svc, err, NULL, out);
+}
+
+int tp_awsjson_error_fields(const tp_json_service *svc, const tp_error *err,
+                            const cJSON *fields, tp_buf *out)
+{
     const tp_error_info *info = tp_error_info_find(err->code);
     const char *ns = info && info->coral_ns ? info->coral_ns : svc->error_ns;
     char type[256];
@@ -21,6 +27,12 @@ int tp_awsjson_error(const tp_json_service *svc, const tp_error *err, tp_buf *ou
     cJSON_AddStringToObject(o, "__type", type);
     if (err->message[0])
         cJSON_AddStringToObject(o, "message", err->message);
+    const cJSON *f;
+    cJSON_ArrayForEach(f, fields)
+    {
+        if (f->string && !cJSON_GetObjectItemCaseSensitive(o, f->string))
+            cJSON_AddItemToObject(o, f->string, cJSON_Duplicate(f, 1));
+    }
     char *text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (!text)

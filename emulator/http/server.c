@@ -54,6 +54,17 @@ static enum MHD_Result send_body(struct MHD_Connection *c, int status, const cha
     return ret;
 }
 
+static enum MHD_Result send_json_error_fields(struct MHD_Connection *c,
+                                              const tp_json_service *svc,
+                                              const char *content_type, const char *rid,
+                                              const tp_error *err, const cJSON *fields)
+{
+    tp_buf b;
+    tp_buf_init(&b);
+    tp_awsjson_error_fields(svc, err, fields, &b);
+    return send_body(c, err->status, content_type, rid, svc->crc32, &b);
+}
+
 static enum MHD_Result send_json_error(struct MHD_Connection *c, const tp_json_service *svc,
                                        const char *content_type, const char *rid,
                                        const tp_error *err)
@@ -124,8 +135,10 @@ static enum MHD_Result handle_awsjson(tp_http_server *s, struct MHD_Connection *
                           rid, sizeof rid);
     cJSON_Delete(in);
     if (rc != 0) {
+        /* a failed call may leave the error's extra members in out */
+        enum MHD_Result ret = send_json_error_fields(c, svc, resp_ct, rid, &err, out);
         cJSON_Delete(out);
-        return send_json_error(c, svc, resp_ct, rid, &err);
+        return ret;
     }
     char *text = out ? cJSON_PrintUnformatted(out) : NULL;
     cJSON_Delete(out);

@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <cjson/cJSON.h>
+
 #include "http/awsjson.h"
 
 static void expect(tp_error_id id, const char *msg, const char *body)
@@ -51,11 +53,33 @@ static void raw_codes_use_service_namespace(void **state)
     tp_buf_free(&b);
 }
 
+/* ConditionalCheckFailedException with ReturnValuesOnConditionCheckFailure
+ * carries the item next to the message; __type and message cannot be
+ * overridden by the extra fields. */
+static void extra_fields_follow_message(void **state)
+{
+    (void)state;
+    const tp_json_service *ddb = tp_route_json_service("DynamoDB_20120810.X");
+    tp_error e;
+    tp_fail(&e, TP_ERR_CONDITIONAL_CHECK_FAILED, "The conditional request failed");
+    cJSON *f = cJSON_Parse("{\"Item\":{\"pk\":{\"S\":\"a\"}},\"message\":\"x\"}");
+    tp_buf b;
+    tp_buf_init(&b);
+    assert_int_equal(tp_awsjson_error_fields(ddb, &e, f, &b), 0);
+    assert_string_equal(b.data,
+                        "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
+                        "ConditionalCheckFailedException\",\"message\":\"The conditional request "
+                        "failed\",\"Item\":{\"pk\":{\"S\":\"a\"}}}");
+    tp_buf_free(&b);
+    cJSON_Delete(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(dynamodb_namespaces),
         cmocka_unit_test(raw_codes_use_service_namespace),
+        cmocka_unit_test(extra_fields_follow_message),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
