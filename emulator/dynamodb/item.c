@@ -266,7 +266,7 @@ double ddb_read_units(int64_t size, int consistent)
  * values given without an expression, the names and values maps, the
  * expression, then unused names and values. *cond stays NULL when the
  * request has no condition. */
-static int write_condition(cJSON *in, ddb_cond **cond, tp_error *err)
+int ddb_write_condition(cJSON *in, ddb_cond **cond, tp_error *err)
 {
     *cond = NULL;
     const char *ce = tp_json_str(in, "ConditionExpression");
@@ -353,7 +353,7 @@ int ddb_put_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     if (size > DDB_MAX_ITEM_BYTES)
         return tp_fail(err, TP_ERR_VALIDATION, "Item size has exceeded the maximum allowed size");
     ddb_cond *cond;
-    if (write_condition(in, &cond, err) != 0)
+    if (ddb_write_condition(in, &cond, err) != 0)
         return -1;
 
     ddb_table t;
@@ -491,7 +491,7 @@ int ddb_delete_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     if (rv && strcmp(rv, "ALL_OLD") != 0 && strcmp(rv, "NONE") != 0)
         return tp_fail(err, TP_ERR_VALIDATION, "ReturnValues can only be ALL_OLD or NONE");
     ddb_cond *cond;
-    if (write_condition(in, &cond, err) != 0)
+    if (ddb_write_condition(in, &cond, err) != 0)
         return -1;
     ddb_table t;
     if (ddb_load_active(r, tp_json_str(in, "TableName"), &t, err) != 0) {

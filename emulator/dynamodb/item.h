@@ -34,4 +34,26 @@ void ddb_add_consumed(cJSON *out, const cJSON *in, const char *table, double uni
 double ddb_write_units(int64_t old_size, int64_t new_size);
 double ddb_read_units(int64_t size, int consistent);
 
+/* The condition of a single-item write (PutItem, DeleteItem, a
+ * transaction's Put / Delete / ConditionCheck): ConditionExpression or
+ * legacy Expected, with AWS's request-level checks (names, values, unused
+ * ones). *cond stays NULL when there is none; the caller frees it. */
+typedef struct ddb_cond ddb_cond;
+int ddb_write_condition(cJSON *in, ddb_cond **cond, tp_error *err);
+
+/* UpdateItem's steps, for a caller that runs an update among other writes
+ * (TransactWriteItems); update.c. _new does the request-level checks (the
+ * expressions, names, values); _check_table what AWS checks against the
+ * table before reading the item (key attributes, index keys); _apply
+ * computes the item after the update from the stored one (old, NULL when
+ * absent): *item (caller frees), its *size, and *write = 0 when the update
+ * of a missing item leaves nothing to store. */
+typedef struct ddb_update_op ddb_update_op;
+int ddb_update_op_new(cJSON *in, ddb_update_op **out, tp_error *err);
+const ddb_cond *ddb_update_op_cond(const ddb_update_op *op);
+int ddb_update_op_check_table(const ddb_update_op *op, const ddb_table *t, tp_error *err);
+int ddb_update_op_apply(const ddb_update_op *op, const ddb_table *t, const cJSON *old,
+                        cJSON **item, int64_t *size, int *write, tp_error *err);
+void ddb_update_op_free(ddb_update_op *op);
+
 #endif

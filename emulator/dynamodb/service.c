@@ -36,7 +36,13 @@ const char ddb_schema_sql[] =
     "  PRIMARY KEY(table_id, index_name, ihk, irk, hk, rk)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS ddb_tags("
     "  table_id INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
-    "  PRIMARY KEY(table_id, key)) WITHOUT ROWID;";
+    "  PRIMARY KEY(table_id, key)) WITHOUT ROWID;"
+    /* TransactWriteItems' ClientRequestTokens (transact.c): the request's
+     * hash and first response, until the 10-minute window ends. */
+    "CREATE TABLE IF NOT EXISTS ddb_tx_tokens("
+    "  account TEXT NOT NULL, region TEXT NOT NULL, token TEXT NOT NULL,"
+    "  hash TEXT NOT NULL, response TEXT NOT NULL, expires_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY(account, region, token)) WITHOUT ROWID;";
 
 static const tp_action ddb_actions[] = {
 #define DDB_ACTION(Name, fn, fl)                                                               \

@@ -492,6 +492,93 @@ static int check_condition(tp_req *r, const cJSON *in, const ddb_cond *cond, con
     return tp_fail(err, TP_ERR_CONDITIONAL_CHECK_FAILED, "The conditional request failed");
 }
 
+/* The item after the update: the stored one (or, when absent, the Key)
+ * with the update applied, then AWS's checks of the result (size, nesting,
+ * index key types). *write = 0 when there is nothing to store. */
+static int apply_update(const update_req *q, const ddb_table *t, const cJSON *old, cJSON **out,
+                        int64_t *size, int *write, tp_error *err)
+{
+    *out = NULL;
+    *size = 0;
+    *write = 0;
+    cJSON *item = cJSON_Duplicate(old ? old : q->key, 1);
+    if (!item)
+        return tp_fail(err, TP_ERR_INTERNAL, "out of memory");
+    int rc = -1;
+    if (q->upd ? ddb_update_apply(q->upd, item, err) != 0
+               : apply_attribute_updates(q->au, item, err) != 0)
+        goto fail;
+    *size = (int64_t)ddb_item_size(item);
+    if (*size > DDB_MAX_ITEM_BYTES) {
+        tp_fail(err, TP_ERR_VALIDATION, "Item size to update has exceeded the maximum allowed size");
+        goto fail;
+    }
+    if (check_depth(item, err) != 0)
+        goto fail;
+    if (ddb_check_index_keys(t, item, err) != 0) {
+        if (q->upd)
+            tp_fail(err, TP_ERR_VALIDATION,
+                    "The update expression attempted to update the secondary index key to "
+                    "unsupported type");
+        goto fail;
+    }
+    /* An update of a missing item that leaves nothing but the key (REMOVE
+     * or DELETE only) does not create it; an update with no actions at
+     * all (no expression, empty AttributeUpdates) does. */
+    int actions = q->upd ? 1 : q->nau > 0;
+    *write = old || !only_key(t, item) || !actions;
+    *out = item;
+    return 0;
+fail:
+    cJSON_Delete(item);
+    return rc;
+}
+
+/* --- the shared steps (item.h), for TransactWriteItems ------------------- */
+
+struct ddb_update_op {
+    update_req q;
+};
+
+int ddb_update_op_new(cJSON *in, ddb_update_op **out, tp_error *err)
+{
+    *out = calloc(1, sizeof **out);
+    if (!*out)
+        return tp_fail(err, TP_ERR_INTERNAL, "out of memory");
+    if (parse_request(in, &(*out)->q, err) != 0) {
+        ddb_update_op_free(*out);
+        *out = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+const ddb_cond *ddb_update_op_cond(const ddb_update_op *op)
+{
+    return op->q.cond;
+}
+
+int ddb_update_op_check_table(const ddb_update_op *op, const ddb_table *t, tp_error *err)
+{
+    if (check_key_writes(t, &op->q, err) != 0 || check_index_writes(t, op->q.upd, err) != 0)
+        return -1;
+    return 0;
+}
+
+int ddb_update_op_apply(const ddb_update_op *op, const ddb_table *t, const cJSON *old,
+                        cJSON **item, int64_t *size, int *write, tp_error *err)
+{
+    return apply_update(&op->q, t, old, item, size, write, err);
+}
+
+void ddb_update_op_free(ddb_update_op *op)
+{
+    if (!op)
+        return;
+    release_request(&op->q);
+    free(op);
+}
+
 int ddb_update_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
 {
     update_req q;
@@ -518,33 +605,9 @@ int ddb_update_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         goto done;
     if (check_condition(r, in, q.cond, old, err) != 0)
         goto done;
-    item = cJSON_Duplicate(old ? old : q.key, 1);
-    if (!item) {
-        tp_fail(err, TP_ERR_INTERNAL, "out of memory");
+    int write = 0;
+    if (apply_update(&q, &t, old, &item, &size, &write, err) != 0)
         goto done;
-    }
-    if (q.upd ? ddb_update_apply(q.upd, item, err) != 0
-              : apply_attribute_updates(q.au, item, err) != 0)
-        goto done;
-    size = (int64_t)ddb_item_size(item);
-    if (size > DDB_MAX_ITEM_BYTES) {
-        tp_fail(err, TP_ERR_VALIDATION, "Item size to update has exceeded the maximum allowed size");
-        goto done;
-    }
-    if (check_depth(item, err) != 0)
-        goto done;
-    if (ddb_check_index_keys(&t, item, err) != 0) {
-        if (q.upd)
-            tp_fail(err, TP_ERR_VALIDATION,
-                    "The update expression attempted to update the secondary index key to "
-                    "unsupported type");
-        goto done;
-    }
-    /* An update of a missing item that leaves nothing but the key (REMOVE
-     * or DELETE only) does not create it; an update with no actions at
-     * all (no expression, empty AttributeUpdates) does. */
-    int actions = q.upd ? 1 : q.nau > 0;
-    int write = old || !only_key(&t, item) || !actions;
     if (write && (ddb_item_write(r, t.id, &hk, &rk, item, size, err) != 0 ||
                   ddb_index_apply_report(r, &t, old, item, &irep, err) != 0 ||
                   ddb_table_add_usage(r, t.id, old ? 0 : 1, size - old_size) != 0))
