@@ -120,6 +120,32 @@ for c in $CONCURRENCY; do
         >>"$work/results.jsonl"
 done
 
+# UpdateItem with ADD on a counter (one hot item and spread keys), and
+# BatchWriteItem of 25 distinct 1 KB items per request.
+upd_body='{"TableName":"bench","Key":{"pk":{"S":"k{{r}}"}},"UpdateExpression":"ADD hits :one","ExpressionAttributeValues":{":one":{"N":"1"}}}'
+ddb UpdateItem -c 1 -d "$DURATION" --key-space "$keys" --label "UpdateItem ADD" -b "$upd_body" \
+    >>"$work/results.jsonl"
+batch_items=$(python3 -c 'print(",".join("{\"PutRequest\":{\"Item\":{\"pk\":{\"S\":\"b{{n}}-%d\"},\"data\":{\"S\":\"{{pad:1000}}\"}}}}" % i for i in range(25)))')
+batch_body="{\"RequestItems\":{\"bench\":[$batch_items]}}"
+ddb BatchWriteItem -c 1 -d "$DURATION" --label "BatchWrite 25" -b "$batch_body" \
+    >>"$work/results.jsonl"
+
+# Query of a 100-item partition, and a Scan of a 10k-item table (small
+# items, so the whole table fits one 1 MB page).
+ddb CreateTable -n 1 -d 5 --label createq -b \
+    '{"TableName":"benchq","AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"sk","AttributeType":"N"}],"KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}],"BillingMode":"PAY_PER_REQUEST"}' >/dev/null
+q_items=$(python3 -c 'print(",".join("{\"PutRequest\":{\"Item\":{\"pk\":{\"S\":\"p\"},\"sk\":{\"N\":\"{{n}}%02d\"},\"v\":{\"S\":\"{{pad:100}}\"}}}}" % i for i in range(25)))')
+ddb BatchWriteItem -n 4 -d 10 --label fillq -b "{\"RequestItems\":{\"benchq\":[$q_items]}}" >/dev/null
+ddb Query -c 1 -d "$DURATION" --label "Query 100 items" -b \
+    '{"TableName":"benchq","KeyConditionExpression":"pk = :p","ExpressionAttributeValues":{":p":{"S":"p"}}}' \
+    >>"$work/results.jsonl"
+ddb CreateTable -n 1 -d 5 --label creates -b \
+    '{"TableName":"benchs","AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"}],"KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}],"BillingMode":"PAY_PER_REQUEST"}' >/dev/null
+s_items=$(python3 -c 'print(",".join("{\"PutRequest\":{\"Item\":{\"pk\":{\"S\":\"s{{n}}-%d\"},\"v\":{\"N\":\"%d\"}}}}" % (i, i) for i in range(25)))')
+ddb BatchWriteItem -n 400 -d 30 --label fills -b "{\"RequestItems\":{\"benchs\":[$s_items]}}" >/dev/null
+ddb Scan -c 1 -d "$DURATION" --label "Scan 10k items" -b '{"TableName":"benchs"}' \
+    >>"$work/results.jsonl"
+
 rss_after=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")
 kill -TERM "$pid"
 wait "$pid" || { echo "tidepool exited non-zero on SIGTERM:" >&2; tail -20 "$work/tidepool.log" >&2; }
@@ -147,11 +173,11 @@ print()
 print("  %-12s %5s %10s %10s %8s %8s %8s %8s" % ("operation", "conc", "requests", "ops/s", "p50 us",
                                                  "p99 us", "max us", "errors"))
 for r in rows:
-    print("  %-12s %5d %10d %10.0f %8d %8d %8d %8d" % (r["label"], r["concurrency"], r["requests"],
+    print("  %-15s %5d %10d %10.0f %8d %8d %8d %8d" % (r["label"], r["concurrency"], r["requests"],
                                                        r["ops_per_s"], r["p50_us"], r["p99_us"],
                                                        r["max_us"], r["errors"]))
 print()
-print("  RSS after the load (%d items of 1 KB): %.1f MiB" % (keys, rss_after / 1024))
+print("  RSS after the load (%d PutItem items plus the batch, Query and Scan tables): %.1f MiB" % (keys, rss_after / 1024))
 if any(r["errors"] for r in rows):
     print("  note: some requests failed; tp_bench printed the first failure above")
 EOF
