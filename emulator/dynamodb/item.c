@@ -311,8 +311,8 @@ int ddb_write_condition(cJSON *in, ddb_cond **cond, tp_error *err)
  * still costs the write capacity of the attempt (the error carries no
  * ConsumedCapacity). With ReturnValuesOnConditionCheckFailure ALL_OLD the
  * error carries the stored item as "Item". */
-static int check_write_condition(tp_req *r, const cJSON *in, const ddb_cond *cond,
-                                 const cJSON *old, tp_error *err)
+int ddb_check_write_condition(tp_req *r, const cJSON *in, const ddb_cond *cond,
+                              const cJSON *old, tp_error *err)
 {
     if (!cond || ddb_cond_eval(cond, old))
         return 0;
@@ -370,7 +370,7 @@ int ddb_put_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     ddb_index_report irep = {0};
     if (ddb_key_of_item(&t, item, &hk, &rk, err) != 0 || ddb_check_index_keys(&t, item, err) != 0 ||
         ddb_item_read(r, t.id, &hk, &rk, &old, &old_size, err) != 0 ||
-        check_write_condition(r, in, cond, old, err) != 0 ||
+        ddb_check_write_condition(r, in, cond, old, err) != 0 ||
         ddb_item_write(r, t.id, &hk, &rk, item, size, err) != 0 ||
         ddb_index_apply_report(r, &t, old, item, &irep, err) != 0 ||
         ddb_table_add_usage(r, t.id, old ? 0 : 1, size - old_size) != 0)
@@ -507,7 +507,7 @@ int ddb_delete_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     ddb_index_report irep = {0};
     if (ddb_key_of_key(&t, key, &hk, &rk, err) != 0 ||
         ddb_item_read(r, t.id, &hk, &rk, &old, &old_size, err) != 0 ||
-        check_write_condition(r, in, cond, old, err) != 0)
+        ddb_check_write_condition(r, in, cond, old, err) != 0)
         goto done;
     if (old && (ddb_item_remove(r, t.id, &hk, &rk, err) != 0 ||
                 ddb_index_apply_report(r, &t, old, NULL, &irep, err) != 0 ||

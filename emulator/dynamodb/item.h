@@ -56,4 +56,12 @@ int ddb_update_op_apply(const ddb_update_op *op, const ddb_table *t, const cJSON
                         cJSON **item, int64_t *size, int *write, tp_error *err);
 void ddb_update_op_free(ddb_update_op *op);
 
+/* Evaluates a write's condition against the stored item (cond NULL: none).
+ * On false: ConditionalCheckFailedException "The conditional request
+ * failed", carrying the stored item as "Item" when the request asked for
+ * ReturnValuesOnConditionCheckFailure ALL_OLD. */
+struct ddb_cond;
+int ddb_check_write_condition(tp_req *r, const cJSON *in, const struct ddb_cond *cond,
+                              const cJSON *old, tp_error *err);
+
 #endif

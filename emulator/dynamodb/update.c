@@ -469,29 +469,6 @@ static int check_index_writes(const ddb_table *t, const ddb_update *u, tp_error 
     return 0;
 }
 
-/* The condition against the stored item (NULL: none). On failure, with
- * ReturnValuesOnConditionCheckFailure ALL_OLD, the error carries the
- * stored item as "Item" (as PutItem's does). */
-static int check_condition(tp_req *r, const cJSON *in, const ddb_cond *cond, const cJSON *old,
-                           tp_error *err)
-{
-    if (!cond || ddb_cond_eval(cond, old))
-        return 0;
-    const char *rv = tp_json_str(in, "ReturnValuesOnConditionCheckFailure");
-    if (old && rv && strcmp(rv, "ALL_OLD") == 0) {
-        cJSON *fields = cJSON_CreateObject();
-        cJSON *copy = cJSON_Duplicate(old, 1);
-        if (fields && copy && cJSON_AddItemToObject(fields, "Item", copy)) {
-            cJSON_Delete(r->error_fields);
-            r->error_fields = fields;
-        } else {
-            cJSON_Delete(fields);
-            cJSON_Delete(copy);
-        }
-    }
-    return tp_fail(err, TP_ERR_CONDITIONAL_CHECK_FAILED, "The conditional request failed");
-}
-
 /* The item after the update: the stored one (or, when absent, the Key)
  * with the update applied, then AWS's checks of the result (size, nesting,
  * index key types). *write = 0 when there is nothing to store. */
@@ -603,7 +580,7 @@ int ddb_update_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         check_index_writes(&t, q.upd, err) != 0 ||
         ddb_item_read(r, t.id, &hk, &rk, &old, &old_size, err) != 0)
         goto done;
-    if (check_condition(r, in, q.cond, old, err) != 0)
+    if (ddb_check_write_condition(r, in, q.cond, old, err) != 0)
         goto done;
     int write = 0;
     if (apply_update(&q, &t, old, &item, &size, &write, err) != 0)
