@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, TransactGetCommand } from '@aws-sdk/lib-dynamodb';
 
-import { Tidepool } from './tidepool.mjs';
+import { Tidepool, rejection, assertAwsError, stopChecked } from './tidepool.mjs';
 
 const tp = new Tidepool();
 let ddb;
@@ -26,9 +26,7 @@ before(async () => {
 after(async () => {
   ddb?.destroy();
   doc?.destroy();
-  const wasRunning = tp.running;
-  const code = await tp.stop();
-  if (wasRunning) assert.equal(code, 0, `tidepool exited ${code} on SIGTERM:\n${tp.log}`);
+  await stopChecked(tp);
 });
 
 beforeEach(async () => {
@@ -45,22 +43,6 @@ beforeEach(async () => {
     }));
   }
 });
-
-async function rejection(promise) {
-  try {
-    const out = await promise;
-    assert.fail(`expected an error, got ${JSON.stringify(out)}`);
-  } catch (e) {
-    if (e instanceof assert.AssertionError) throw e;
-    return e;
-  }
-}
-
-function assertAwsError(e, name, message, status = 400) {
-  assert.equal(e.name, name, `error name (${e.message})`);
-  assert.equal(e.message, message);
-  assert.equal(e.$metadata?.httpStatusCode, status);
-}
 
 async function itemCount(table) {
   return (await ddb.send(new DescribeTableCommand({ TableName: table }))).Table.ItemCount;

@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 
-import { Tidepool } from './tidepool.mjs';
+import { Tidepool, rejection, assertAwsError, stopChecked } from './tidepool.mjs';
 
 const tp = new Tidepool();
 let ddb;
@@ -22,10 +22,7 @@ before(async () => {
 
 after(async () => {
   ddb?.destroy();
-  const wasRunning = tp.running;
-  const code = await tp.stop();
-  // A crash or a sanitizer report at shutdown fails the run.
-  if (wasRunning) assert.equal(code, 0, `tidepool exited ${code} on SIGTERM:\n${tp.log}`);
+  await stopChecked(tp);
 });
 
 beforeEach(async () => {
@@ -42,24 +39,6 @@ async function createTable(client, name, withSortKey = false) {
   return client.send(new CreateTableCommand({
     TableName: name, AttributeDefinitions: attrs, KeySchema: keys, BillingMode: 'PAY_PER_REQUEST',
   }));
-}
-
-// Resolves to the error a promise rejects with; fails if it resolves.
-async function rejection(promise) {
-  try {
-    const out = await promise;
-    assert.fail(`expected an error, got ${JSON.stringify(out)}`);
-  } catch (e) {
-    if (e instanceof assert.AssertionError) throw e;
-    return e;
-  }
-}
-
-function assertAwsError(e, name, message, status = 400) {
-  assert.equal(e.name, name, `error name (${e.message})`);
-  assert.equal(e.message, message);
-  assert.equal(e.$metadata?.httpStatusCode, status);
-  assert.equal(e.$fault, status >= 500 ? 'server' : 'client');
 }
 
 describe('tables', () => {

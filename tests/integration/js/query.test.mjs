@@ -11,7 +11,7 @@ import {
   QueryCommand as DocQueryCommand, ScanCommand as DocScanCommand, paginateQuery, paginateScan,
 } from '@aws-sdk/lib-dynamodb';
 
-import { Tidepool } from './tidepool.mjs';
+import { Tidepool, rejection, stopChecked } from './tidepool.mjs';
 
 const tp = new Tidepool();
 let ddb;
@@ -26,9 +26,7 @@ before(async () => {
 after(async () => {
   ddb?.destroy();
   doc?.destroy();
-  const wasRunning = tp.running;
-  const code = await tp.stop();
-  if (wasRunning) assert.equal(code, 0, `tidepool exited ${code} on SIGTERM:\n${tp.log}`);
+  await stopChecked(tp);
 });
 
 beforeEach(async () => {
@@ -53,16 +51,6 @@ beforeEach(async () => {
     await ddb.send(new PutItemCommand({ TableName: 'events', Item: item }));
   }
 });
-
-async function rejection(promise) {
-  try {
-    const out = await promise;
-    assert.fail(`expected an error, got ${JSON.stringify(out)}`);
-  } catch (e) {
-    if (e instanceof assert.AssertionError) throw e;
-    return e;
-  }
-}
 
 describe('QueryCommand', () => {
   test('partition in sort-key order, reversed, with a range condition', async () => {

@@ -10,7 +10,7 @@ import {
   UntagResourceCommand, UpdateTableCommand, UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 
-import { Tidepool } from './tidepool.mjs';
+import { Tidepool, rejection, stopChecked } from './tidepool.mjs';
 
 const tp = new Tidepool();
 let ddb;
@@ -22,24 +22,12 @@ before(async () => {
 
 after(async () => {
   ddb?.destroy();
-  const wasRunning = tp.running;
-  const code = await tp.stop();
-  if (wasRunning) assert.equal(code, 0, `tidepool exited ${code} on SIGTERM:\n${tp.log}`);
+  await stopChecked(tp);
 });
 
 beforeEach(async () => {
   await tp.reset();
 });
-
-async function rejection(promise) {
-  try {
-    const out = await promise;
-    assert.fail(`expected an error, got ${JSON.stringify(out)}`);
-  } catch (e) {
-    if (e instanceof assert.AssertionError) throw e;
-    return e;
-  }
-}
 
 async function provisioned(name) {
   const out = await ddb.send(new CreateTableCommand({

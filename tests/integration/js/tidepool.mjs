@@ -1,6 +1,7 @@
 // tidepool.mjs — the JS integration tests' harness: starts the real tidepool
 // binary on a free loopback port, waits for /_tidepool/health, stops it, and
 // hands out AWS SDK v3 clients pointed at it. Mirrors ../tidepool.py.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -202,4 +203,29 @@ export class Tidepool {
   advance(ms) { return this.controlOk('POST', 'clock', { advance_ms: ms }); }
 
   health() { return this.controlOk('GET', 'health'); }
+}
+
+// Resolves to the error a promise rejects with; fails if it resolves.
+export async function rejection(promise) {
+  let out;
+  try {
+    out = await promise;
+  } catch (e) {
+    return e;
+  }
+  assert.fail(`expected an error, got ${JSON.stringify(out)}`);
+}
+
+// An SDK error with AWS's exact name, message and HTTP status.
+export function assertAwsError(e, name, message, status = 400) {
+  assert.equal(e.name, name, `error name (${e.message})`);
+  assert.equal(e.message, message);
+  assert.equal(e.$metadata?.httpStatusCode, status);
+}
+
+// Stops the server; a crash or sanitizer report at shutdown fails the run.
+export async function stopChecked(tp) {
+  const wasRunning = tp.running;
+  const code = await tp.stop();
+  if (wasRunning) assert.equal(code, 0, `tidepool exited ${code} on SIGTERM:\n${tp.log}`);
 }

@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 
-import { Tidepool } from './tidepool.mjs';
+import { Tidepool, rejection, stopChecked } from './tidepool.mjs';
 
 const CANCELLED = 'Transaction cancelled, please refer cancellation reasons for specific reasons';
 
@@ -28,9 +28,7 @@ before(async () => {
 after(async () => {
   ddb?.destroy();
   doc?.destroy();
-  const wasRunning = tp.running;
-  const code = await tp.stop();
-  if (wasRunning) assert.equal(code, 0, `tidepool exited ${code} on SIGTERM:\n${tp.log}`);
+  await stopChecked(tp);
 });
 
 beforeEach(async () => {
@@ -42,16 +40,6 @@ beforeEach(async () => {
     BillingMode: 'PAY_PER_REQUEST',
   }));
 });
-
-async function rejection(promise) {
-  try {
-    const out = await promise;
-    assert.fail(`expected an error, got ${JSON.stringify(out)}`);
-  } catch (e) {
-    if (e instanceof assert.AssertionError) throw e;
-    return e;
-  }
-}
 
 async function getItem(pk) {
   return (await ddb.send(new GetItemCommand({
