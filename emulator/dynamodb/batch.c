@@ -49,6 +49,8 @@ typedef struct batch_table {
     double units;           /* capacity consumed (the table's own) */
     ddb_index_report irep;  /* BatchWriteItem: what the writes did to indexes */
     cJSON *unprocessed;     /* this table's share of Unprocessed*, or NULL */
+    cJSON *collections;     /* BatchWriteItem: ItemCollectionMetrics list, or NULL */
+    int want_collections;   /* ReturnItemCollectionMetrics SIZE */
 } batch_table;
 
 /* One write request or one key to get. */
@@ -116,6 +118,7 @@ static void batch_free(batch *b)
             ddb_table_release(&b->tables[i].t);
         ddb_projection_free(b->tables[i].proj);
         cJSON_Delete(b->tables[i].unprocessed);
+        cJSON_Delete(b->tables[i].collections);
     }
     for (size_t i = 0; i < b->nentries; i++) {
         tp_buf_free(&b->entries[i].hk);
@@ -258,6 +261,15 @@ static int apply_write(tp_req *r, batch_table *bt, batch_entry *e, tp_error *err
         }
         bt->units += ddb_write_units(old_size, 0);
     }
+    cJSON *icm = NULL;
+    if (rc == 0)
+        rc = ddb_item_collection_check(r, &bt->t, &e->hk, e->item ? e->item : e->key,
+                                       bt->want_collections, &icm, err);
+    if (icm) {
+        if (!bt->collections)
+            bt->collections = cJSON_CreateArray();
+        cJSON_AddItemToArray(bt->collections, icm);
+    }
     if (rc != 0 && !err->code[0])
         tp_fail(err, TP_ERR_INTERNAL, "storage error");
     cJSON_Delete(old);
@@ -341,6 +353,7 @@ int ddb_batch_write_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
             cJSON_AddItemToArray(bt->unprocessed, cJSON_Duplicate(e->request, 1));
             continue;
         }
+        bt->want_collections = ddb_wants_collection_metrics(in);
         if (apply_write(r, bt, e, err) != 0)
             goto done;
     }
@@ -354,11 +367,17 @@ int ddb_batch_write_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         }
     }
     add_write_consumed_list(*out, in, &b);
-    /* Item collections exist only on tables with local secondary indexes;
-     * tidepool has none to report yet, so the map is empty. */
-    const char *icm = tp_json_str(in, "ReturnItemCollectionMetrics");
-    if (icm && strcmp(icm, "SIZE") == 0)
-        cJSON_AddObjectToObject(*out, "ItemCollectionMetrics");
+    /* Item collections exist only on tables with local secondary indexes:
+     * the map lists those tables' collections the batch wrote. */
+    if (ddb_wants_collection_metrics(in)) {
+        cJSON *icms = cJSON_AddObjectToObject(*out, "ItemCollectionMetrics");
+        for (size_t i = 0; i < b.ntables; i++) {
+            if (b.tables[i].collections) {
+                cJSON_AddItemToObject(icms, b.tables[i].name, b.tables[i].collections);
+                b.tables[i].collections = NULL;
+            }
+        }
+    }
     rc = 0;
 done:
     batch_free(&b);

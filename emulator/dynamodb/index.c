@@ -629,3 +629,84 @@ int ddb_index_backfill(tp_core *core, int64_t table_id, const cJSON *desc, const
     free(rows);
     return rc;
 }
+
+/* --- item collections (tables with local secondary indexes) -------------
+ * An item collection is every item sharing a partition key plus their LSI
+ * entries. AWS caps it at 10 GB and reports its size on writes that ask
+ * for ReturnItemCollectionMetrics SIZE. The LSI rows are summed by the
+ * table key column, which has no index of its own: fine for the small
+ * collections tests build, and only tables with LSIs pay for it. */
+
+static int table_bytes(tp_req *r, int64_t table_id, const tp_buf *hk, int64_t *bytes)
+{
+    static const char items_sql[] =
+        "SELECT coalesce(sum(size), 0) FROM ddb_items WHERE table_id=?1 AND hk=?2";
+    *bytes = 0;
+    sqlite3_stmt *st = tp_store_stmt(r->core->store, items_sql);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, table_id);
+    sqlite3_bind_blob(st, 2, hk->data ? hk->data : "", (int)hk->len, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *bytes += sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return 0;
+}
+
+static int lsi_bytes(tp_req *r, const ddb_table *t, const tp_buf *hk, int64_t *bytes)
+{
+    static const char sql[] = "SELECT coalesce(sum(size), 0) FROM ddb_index_items "
+                              "WHERE table_id=?1 AND index_name=?2 AND hk=?3";
+    const cJSON *lsi;
+    cJSON_ArrayForEach(lsi, cJSON_GetObjectItemCaseSensitive(t->desc, "LocalSecondaryIndexes"))
+    {
+        const char *name = tp_json_str(lsi, "IndexName");
+        sqlite3_stmt *st = name ? tp_store_stmt(r->core->store, sql) : NULL;
+        if (!st)
+            return -1;
+        sqlite3_bind_int64(st, 1, t->id);
+        sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 3, hk->data ? hk->data : "", (int)hk->len, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            *bytes += sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+    }
+    return 0;
+}
+
+int ddb_item_collection_check(tp_req *r, const ddb_table *t, const tp_buf *hk,
+                              const cJSON *key_source, int want_size, cJSON **metrics,
+                              tp_error *err)
+{
+    *metrics = NULL;
+    if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(t->desc, "LocalSecondaryIndexes")) == 0)
+        return 0;
+    int64_t bytes = 0;
+    if (table_bytes(r, t->id, hk, &bytes) != 0 || lsi_bytes(r, t, hk, &bytes) != 0)
+        return tp_fail(err, TP_ERR_INTERNAL, "storage error");
+    int64_t limit = ddb_setting(r->core, "item_collection_limit_bytes", INT64_C(10) << 30);
+    if (bytes > limit)
+        return tp_fail(err, TP_ERR_ITEM_COLLECTION_SIZE_LIMIT,
+                       "Item collection size limit exceeded for the partition key %s",
+                       t->hash.name);
+    if (!want_size)
+        return 0;
+    cJSON *m = cJSON_CreateObject();
+    cJSON *key = cJSON_AddObjectToObject(m, "ItemCollectionKey");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(key_source, t->hash.name);
+    if (v)
+        cJSON_AddItemToObject(key, t->hash.name, cJSON_Duplicate(v, 1));
+    /* A lower and an upper bound in GB, whole gigabytes apart. */
+    double gb = (double)(bytes >> 30);
+    cJSON *range = cJSON_AddArrayToObject(m, "SizeEstimateRangeGB");
+    cJSON_AddItemToArray(range, cJSON_CreateNumber(gb));
+    cJSON_AddItemToArray(range, cJSON_CreateNumber(gb + 1.0));
+    *metrics = m;
+    return 0;
+}
+
+int ddb_wants_collection_metrics(const cJSON *in)
+{
+    const char *want = tp_json_str(in, "ReturnItemCollectionMetrics");
+    return want && strcmp(want, "SIZE") == 0;
+}

@@ -105,4 +105,18 @@ int ddb_index_drop(tp_core *core, int64_t table_id, const char *index);
  * definitions. */
 int ddb_index_backfill(tp_core *core, int64_t table_id, const cJSON *desc, const char *index);
 
+/* Tables with local secondary indexes: after a write to the partition hk,
+ * fails with ItemCollectionSizeLimitExceededException once the item
+ * collection (the partition's items plus their LSI entries) passes the
+ * limit (setting "item_collection_limit_bytes", AWS's 10 GB by default),
+ * and, with want_size (ReturnItemCollectionMetrics SIZE), sets
+ * *metrics to {ItemCollectionKey, SizeEstimateRangeGB} (caller owns it).
+ * key_source holds the partition key attribute (the item or the Key).
+ * Tables without LSIs: no-op, *metrics NULL. */
+int ddb_item_collection_check(tp_req *r, const ddb_table *t, const tp_buf *hk,
+                              const cJSON *key_source, int want_size, cJSON **metrics,
+                              tp_error *err);
+/* 1 when the request asked for ReturnItemCollectionMetrics SIZE. */
+int ddb_wants_collection_metrics(const cJSON *in);
+
 #endif

@@ -368,12 +368,14 @@ int ddb_put_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     int64_t old_size = 0;
     int rc = -1;
     ddb_index_report irep = {0};
+    cJSON *icm = NULL;
     if (ddb_key_of_item(&t, item, &hk, &rk, err) != 0 || ddb_check_index_keys(&t, item, err) != 0 ||
         ddb_item_read(r, t.id, &hk, &rk, &old, &old_size, err) != 0 ||
         ddb_check_write_condition(r, in, cond, old, err) != 0 ||
         ddb_item_write(r, t.id, &hk, &rk, item, size, err) != 0 ||
         ddb_index_apply_report(r, &t, old, item, &irep, err) != 0 ||
-        ddb_table_add_usage(r, t.id, old ? 0 : 1, size - old_size) != 0)
+        ddb_table_add_usage(r, t.id, old ? 0 : 1, size - old_size) != 0 ||
+        ddb_item_collection_check(r, &t, &hk, item, ddb_wants_collection_metrics(in), &icm, err) != 0)
         goto done;
     *out = cJSON_CreateObject();
     if (old && rv && strcmp(rv, "ALL_OLD") == 0) {
@@ -381,8 +383,13 @@ int ddb_put_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         old = NULL;
     }
     ddb_index_add_consumed(*out, in, t.name, ddb_write_units(old_size, size), &irep);
+    if (icm) {
+        cJSON_AddItemToObject(*out, "ItemCollectionMetrics", icm);
+        icm = NULL;
+    }
     rc = 0;
 done:
+    cJSON_Delete(icm);
     ddb_cond_free(cond);
     cJSON_Delete(old);
     tp_buf_free(&hk);
@@ -513,12 +520,17 @@ int ddb_delete_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
                 ddb_index_apply_report(r, &t, old, NULL, &irep, err) != 0 ||
                 ddb_table_add_usage(r, t.id, -1, -old_size) != 0))
         goto done;
+    cJSON *icm = NULL;
+    if (ddb_item_collection_check(r, &t, &hk, key, ddb_wants_collection_metrics(in), &icm, err) != 0)
+        goto done;
     *out = cJSON_CreateObject();
     if (old && rv && strcmp(rv, "ALL_OLD") == 0) {
         cJSON_AddItemToObject(*out, "Attributes", old);
         old = NULL;
     }
     ddb_index_add_consumed(*out, in, t.name, ddb_write_units(old_size, 0), &irep);
+    if (icm)
+        cJSON_AddItemToObject(*out, "ItemCollectionMetrics", icm);
     rc = 0;
 done:
     ddb_cond_free(cond);

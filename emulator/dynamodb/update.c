@@ -591,6 +591,9 @@ int ddb_update_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         goto done;
     if (!write)
         size = 0;
+    cJSON *icm = NULL;
+    if (write && ddb_item_collection_check(r, &t, &hk, q.key, ddb_wants_collection_metrics(in), &icm, err) != 0)
+        goto done;
 
     *out = cJSON_CreateObject();
     const char *rv = q.rv ? q.rv : "NONE";
@@ -608,6 +611,8 @@ int ddb_update_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     if (shown)
         cJSON_AddItemToObject(*out, "Attributes", shown);
     ddb_index_add_consumed(*out, in, t.name, ddb_write_units(old_size, size), &irep);
+    if (icm)
+        cJSON_AddItemToObject(*out, "ItemCollectionMetrics", icm);
     rc = 0;
 done:
     free(paths);
