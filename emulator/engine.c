@@ -23,8 +23,9 @@
 #include "engine_internal.h"
 
 extern const tp_service ddb_service;
+extern const tp_service streams_service;
 
-static const tp_service *const services[] = {&ddb_service};
+static const tp_service *const services[] = {&ddb_service, &streams_service};
 
 struct tp_engine {
     tp_core core;
@@ -167,6 +168,22 @@ static int64_t engine_advance(void *ctx, int64_t ms)
     return ran;
 }
 
+static int engine_locked(void *ctx, int (*fn)(tp_core *core, void *arg), void *arg)
+{
+    tp_engine *e = ctx;
+    pthread_mutex_lock(&e->lock);
+    int rc = tp_store_begin(e->core.store);
+    if (rc == 0) {
+        rc = fn(&e->core, arg);
+        if (rc == 0)
+            rc = tp_store_commit(e->core.store);
+        else
+            tp_store_rollback(e->core.store);
+    }
+    pthread_mutex_unlock(&e->lock);
+    return rc;
+}
+
 static size_t engine_pending(void *ctx)
 {
     tp_engine *e = ctx;
@@ -227,7 +244,8 @@ tp_engine *tp_engine_new(const tp_engine_options *opts, tp_error *err)
         return NULL;
     }
     e->control = (tp_control_ops){.ctx = e, .core = &e->core, .reset = engine_reset,
-                                  .advance = engine_advance, .pending_events = engine_pending};
+                                  .advance = engine_advance, .pending_events = engine_pending,
+                                  .locked = engine_locked};
     return e;
 }
 

@@ -9,6 +9,7 @@
 #include "core/clock.h"
 #include "core/dispatch.h"
 #include "core/json.h"
+#include "streams/streams.h"
 
 static int reply(tp_buf *out, int status, cJSON *body)
 {
@@ -80,6 +81,28 @@ static int clock_post(const tp_control_ops *ops, const char *body, size_t len, t
     return reply(out, 200, o);
 }
 
+/* GET /_tidepool/streams: streams, shards and record counts (streams.h). */
+typedef struct streams_query {
+    cJSON *result;
+} streams_query;
+
+static int streams_query_run(tp_core *core, void *arg)
+{
+    streams_query *q = arg;
+    q->result = streams_debug_list(core, tp_clock_now_ms(core->clock));
+    return q->result ? 0 : -1;
+}
+
+static int streams_get(const tp_control_ops *ops, tp_buf *out)
+{
+    streams_query q = {0};
+    if (!ops->locked || ops->locked(ops->ctx, streams_query_run, &q) != 0) {
+        cJSON_Delete(q.result);
+        return fail(out, 500, "reading the streams failed");
+    }
+    return reply(out, 200, q.result);
+}
+
 int tp_control_handle(const tp_control_ops *ops, const char *method, const char *path,
                       const char *body, size_t len, tp_buf *out)
 {
@@ -96,6 +119,9 @@ int tp_control_handle(const tp_control_ops *ops, const char *method, const char 
             cJSON_AddBoolToObject(o, "reset", 1);
             return reply(out, 200, o);
         }
+    } else if (strcmp(p, "streams") == 0) {
+        if (get)
+            return streams_get(ops, out);
     } else if (strcmp(p, "clock") == 0) {
         if (get)
             return reply(out, 200, clock_json(ops));

@@ -22,6 +22,10 @@ typedef struct tp_control_ops {
     /* Runs events due up to now+ms (virtual clock); returns events run or -1. */
     int64_t (*advance)(void *ctx, int64_t ms);
     size_t (*pending_events)(void *ctx);
+    /* Runs fn(core, arg) under the engine lock inside one store transaction
+     * (committed when fn returns 0, rolled back otherwise); returns fn's
+     * result, or -1 when the transaction could not start. */
+    int (*locked)(void *ctx, int (*fn)(tp_core *core, void *arg), void *arg);
 } tp_control_ops;
 
 /* Handles one control request; writes a JSON body, returns the HTTP status. */

@@ -28,6 +28,7 @@
 #include "expr/projection.h"
 #include "index.h"
 #include "item.h"
+#include "streams/streams.h"
 
 #define MAX_BATCH_WRITES 25
 #define MAX_BATCH_GETS 100
@@ -249,6 +250,8 @@ static int apply_write(tp_req *r, batch_table *bt, batch_entry *e, tp_error *err
         if (rc == 0)
             rc = ddb_index_apply_report(r, &bt->t, old, e->item, &bt->irep, err);
         if (rc == 0)
+            rc = streams_emit(r, &bt->t, old, e->item, 0, err);
+        if (rc == 0)
             rc = ddb_table_add_usage(r, bt->t.id, old ? 0 : 1, e->size - old_size);
         bt->units += ddb_write_units(old_size, e->size);
     } else if (rc == 0) {
@@ -256,6 +259,8 @@ static int apply_write(tp_req *r, batch_table *bt, batch_entry *e, tp_error *err
             rc = ddb_item_remove(r, bt->t.id, &e->hk, &e->rk, err);
             if (rc == 0)
                 rc = ddb_index_apply_report(r, &bt->t, old, NULL, &bt->irep, err);
+            if (rc == 0)
+                rc = streams_emit(r, &bt->t, old, NULL, 0, err);
             if (rc == 0)
                 rc = ddb_table_add_usage(r, bt->t.id, -1, -old_size);
         }

@@ -19,6 +19,7 @@
 #include "index.h"
 #include "item.h"
 #include "keycodec.h"
+#include "streams/streams.h"
 
 #define KEY_MISMATCH "The provided key element does not match the schema"
 
@@ -374,6 +375,7 @@ int ddb_put_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         ddb_check_write_condition(r, in, cond, old, err) != 0 ||
         ddb_item_write(r, t.id, &hk, &rk, item, size, err) != 0 ||
         ddb_index_apply_report(r, &t, old, item, &irep, err) != 0 ||
+        streams_emit(r, &t, old, item, 0, err) != 0 ||
         ddb_table_add_usage(r, t.id, old ? 0 : 1, size - old_size) != 0 ||
         ddb_item_collection_check(r, &t, &hk, item, ddb_wants_collection_metrics(in), &icm, err) != 0)
         goto done;
@@ -518,6 +520,7 @@ int ddb_delete_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         goto done;
     if (old && (ddb_item_remove(r, t.id, &hk, &rk, err) != 0 ||
                 ddb_index_apply_report(r, &t, old, NULL, &irep, err) != 0 ||
+                streams_emit(r, &t, old, NULL, 0, err) != 0 ||
                 ddb_table_add_usage(r, t.id, -1, -old_size) != 0))
         goto done;
     cJSON *icm = NULL;

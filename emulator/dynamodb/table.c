@@ -49,6 +49,7 @@
 #include "core/store.h"
 #include "ddb.h"
 #include "index.h"
+#include "streams/streams.h"
 
 /* From tags.c: the Tags rules CreateTable shares with TagResource.
  * (Declared here because ddb.h belongs to another change.) */
@@ -1426,6 +1427,25 @@ int ddb_create_table(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         cJSON_Delete(desc);
         return storage_error(r->core, err);
     }
+    /* The stream exists from now (streams_table_sync may move its label by a
+     * millisecond to keep ARNs unique: then the stored desc follows). */
+    if (member(desc, "LatestStreamArn")) {
+        char *before = tp_json_print(desc);
+        int moved = 0;
+        rc = streams_table_sync(r, id, name, desc, err);
+        if (rc == 0) {
+            char *after = tp_json_print(desc);
+            moved = !before || !after || strcmp(before, after) != 0;
+            free(after);
+        }
+        free(before);
+        if (rc == 0 && moved && save(r->core, id, "CREATING", desc, NULL, 0) != 0)
+            rc = storage_error(r->core, err);
+        if (rc != 0) {
+            cJSON_Delete(desc);
+            return -1;
+        }
+    }
 
     /* The create response is the description as it stands while CREATING;
      * AWS leaves WarmThroughput (filled in by the first DescribeTable) and
@@ -1572,6 +1592,13 @@ int ddb_delete_table(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     }
     if (rc == 0)
         rc = ddb_index_drop(r->core, t.id, NULL);
+    /* The table's stream goes DISABLED and stays readable until retention
+     * ends (streams_trim). */
+    if (rc == 0 && member(t.desc, "LatestStreamArn") &&
+        streams_table_sync(r, t.id, t.name, NULL, err) != 0) {
+        ddb_table_release(&t);
+        return -1;
+    }
     if (rc == 0)
         rc = save(r->core, t.id, "DELETING", t.desc, NULL, 0);
     if (rc == 0)
@@ -2126,6 +2153,11 @@ int ddb_update_table(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         put(pending, "StreamOp", cJSON_CreateString(enable ? "ENABLE" : "DISABLE"));
         kind = "STREAM";
         updating = 1;
+        if (streams_table_sync(r, t.id, t.name, desc, err) != 0) {
+            cJSON_Delete(pending);
+            ddb_table_release(&t);
+            return -1;
+        }
     }
     if (u.cls) {
         const char *cur = tp_json_str(member(desc, "TableClassSummary"), "TableClass");

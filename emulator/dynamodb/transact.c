@@ -44,6 +44,7 @@
 #include "expr/condition.h"
 #include "index.h"
 #include "item.h"
+#include "streams/streams.h"
 
 #define TRANSACT_DUPLICATE "Transaction request cannot include multiple operations on one item"
 #define ONE_ACTION "TransactItems can only contain one of Check, Put, Update or Delete"
@@ -370,6 +371,7 @@ static int apply_action(tp_req *r, tw *w, tw_action *a, tp_error *err)
         tt->units += 2 * ddb_write_units(a->old_size, a->size);
         if (ddb_item_write(r, t->id, &a->hk, &a->rk, a->item, a->size, err) != 0 ||
             ddb_index_apply_report(r, t, a->old, a->item, &tt->irep, err) != 0 ||
+            streams_emit(r, t, a->old, a->item, 0, err) != 0 ||
             ddb_table_add_usage(r, t->id, a->old ? 0 : 1, a->size - a->old_size) != 0)
             return -1;
         return 0;
@@ -377,6 +379,7 @@ static int apply_action(tp_req *r, tw *w, tw_action *a, tp_error *err)
         tt->units += 2 * ddb_write_units(a->old_size, 0);
         if (a->old && (ddb_item_remove(r, t->id, &a->hk, &a->rk, err) != 0 ||
                        ddb_index_apply_report(r, t, a->old, NULL, &tt->irep, err) != 0 ||
+                       streams_emit(r, t, a->old, NULL, 0, err) != 0 ||
                        ddb_table_add_usage(r, t->id, -1, -a->old_size) != 0))
             return -1;
         return 0;
@@ -385,6 +388,7 @@ static int apply_action(tp_req *r, tw *w, tw_action *a, tp_error *err)
         if (a->write &&
             (ddb_item_write(r, t->id, &a->hk, &a->rk, a->next, a->next_size, err) != 0 ||
              ddb_index_apply_report(r, t, a->old, a->next, &tt->irep, err) != 0 ||
+             streams_emit(r, t, a->old, a->next, 0, err) != 0 ||
              ddb_table_add_usage(r, t->id, a->old ? 0 : 1, a->next_size - a->old_size) != 0))
             return -1;
         return 0;

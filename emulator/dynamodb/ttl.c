@@ -24,6 +24,7 @@
 #include "ddb.h"
 #include "index.h"
 #include "item.h"
+#include "streams/streams.h"
 
 #define TTL_COOLDOWN_MS INT64_C(1800000)
 
@@ -152,12 +153,11 @@ int ddb_ttl_delete_item(tp_req *r, const ddb_table *t, const cJSON *item, int64_
     int rc = 0;
     if (ddb_key_of_item(t, item, &hk, &rk, err) != 0 ||
         ddb_item_remove(r, t->id, &hk, &rk, err) != 0 ||
-        ddb_index_apply(r, t, item, NULL, err) != 0)
+        ddb_index_apply(r, t, item, NULL, err) != 0 ||
+        streams_emit(r, t, item, NULL, 1, err) != 0)
         rc = -1;
     else if (ddb_table_add_usage(r, t->id, -1, -size) != 0)
         rc = tp_fail(err, TP_ERR_INTERNAL, "storage error");
-    /* Stream records for TTL deletions (userIdentity dynamodb.amazonaws.com)
-     * will be written here. */
     tp_buf_free(&hk);
     tp_buf_free(&rk);
     return rc;

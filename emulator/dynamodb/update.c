@@ -29,6 +29,7 @@
 #include "expr/update.h"
 #include "item.h"
 #include "number.h"
+#include "streams/streams.h"
 
 #define INVALID "One or more parameter values were invalid: "
 
@@ -587,6 +588,7 @@ int ddb_update_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         goto done;
     if (write && (ddb_item_write(r, t.id, &hk, &rk, item, size, err) != 0 ||
                   ddb_index_apply_report(r, &t, old, item, &irep, err) != 0 ||
+                  streams_emit(r, &t, old, item, 0, err) != 0 ||
                   ddb_table_add_usage(r, t.id, old ? 0 : 1, size - old_size) != 0))
         goto done;
     if (!write)
