@@ -9,7 +9,7 @@
 #include "core/clock.h"
 #include "core/dispatch.h"
 #include "core/json.h"
-#include "streams/streams.h"
+#include "dynamodb/streams.h"
 
 static int reply(tp_buf *out, int status, cJSON *body)
 {

@@ -28,7 +28,7 @@
 #include "expr/projection.h"
 #include "index.h"
 #include "item.h"
-#include "streams/streams.h"
+#include "dynamodb/streams.h"
 
 #define MAX_BATCH_WRITES 25
 #define MAX_BATCH_GETS 100

@@ -19,7 +19,7 @@
 #include "index.h"
 #include "item.h"
 #include "keycodec.h"
-#include "streams/streams.h"
+#include "dynamodb/streams.h"
 
 #define KEY_MISMATCH "The provided key element does not match the schema"
 

@@ -49,7 +49,7 @@
 #include "core/store.h"
 #include "ddb.h"
 #include "index.h"
-#include "streams/streams.h"
+#include "dynamodb/streams.h"
 
 /* From tags.c: the Tags rules CreateTable shares with TagResource.
  * (Declared here because ddb.h belongs to another change.) */

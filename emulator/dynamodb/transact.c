@@ -44,7 +44,7 @@
 #include "expr/condition.h"
 #include "index.h"
 #include "item.h"
-#include "streams/streams.h"
+#include "dynamodb/streams.h"
 
 #define TRANSACT_DUPLICATE "Transaction request cannot include multiple operations on one item"
 #define ONE_ACTION "TransactItems can only contain one of Check, Put, Update or Delete"

@@ -24,7 +24,7 @@
 #include "ddb.h"
 #include "index.h"
 #include "item.h"
-#include "streams/streams.h"
+#include "dynamodb/streams.h"
 
 #define TTL_COOLDOWN_MS INT64_C(1800000)
 

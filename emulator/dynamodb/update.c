@@ -29,7 +29,7 @@
 #include "expr/update.h"
 #include "item.h"
 #include "number.h"
-#include "streams/streams.h"
+#include "dynamodb/streams.h"
 
 #define INVALID "One or more parameter values were invalid: "
 

@@ -1,7 +1,7 @@
 /* streams/api — the DynamoDB Streams API (DynamoDBStreams_20120810):
  * ListStreams, DescribeStream, GetShardIterator, GetRecords, and the
  * tp_service that hands them to the engine. It only reads what the record
- * writer (streams.c) stores; the one thing it changes is shard lineage,
+ * writer (dynamodb/stream_writer.c) stores; the one thing it changes is shard lineage,
  * through streams_roll, so a shard whose rollover time has come is closed
  * before anyone looks at it.
  *
@@ -34,7 +34,7 @@
 #include "core/json.h"
 #include "core/shape.h"
 #include "shapes.gen.h"
-#include "streams.h"
+#include "dynamodb/streams.h"
 
 #define STREAMS_TARGET_PREFIX "DynamoDBStreams_20120810."
 

@@ -13,7 +13,7 @@
 
 #include "core/json.h"
 #include "engine_internal.h"
-#include "streams/streams.h"
+#include "dynamodb/streams.h"
 
 #define DDB "DynamoDB_20120810."
 #define HOUR (3600LL * 1000)

@@ -1,8 +1,11 @@
-/* streams/streams — DynamoDB Streams storage and the record writer.
+/* dynamodb/streams — DynamoDB Streams storage and the record writer
+ * (stream_writer.c).
  *
- * dynamodb/ calls streams_emit() for every item change, inside the write's
- * own SQLite transaction, so a rolled-back write never leaves a record. The
- * Streams API (api.c) reads the same three tables.
+ * The writer is part of DynamoDB's write path: every item change calls
+ * streams_emit() inside the write's own SQLite transaction, so a
+ * rolled-back write never leaves a record. The Streams API service
+ * (streams/api.c) sits above and reads the same tables, so dependencies
+ * point one way: streams/ -> dynamodb/.
  *
  * Stream lifecycle (one row of streams_streams):
  *
@@ -29,8 +32,8 @@
  * Config ("streams" object of the --config file), all in tidepool time:
  *   "shards_per_table": 1, "shard_rollover_ms": 14400000 (4 h),
  *   "retention_ms": 86400000 (24 h), "trim_interval_ms": 60000. */
-#ifndef TP_STREAMS_H
-#define TP_STREAMS_H
+#ifndef TP_DDB_STREAMS_H
+#define TP_DDB_STREAMS_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* streams/writer — the stream record writer and the stream/shard life cycle
+/* dynamodb/stream_writer — the stream record writer and the stream/shard life cycle
  * (streams.h has the schema and the state diagrams).
  *
  * Everything here runs inside the caller's transaction: an item write's
@@ -15,7 +15,7 @@
 #include "core/hash.h"
 #include "core/json.h"
 #include "core/log.h"
-#include "dynamodb/attr.h"
+#include "attr.h"
 #include "streams.h"
 
 const char streams_schema_sql[] =
