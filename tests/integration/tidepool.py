@@ -274,7 +274,10 @@ class Tidepool:
         import botocore.config
         kw = {}
         if retries is not None:
-            kw["retries"] = {"max_attempts": retries, "mode": "standard"} if isinstance(retries, int) else retries
+            # botocore's "max_attempts" counts retries; "total_max_attempts"
+            # counts every attempt, which is what retries=N means here.
+            kw["retries"] = ({"total_max_attempts": max(1, retries), "mode": "standard"}
+                             if isinstance(retries, int) else retries)
         if validate is not None:
             kw["parameter_validation"] = validate
         c = botocore.config.Config(**kw)
@@ -282,8 +285,8 @@ class Tidepool:
 
     def client(self, service="dynamodb", access_key="AKIDTIDEPOOL", secret_key="secret",
                region="us-east-1", retries=None, config=None, validate=None, **kwargs):
-        """A boto3 client for this server. retries=1 makes one attempt only
-        (error-path tests); validate=False turns off botocore's client-side
+        """A boto3 client for this server. retries=N allows N attempts in
+        all, so retries=1 (or 0) makes one attempt only (error-path tests); validate=False turns off botocore's client-side
         parameter checks so bad input reaches the server (boto3 versions
         differ in what they check); config= a botocore Config merged on top."""
         return self._session(access_key, secret_key, region).client(
