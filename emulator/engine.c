@@ -14,12 +14,16 @@
 #include <string.h>
 #include <time.h>
 
+#include "capacity/faults.h"
+#include "capacity/throughput.h"
 #include "control/control.h"
+#include "control/observe.h"
 #include "core/dispatch.h"
 #include "core/hash.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/shape.h"
+#include "core/trace.h"
 #include "engine_internal.h"
 
 extern const tp_service ddb_service;
@@ -142,6 +146,9 @@ static int engine_reset(void *ctx)
     tp_engine *e = ctx;
     pthread_mutex_lock(&e->lock);
     tp_sched_clear(e->core.sched);
+    tp_trace_clear(e->core.trace);
+    tp_faults_reset(e->core.faults);   /* API rules go, config rules re-arm */
+    tp_capacity_reset(&e->core);       /* buckets refill, overrides go */
     int rc = tp_store_begin(e->core.store);
     if (rc == 0)
         rc = tp_store_wipe(e->core.store);
@@ -215,6 +222,15 @@ tp_engine *tp_engine_new(const tp_engine_options *opts, tp_error *err)
         }
     }
     e->core.config = e->config;
+    e->core.trace = tp_trace_new(0);
+    e->core.faults = tp_faults_new();
+    char fwhy[512] = "";
+    if (!e->core.trace || !e->core.faults ||
+        tp_faults_load_config(e->core.faults, e->config, fwhy, sizeof fwhy) != 0) {
+        tp_fail(err, TP_ERR_VALIDATION, "%s", *fwhy ? fwhy : "out of memory");
+        tp_engine_free(e);
+        return NULL;
+    }
     tp_rng_seed(&e->core.rng, opts->seed ? opts->seed : 1);
     tp_rng_seed(&e->rid_rng, (uint64_t)tp_monotonic_ns() ^ (uint64_t)tp_wall_now_ms());
     e->core.clock = tp_clock_new(opts->real_clock ? TP_CLOCK_REAL : TP_CLOCK_VIRTUAL,
@@ -253,6 +269,7 @@ void tp_engine_free(tp_engine *e)
 {
     if (!e)
         return;
+    tp_capacity_reset(&e->core);   /* its buckets are keyed by this core */
     if (e->timer_running) {
         pthread_mutex_lock(&e->lock);
         e->stopping = 1;
@@ -267,6 +284,8 @@ void tp_engine_free(tp_engine *e)
     tp_dispatch_free(e->core.dispatch);
     tp_sched_free(e->core.sched);
     tp_clock_free(e->core.clock);
+    tp_trace_free(e->core.trace);
+    tp_faults_free(e->core.faults);
     cJSON_Delete(e->config);
     pthread_mutex_destroy(&e->lock);
     pthread_cond_destroy(&e->wake);
@@ -278,14 +297,87 @@ tp_core *tp_engine_core(tp_engine *e) { return &e->core; }
 
 /* --- calls -------------------------------------------------------------- */
 
-static int engine_exec(tp_engine *e, const char *access_key, const char *region,
-                       const tp_action *act, cJSON *in, cJSON **out, tp_error *err,
-                       char *request_id, size_t rid_cap)
+/* Fault rules (capacity/faults.h), before model validation. Returns 1 when
+ * the call ends here with err filled; 0 to go on, with *lose set when the
+ * response is to be lost after the action commits. */
+static int apply_faults(tp_engine *e, const tp_action *act, const cJSON *in, tp_error *err,
+                        int *lose)
+{
+    *lose = 0;
+    char resource[256];
+    tp_faults_resource_of(in, resource, sizeof resource);
+    tp_fault_hit hit;
+    if (!tp_faults_check(e->core.faults, act->service, act->name, resource,
+                         tp_clock_now_ms(e->core.clock), &hit))
+        return 0;
+    const char *effect = hit.has_error         ? "error"
+                         : hit.drop_connection ? "drop_connection"
+                         : hit.lose_response   ? "lose_response"
+                                               : "latency";
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "rule", hit.rule_id);
+    cJSON_AddStringToObject(f, "service", act->service);
+    cJSON_AddStringToObject(f, "operation", act->name);
+    cJSON_AddStringToObject(f, "resource", resource);
+    cJSON_AddStringToObject(f, "effect", effect);
+    if (hit.has_error) {
+        cJSON_AddStringToObject(f, "code", hit.code);
+        tp_json_add_int(f, "status", hit.status);
+        cJSON_AddStringToObject(f, "message", hit.message);
+    }
+    if (hit.latency_ms)
+        tp_json_add_int(f, "latency_ms", hit.latency_ms);
+    tp_trace_emit(&e->core, "fault", f);
+    cJSON_Delete(f);
+    tp_trace_count_fault(e->core.trace, hit.rule_id);
+    if (hit.latency_ms > 0) {
+        if (tp_clock_mode_get(e->core.clock) == TP_CLOCK_VIRTUAL) {
+            engine_advance(e, hit.latency_ms);   /* under the engine lock */
+        } else {
+            struct timespec ts = {.tv_sec = hit.latency_ms / 1000,
+                                  .tv_nsec = (hit.latency_ms % 1000) * 1000000};
+            while (nanosleep(&ts, &ts) != 0) {
+            }
+        }
+    }
+    if (hit.has_error) {
+        tp_fail_raw(err, hit.status, hit.code, "%s", hit.message);
+        return 1;
+    }
+    if (hit.drop_connection) {
+        tp_fail_raw(err, 0, "ConnectionDropped", "fault rule %s dropped the connection",
+                    hit.rule_id);
+        return 1;
+    }
+    *lose = hit.lose_response;
+    return 0;
+}
+
+/* One request event and one counter per call. */
+static void observe_call(tp_engine *e, const tp_action *act, int rc, const tp_error *err)
+{
+    int status = rc == 0 ? 200 : err->status;
+    tp_trace_count_request(e->core.trace, act->service, act->name, status);
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "service", act->service);
+    cJSON_AddStringToObject(f, "operation", act->name);
+    tp_json_add_int(f, "status", status);
+    if (rc != 0)
+        cJSON_AddStringToObject(f, "error", err->code);
+    tp_trace_emit(&e->core, "request", f);
+    cJSON_Delete(f);
+}
+
+static int engine_exec_inner(tp_engine *e, const char *access_key, const char *region,
+                             const tp_action *act, cJSON *in, cJSON **out, tp_error *err,
+                             char *request_id, size_t rid_cap)
 {
     *out = NULL;
     char account[13];
     tp_account_for_key(access_key, account);
-    if (act->input && tp_shape_check(act->input, in, err) != 0) {
+    int lose = 0;
+    if (apply_faults(e, act, in, err, &lose) ||
+        (act->input && tp_shape_check(act->input, in, err) != 0)) {
         pthread_mutex_lock(&e->rid_lock);
         make_request_id(&e->rid_rng, act->service, request_id, rid_cap);
         pthread_mutex_unlock(&e->rid_lock);
@@ -324,6 +416,21 @@ static int engine_exec(tp_engine *e, const char *access_key, const char *region,
         if (!err->code[0])
             tp_fail(err, TP_ERR_INTERNAL, "internal error");
     }
+    if (rc == 0 && lose) {
+        /* committed; the client never hears of it */
+        cJSON_Delete(*out);
+        *out = NULL;
+        rc = tp_fail_raw(err, 0, "ResponseLost", "the action ran; fault injection lost its response");
+    }
+    return rc;
+}
+
+static int engine_exec(tp_engine *e, const char *access_key, const char *region,
+                       const tp_action *act, cJSON *in, cJSON **out, tp_error *err,
+                       char *request_id, size_t rid_cap)
+{
+    int rc = engine_exec_inner(e, access_key, region, act, in, out, err, request_id, rid_cap);
+    observe_call(e, act, rc, err);
     return rc;
 }
 
@@ -351,7 +458,7 @@ static int host_control(void *ctx, const char *method, const char *path, const c
                         size_t len, tp_buf *out, const char **content_type)
 {
     tp_engine *e = ctx;
-    *content_type = "application/json";
+    *content_type = tp_observe_content_type(method, path);
     return tp_control_handle(&e->control, method, path, body, len, out);
 }
 

@@ -9,7 +9,9 @@
 #include "core/clock.h"
 #include "core/dispatch.h"
 #include "core/json.h"
+#include "capacity/throughput.h"
 #include "dynamodb/streams.h"
+#include "observe.h"
 
 static int reply(tp_buf *out, int status, cJSON *body)
 {
@@ -106,6 +108,12 @@ static int streams_get(const tp_control_ops *ops, tp_buf *out)
 int tp_control_handle(const tp_control_ops *ops, const char *method, const char *path,
                       const char *body, size_t len, tp_buf *out)
 {
+    int observed = tp_observe_handle(ops, method, path, body, len, out);
+    if (observed)
+        return observed;   /* faults, trace, metrics (observe.c) */
+    char bare[512];        /* the other endpoints ignore a query string */
+    snprintf(bare, sizeof bare, "%.*s", (int)strcspn(path, "?"), path);
+    path = bare;
     const char *p = path + strlen("/_tidepool/");
     int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
     if (strcmp(p, "health") == 0) {
@@ -115,10 +123,15 @@ int tp_control_handle(const tp_control_ops *ops, const char *method, const char 
         if (post) {
             if (ops->reset(ops->ctx) != 0)
                 return fail(out, 500, "reset failed");
+            tp_capacity_control_reset(ops);
             cJSON *o = cJSON_CreateObject();
             cJSON_AddBoolToObject(o, "reset", 1);
             return reply(out, 200, o);
         }
+    } else if (strcmp(p, "capacity") == 0) {
+        int st = tp_capacity_control(ops, method, body, len, out);
+        if (st >= 0)
+            return st;
     } else if (strcmp(p, "streams") == 0) {
         if (get)
             return streams_get(ops, out);

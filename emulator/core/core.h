@@ -26,6 +26,8 @@ typedef struct tp_core {
     tp_dispatch *dispatch;
     tp_rng rng;            /* seeded; the only randomness actions may use */
     const cJSON *config;   /* the --config file as JSON, or NULL; borrowed */
+    struct tp_trace *trace;    /* trace events and counters (trace.h); may be NULL */
+    struct tp_faults *faults;  /* fault-injection rules (capacity/faults.h); may be NULL */
 } tp_core;
 
 typedef struct tp_req {

@@ -8,10 +8,13 @@
  *      found"), each key against its table's schema, duplicate keys;
  *   3. the work itself, inside the engine's one transaction.
  * Step 3 asks, request by request, whether the request still fits
- * (write_fits / read_fits). Today every write fits and reads stop fitting
- * at AWS's 16 MB response limit; a throughput model can refuse more, and
- * what does not fit comes back in UnprocessedItems / UnprocessedKeys in
- * the request's own shape, ready to be sent again.
+ * (write_fits / read_fits, and the table's read bucket for gets): the
+ * throughput model (capacity/throughput.h) refuses writes while the
+ * table's or any GSI's write bucket is empty and reads while the table's
+ * read bucket is, and reads also stop at AWS's 16 MB response limit. What
+ * does not fit comes back in UnprocessedItems / UnprocessedKeys in the
+ * request's own shape, ready to be sent again; when nothing fits the call
+ * fails with ProvisionedThroughputExceededException.
  *
  * TransactGetItems shares the steps but is all or nothing: nothing is
  * left unprocessed, and reads cost twice a consistent read. Not modelled
@@ -28,6 +31,7 @@
 #include "expr/projection.h"
 #include "index.h"
 #include "item.h"
+#include "capacity/throughput.h"
 #include "dynamodb/streams.h"
 
 #define MAX_BATCH_WRITES 25
@@ -234,10 +238,40 @@ static int check_put_key(const ddb_table *t, const cJSON *item, tp_error *err)
  * otherwise; a refused write is returned in UnprocessedItems unchanged. */
 static int write_fits(tp_req *r, const batch_table *bt, const batch_entry *e)
 {
-    (void)r;
-    (void)bt;
     (void)e;
+    /* The table's write bucket, then every GSI's (which indexes a write
+     * touches is known only after it, and a batch cannot undo one write). */
+    if (!tp_capacity_admit(r, bt->t.id, bt->t.name, bt->t.desc, NULL, TP_CAP_WRITE))
+        return 0;
+    const cJSON *g;
+    cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(bt->t.desc, "GlobalSecondaryIndexes"))
+    {
+        const char *name = tp_json_str(g, "IndexName");
+        if (name && !tp_capacity_admit(r, bt->t.id, bt->t.name, bt->t.desc, name, TP_CAP_WRITE))
+            return 0;
+    }
     return 1;
+}
+
+/* Charges what one write added to bt's units and index report. */
+static void charge_write(tp_req *r, batch_table *bt, double units_before,
+                         const ddb_index_report *before)
+{
+    double on_table = bt->units - units_before;
+    for (int i = 0; i < bt->irep.n; i++) {
+        double prev = 0;
+        for (int j = 0; j < before->n; j++)
+            if (strcmp(before->idx[j].name, bt->irep.idx[i].name) == 0)
+                prev = before->idx[j].units;
+        double d = bt->irep.idx[i].units - prev;
+        if (d <= 0)
+            continue;
+        if (bt->irep.idx[i].global)
+            ddb_capacity_charge(r, &bt->t, bt->irep.idx[i].name, TP_CAP_WRITE, d);
+        else
+            on_table += d;
+    }
+    ddb_capacity_charge(r, &bt->t, NULL, TP_CAP_WRITE, on_table);
 }
 
 static int apply_write(tp_req *r, batch_table *bt, batch_entry *e, tp_error *err)
@@ -349,6 +383,7 @@ int ddb_batch_write_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         }
     }
 
+    size_t processed = 0;
     for (size_t i = 0; i < b.nentries; i++) {
         batch_entry *e = &b.entries[i];
         batch_table *bt = &b.tables[e->table];
@@ -359,8 +394,16 @@ int ddb_batch_write_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
             continue;
         }
         bt->want_collections = ddb_wants_collection_metrics(in);
+        double units_before = bt->units;
+        ddb_index_report rep_before = bt->irep;
         if (apply_write(r, bt, e, err) != 0)
             goto done;
+        charge_write(r, bt, units_before, &rep_before);
+        processed++;
+    }
+    if (processed == 0 && b.nentries > 0) {
+        tp_fail(err, TP_ERR_PROVISIONED_THROUGHPUT_EXCEEDED, "%s", TP_CAP_TABLE_MESSAGE);
+        goto done;
     }
 
     *out = cJSON_CreateObject();
@@ -548,10 +591,11 @@ int ddb_batch_get_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         cJSON_AddArrayToObject(responses, b.tables[ti].name);
     int64_t sent = 0;
     int full = 0;
+    size_t got = 0;
     for (size_t i = 0; i < b.nentries; i++) {
         batch_entry *e = &b.entries[i];
         batch_table *bt = &b.tables[e->table];
-        if (full) {
+        if (full || !tp_capacity_admit(r, bt->t.id, bt->t.name, bt->t.desc, NULL, TP_CAP_READ)) {
             add_unprocessed_key(bt, e->key);
             continue;
         }
@@ -568,6 +612,8 @@ int ddb_batch_get_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         sent += size;
         bt->touched = 1;
         bt->units += ddb_read_units(size, bt->consistent);
+        ddb_capacity_charge(r, &bt->t, NULL, TP_CAP_READ, ddb_read_units(size, bt->consistent));
+        got++;
         if (!item)
             continue;
         cJSON *shown = shown_item(bt, item);
@@ -578,6 +624,10 @@ int ddb_batch_get_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(responses, bt->name), shown);
     }
 
+    if (got == 0 && b.nentries > 0 && !full) {
+        tp_fail(err, TP_ERR_PROVISIONED_THROUGHPUT_EXCEEDED, "%s", TP_CAP_TABLE_MESSAGE);
+        goto done;
+    }
     cJSON *unprocessed = cJSON_AddObjectToObject(result, "UnprocessedKeys");
     for (size_t ti = 0; ti < b.ntables; ti++) {
         if (b.tables[ti].unprocessed) {
@@ -648,6 +698,46 @@ static void add_transact_consumed_list(cJSON *out, const cJSON *in, const batch 
     }
 }
 
+/* Throughput: every Get's table must admit the read, or the transaction
+ * is cancelled with ThrottlingError for the refused ones, None for the
+ * rest (and nothing is charged). */
+static int transact_get_admit(tp_req *r, batch *b, size_t n, tp_error *err)
+{
+    int refused = 0;
+    char *codes = calloc(n ? n : 1, 1);
+    if (!codes)
+        return tp_fail(err, TP_ERR_INTERNAL, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const batch_table *bt = &b->tables[i];
+        if (!tp_capacity_admit(r, bt->t.id, bt->t.name, bt->t.desc, NULL, TP_CAP_READ))
+            codes[i] = refused = 1;
+    }
+    if (!refused) {
+        free(codes);
+        return 0;
+    }
+    cJSON *fields = cJSON_CreateObject();
+    cJSON *list = cJSON_AddArrayToObject(fields, "CancellationReasons");
+    tp_buf text;
+    tp_buf_init(&text);
+    for (size_t i = 0; i < n; i++) {
+        cJSON *reason = cJSON_CreateObject();
+        cJSON_AddStringToObject(reason, "Code", codes[i] ? "ThrottlingError" : "None");
+        if (codes[i])
+            cJSON_AddStringToObject(reason, "Message", TP_CAP_TXN_MESSAGE);
+        cJSON_AddItemToArray(list, reason);
+        tp_buf_printf(&text, "%s%s", i ? ", " : "", codes[i] ? "ThrottlingError" : "None");
+    }
+    cJSON_Delete(r->error_fields);
+    r->error_fields = fields;
+    tp_fail(err, TP_ERR_TRANSACTION_CANCELED,
+            "Transaction cancelled, please refer cancellation reasons for specific reasons [%s]",
+            text.data ? text.data : "");
+    tp_buf_free(&text);
+    free(codes);
+    return -1;
+}
+
 int ddb_transact_get_items(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
 {
     const cJSON *items = cJSON_GetObjectItemCaseSensitive(in, "TransactItems");
@@ -680,6 +770,8 @@ int ddb_transact_get_items(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
             check_duplicate(&b, i, TRANSACT_DUPLICATE, err) != 0)
             goto done;
     }
+    if (transact_get_admit(r, &b, n, err) != 0)
+        goto done;
 
     result = cJSON_CreateObject();
     cJSON *responses = cJSON_AddArrayToObject(result, "Responses");
@@ -692,6 +784,7 @@ int ddb_transact_get_items(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
             goto done;
         /* Transactional reads cost twice a strongly consistent read. */
         bt->units += 2 * ddb_read_units(size, 1);
+        ddb_capacity_charge(r, &bt->t, NULL, TP_CAP_READ, 2 * ddb_read_units(size, 1));
         cJSON *resp = cJSON_CreateObject();
         cJSON_AddItemToArray(responses, resp);
         if (!item)

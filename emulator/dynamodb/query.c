@@ -31,6 +31,7 @@
 #include "expr/lexer.h"
 #include "expr/projection.h"
 #include "item.h"
+#include "capacity/throughput.h"
 #include "keycodec.h"
 
 #define PAGE_BYTES (1024 * 1024)
@@ -809,6 +810,11 @@ static int read_action(tp_req *r, cJSON *in, cJSON **out, tp_error *err, int is_
             goto done;
     }
     pg.items = cJSON_CreateArray();
+    if (!tp_capacity_admit(r, t.id, t.name, t.desc, s.index && s.global ? s.index : NULL,
+                           TP_CAP_READ)) {
+        tp_fail(err, TP_ERR_PROVISIONED_THROUGHPUT_EXCEEDED, "%s", TP_CAP_TABLE_MESSAGE);
+        goto done;
+    }
     if (run_read(r, &t, &s, &q, &hash, &rb, &sk, &pg, err) != 0)
         goto done;
     *out = cJSON_CreateObject();
@@ -821,6 +827,12 @@ static int read_action(tp_req *r, cJSON *in, cJSON **out, tp_error *err, int is_
     if (pg.stopped && pg.last)
         cJSON_AddItemToObject(*out, "LastEvaluatedKey", last_key(&t, &s, pg.last));
     add_consumed(*out, in, &t, &s, &q, &pg);
+    if (s.index && s.global)
+        ddb_capacity_charge(r, &t, s.index, TP_CAP_READ, ddb_read_units(pg.bytes, q.consistent));
+    else
+        ddb_capacity_charge(r, &t, NULL, TP_CAP_READ,
+                            ddb_read_units(pg.bytes, q.consistent) +
+                                (pg.base_bytes ? ddb_read_units(pg.base_bytes, q.consistent) : 0));
     rc = 0;
 done:
     cJSON_Delete(pg.items);

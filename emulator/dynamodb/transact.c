@@ -44,6 +44,7 @@
 #include "expr/condition.h"
 #include "index.h"
 #include "item.h"
+#include "capacity/throughput.h"
 #include "dynamodb/streams.h"
 
 #define TRANSACT_DUPLICATE "Transaction request cannot include multiple operations on one item"
@@ -510,6 +511,20 @@ int ddb_transact_write_items(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         }
     }
 
+    /* 4b. throughput: each action's table must admit the write */
+    int throttled = 0;
+    for (i = 0; i < n; i++) {
+        const tw_table *tt = &w.tables[w.actions[i].table];
+        if (!tp_capacity_admit(r, tt->t.id, tt->t.name, tt->t.desc, NULL, TP_CAP_WRITE)) {
+            set_reason(&w.actions[i], "ThrottlingError", TP_CAP_TXN_MESSAGE);
+            throttled = 1;
+        }
+    }
+    if (throttled) {
+        cancel(r, &w, err);
+        goto done;
+    }
+
     /* 5. every condition against the stored items */
     int failed = 0;
     for (i = 0; i < n; i++) {
@@ -563,6 +578,18 @@ int ddb_transact_write_items(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         goto done;
     }
     add_consumed_list(result, in, &w);
+    for (i = 0; i < w.ntables; i++) {
+        const tw_table *tt = &w.tables[i];
+        double on_table = tt->units;
+        for (int k = 0; k < tt->irep.n; k++) {
+            if (tt->irep.idx[k].global)
+                ddb_capacity_charge(r, &tt->t, tt->irep.idx[k].name, TP_CAP_WRITE,
+                                    2 * tt->irep.idx[k].units);
+            else
+                on_table += 2 * tt->irep.idx[k].units;
+        }
+        ddb_capacity_charge(r, &tt->t, NULL, TP_CAP_WRITE, on_table);
+    }
     /* Item collections exist only with local secondary indexes; tidepool
      * reports none yet, as BatchWriteItem does. */
     const char *icm = tp_json_str(in, "ReturnItemCollectionMetrics");

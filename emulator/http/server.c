@@ -134,6 +134,12 @@ static enum MHD_Result handle_awsjson(tp_http_server *s, struct MHD_Connection *
     int rc = s->host.call(s->host.ctx, &scope, svc->service, route->operation, in, &out, &err,
                           rid, sizeof rid);
     cJSON_Delete(in);
+    if (rc != 0 && (strcmp(err.code, "ConnectionDropped") == 0 ||
+                    strcmp(err.code, "ResponseLost") == 0)) {
+        /* fault injection: close the connection without an answer */
+        cJSON_Delete(out);
+        return MHD_NO;
+    }
     if (rc != 0) {
         /* a failed call may leave the error's extra members in out */
         enum MHD_Result ret = send_json_error_fields(c, svc, resp_ct, rid, &err, out);
@@ -154,14 +160,31 @@ static enum MHD_Result handle_awsjson(tp_http_server *s, struct MHD_Connection *
     return send_body(c, 200, resp_ct, rid, svc->crc32, &b);
 }
 
+static enum MHD_Result add_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    tp_buf *q = cls;
+    tp_buf_printf(q, "%c%s=%s", q->len ? '&' : '?', key, value ? value : "");
+    return MHD_YES;
+}
+
 static enum MHD_Result handle_control(tp_http_server *s, struct MHD_Connection *c,
                                       const char *method, const char *url, const char *body,
                                       size_t len)
 {
-    tp_buf b;
+    tp_buf b, path, query;
     tp_buf_init(&b);
+    tp_buf_init(&path);
+    tp_buf_init(&query);
+    /* libmicrohttpd strips the query; control endpoints see it again */
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_query_arg, &query);
+    tp_buf_printf(&path, "%s%s", url, query.len ? query.data : "");
     const char *ct = "application/json";
-    int status = s->host.control(s->host.ctx, method, url, body, len, &b, &ct);
+    int status = s->host.control(s->host.ctx, method, path.data ? path.data : url, body, len,
+                                 &b, &ct);
+    tp_buf_free(&path);
+    tp_buf_free(&query);
     return send_body(c, status, ct, NULL, 0, &b);
 }
 

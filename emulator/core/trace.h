@@ -1,0 +1,52 @@
+/* core/trace — what happened, for people and tests: a bounded ring of trace
+ * events (JSON lines) and the request/fault counters /_tidepool/metrics
+ * shows.
+ *
+ * An event is one JSON object: {"seq", "t_ms" (tidepool clock), "wall_ms"
+ * (host clock), "type", ...fields}. The ring keeps the newest
+ * TP_TRACE_CAPACITY events; seq keeps counting so a reader can poll with
+ * ?since=<last seq seen>. Everything here has its own mutex, so it may be
+ * called with or without the engine lock. Reset clears events and counters
+ * (Prometheus readers treat the drop as a counter reset). */
+#ifndef TP_CORE_TRACE_H
+#define TP_CORE_TRACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+typedef struct cJSON cJSON;
+typedef struct tp_core tp_core;
+typedef struct tp_trace tp_trace;
+
+#define TP_TRACE_CAPACITY 100000
+
+/* cap 0: TP_TRACE_CAPACITY. */
+tp_trace *tp_trace_new(size_t cap);
+void tp_trace_free(tp_trace *t);
+/* Drops every event and counter; seq restarts at 1. */
+void tp_trace_clear(tp_trace *t);
+/* Drops the events only (DELETE /_tidepool/trace); seq keeps counting. */
+void tp_trace_clear_events(tp_trace *t);
+
+/* Records one event; fields is an object (or NULL) whose members are copied
+ * after "type"; the caller keeps ownership of fields. */
+void tp_trace_add(tp_trace *t, int64_t t_ms, const char *type, const cJSON *fields);
+/* The same at the core's clock reading; a no-op when core->trace is NULL.
+ * E.g. tp_trace_emit(core, "throttle", fields) from the capacity model. */
+void tp_trace_emit(tp_core *core, const char *type, const cJSON *fields);
+
+/* Appends the events with seq > since, one JSON object per line. */
+void tp_trace_dump(tp_trace *t, uint64_t since, tp_buf *out);
+/* Number of events held (tests). */
+size_t tp_trace_count(tp_trace *t);
+
+/* Counters: tidepool_requests_total{service,operation,status} and
+ * tidepool_faults_injected_total{rule}. */
+void tp_trace_count_request(tp_trace *t, const char *service, const char *operation, int status);
+void tp_trace_count_fault(tp_trace *t, const char *rule);
+/* Appends the counters in Prometheus text format (with # HELP / # TYPE). */
+void tp_trace_metrics(tp_trace *t, tp_buf *out);
+
+#endif

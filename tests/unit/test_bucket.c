@@ -1,0 +1,234 @@
+/* Unit tests: capacity/bucket — refill, burst cap, debt, rate changes,
+ * determinism, and the capacity-unit boundaries the buckets are charged
+ * with (dynamodb/item.h's cost rules). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <cjson/cJSON.h>
+
+#include "capacity/bucket.h"
+#include "capacity/throughput.h"
+#include "core/buf.h"
+#include "dynamodb/item.h"
+
+#define T0 INT64_C(1704067200000)
+
+static void starts_full_or_empty(void **state)
+{
+    (void)state;
+    tp_bucket b;
+    tp_bucket_init(&b, 5, 300000, 1, T0);
+    assert_int_equal(tp_bucket_capacity(&b), 1500000);   /* 300 s x 5 WCU, in milli-units */
+    assert_int_equal(b.level, 1500000);
+    tp_bucket_init(&b, 5, 300000, 0, T0);
+    assert_int_equal(b.level, 0);
+    assert_int_equal(tp_bucket_admit(&b, T0), 0);          /* empty: refused */
+    assert_int_equal(tp_bucket_admit(&b, T0 + 1), 1);      /* 1 ms later: 5 milli-units */
+    assert_int_equal(b.level, 5);
+}
+
+static void refill_is_exact_per_ms(void **state)
+{
+    (void)state;
+    tp_bucket b;
+    tp_bucket_init(&b, 5, 300000, 0, T0);
+    tp_bucket_refill(&b, T0 + 200);
+    assert_int_equal(b.level, 1000);                      /* 1 WCU after 200 ms */
+    for (int i = 1; i <= 800; i++)                        /* many small steps == one big step */
+        tp_bucket_refill(&b, T0 + 200 + i);
+    assert_int_equal(b.level, 5000);
+    tp_bucket_refill(&b, T0 + 100);                       /* the past is ignored */
+    assert_int_equal(b.level, 5000);
+}
+
+static void burst_caps_at_300_seconds(void **state)
+{
+    (void)state;
+    tp_bucket b;
+    tp_bucket_init(&b, 5, 300000, 0, T0);
+    tp_bucket_refill(&b, T0 + 299999);
+    assert_int_equal(b.level, 1499995);
+    tp_bucket_refill(&b, T0 + 300000);
+    assert_int_equal(b.level, 1500000);
+    tp_bucket_refill(&b, T0 + INT64_C(100) * 365 * 86400000);   /* a century: no overflow */
+    assert_int_equal(b.level, 1500000);
+}
+
+static void debt_and_admission(void **state)
+{
+    (void)state;
+    tp_bucket b;
+    tp_bucket_init(&b, 5, 300000, 0, T0);
+    tp_bucket_refill(&b, T0 + 1);                          /* 0.005 units: positive */
+    assert_int_equal(tp_bucket_admit(&b, T0 + 1), 1);
+    tp_bucket_charge(&b, tp_units_to_milli(400));          /* full cost: deep debt */
+    assert_int_equal(b.level, 5 - 400000);
+    assert_int_equal(tp_bucket_admit(&b, T0 + 1), 0);
+    /* Paying the debt back takes 400000/5 ms = 80 s; at exactly 0 still refused. */
+    assert_int_equal(tp_bucket_admit(&b, T0 + 1 + 79999), 0);
+    assert_int_equal(b.level, 0);
+    assert_int_equal(tp_bucket_admit(&b, T0 + 1 + 80000), 1);
+    assert_int_equal(b.level, 5);
+    /* A refused request costs nothing: the caller charges only admitted ones. */
+}
+
+static void burst_then_throttle_then_refill(void **state)
+{
+    (void)state;
+    /* The 5 WCU story: 1500 writes of 1 WCU drain the burst; the next is
+     * refused; one second later 5 more fit, the sixth does not. */
+    tp_bucket b;
+    tp_bucket_init(&b, 5, 300000, 1, T0);
+    for (int i = 0; i < 1500; i++) {
+        assert_int_equal(tp_bucket_admit(&b, T0), 1);
+        tp_bucket_charge(&b, tp_units_to_milli(1.0));
+    }
+    assert_int_equal(tp_bucket_admit(&b, T0), 0);
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(tp_bucket_admit(&b, T0 + 1000), 1);
+        tp_bucket_charge(&b, 1000);
+    }
+    assert_int_equal(tp_bucket_admit(&b, T0 + 1000), 0);
+}
+
+static void rate_change_keeps_accrual(void **state)
+{
+    (void)state;
+    tp_bucket b;
+    tp_bucket_init(&b, 5, 300000, 0, T0);
+    tp_bucket_set_rate(&b, 100, 300000, T0 + 1000);        /* 1 s at the old rate */
+    assert_int_equal(b.level, 5000);
+    tp_bucket_refill(&b, T0 + 2000);                       /* 1 s at the new rate */
+    assert_int_equal(b.level, 105000);
+    tp_bucket_set_rate(&b, 10, 1000, T0 + 2000);           /* capped at the new capacity */
+    assert_int_equal(b.level, 10000);
+}
+
+static void deterministic_replay(void **state)
+{
+    (void)state;
+    int64_t trace[2][64];
+    for (int run = 0; run < 2; run++) {
+        tp_bucket b;
+        tp_bucket_init(&b, 3, 1000, 1, T0);
+        for (int i = 0; i < 64; i++) {
+            int64_t t = T0 + i * 137;
+            if (tp_bucket_admit(&b, t))
+                tp_bucket_charge(&b, tp_units_to_milli(i % 3 ? 0.5 : 2.0));
+            trace[run][i] = b.level;
+        }
+    }
+    assert_memory_equal(trace[0], trace[1], sizeof trace[0]);
+}
+
+static void unit_conversion(void **state)
+{
+    (void)state;
+    assert_int_equal(tp_units_to_milli(0.5), 500);
+    assert_int_equal(tp_units_to_milli(1.5), 1500);
+    assert_int_equal(tp_units_to_milli(25), 25000);
+    assert_int_equal(tp_units_to_milli(0), 0);
+    assert_int_equal(tp_units_to_milli(-1), 0);
+}
+
+static void cost_boundaries(void **state)
+{
+    (void)state;
+    /* Writes: 1 WCU per started KB, at least 1, larger of old and new. */
+    assert_true(ddb_write_units(0, 0) == 1.0);
+    assert_true(ddb_write_units(0, 1024) == 1.0);
+    assert_true(ddb_write_units(0, 1025) == 2.0);
+    assert_true(ddb_write_units(3000, 10) == 3.0);
+    assert_true(ddb_write_units(10, 400 * 1024) == 400.0);
+    /* Reads: 1 RCU per started 4 KB strongly consistent, half eventually. */
+    assert_true(ddb_read_units(0, 1) == 1.0);
+    assert_true(ddb_read_units(4096, 1) == 1.0);
+    assert_true(ddb_read_units(4097, 1) == 2.0);
+    assert_true(ddb_read_units(4096, 0) == 0.5);
+    assert_true(ddb_read_units(4097, 0) == 1.0);
+    assert_int_equal(tp_units_to_milli(ddb_read_units(3 * 4096 + 1, 0)), 2000);
+}
+
+/* The per-table layer: rates from the description, the on-demand
+ * ceiling, run-time overrides, reset and the Prometheus text. */
+static void throughput_buckets_and_metrics(void **state)
+{
+    (void)state;
+    tp_core core;
+    memset(&core, 0, sizeof core);
+    core.clock = tp_clock_new(TP_CLOCK_VIRTUAL, T0);
+    tp_req r;
+    memset(&r, 0, sizeof r);
+    r.core = &core;
+    r.account = "123456789012";
+    r.region = "us-east-1";
+    r.now_ms = T0;
+    cJSON *desc = cJSON_Parse("{\"ProvisionedThroughput\":{\"ReadCapacityUnits\":1,"
+                              "\"WriteCapacityUnits\":2},\"GlobalSecondaryIndexes\":[{"
+                              "\"IndexName\":\"byUser\",\"ProvisionedThroughput\":{"
+                              "\"ReadCapacityUnits\":3,\"WriteCapacityUnits\":4}}]}");
+    assert_non_null(desc);
+    assert_int_equal(tp_capacity_admit(&r, 1, "orders", desc, NULL, TP_CAP_WRITE), 1);
+    tp_capacity_charge(&r, 1, "orders", desc, NULL, TP_CAP_WRITE, 600);   /* burst 600 */
+    assert_int_equal(tp_capacity_admit(&r, 1, "orders", desc, NULL, TP_CAP_WRITE), 0);
+    tp_capacity_charge(&r, 1, "orders", desc, "byUser", TP_CAP_WRITE, 1.5);
+    tp_buf m;
+    tp_buf_init(&m);
+    tp_capacity_metrics(&core, &m);
+    assert_non_null(strstr(m.data, "tidepool_consumed_capacity_units_total{account=\"123456789012\","
+                                   "region=\"us-east-1\",table=\"orders\",index=\"\",kind=\"write\"} 600.000\n"));
+    assert_non_null(strstr(m.data, "tidepool_throttled_requests_total{account=\"123456789012\","
+                                   "region=\"us-east-1\",table=\"orders\",index=\"\",kind=\"write\"} 1\n"));
+    assert_non_null(strstr(m.data, "tidepool_bucket_level{account=\"123456789012\",region=\"us-east-1\","
+                                   "table=\"orders\",index=\"byUser\",kind=\"write\"} 1198.500\n"));
+    tp_buf_reset(&m);
+
+    /* An override applies at the bucket's next use. */
+    cJSON *ov = cJSON_Parse("{\"table\":\"orders\",\"write\":1000}");
+    char why[200];
+    assert_int_equal(tp_capacity_override(&core, ov, why, sizeof why), 0);
+    r.now_ms = T0 + 1;
+    assert_int_equal(tp_capacity_admit(&r, 1, "orders", desc, NULL, TP_CAP_WRITE), 1);
+    cJSON *list = tp_capacity_list(&core);
+    assert_int_equal(cJSON_GetArraySize(list), 4);
+    cJSON_Delete(list);
+
+    /* On demand: the ceiling, one second of burst. */
+    cJSON *ppr = cJSON_Parse("{\"BillingModeSummary\":{\"BillingMode\":\"PAY_PER_REQUEST\"}}");
+    tp_capacity_charge(&r, 2, "events", ppr, NULL, TP_CAP_READ, 40000);
+    assert_int_equal(tp_capacity_admit(&r, 2, "events", ppr, NULL, TP_CAP_READ), 0);
+    r.now_ms += 1;
+    assert_int_equal(tp_capacity_admit(&r, 2, "events", ppr, NULL, TP_CAP_READ), 1);
+    /* A recreated table (new id) starts over. */
+    assert_int_equal(tp_capacity_admit(&r, 3, "events", ppr, NULL, TP_CAP_READ), 1);
+
+    tp_capacity_reset(&core);
+    tp_capacity_metrics(&core, &m);
+    assert_null(strstr(m.data, "orders"));
+    tp_buf_free(&m);
+    cJSON_Delete(ov);
+    cJSON_Delete(ppr);
+    cJSON_Delete(desc);
+    tp_clock_free(core.clock);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(starts_full_or_empty),
+        cmocka_unit_test(refill_is_exact_per_ms),
+        cmocka_unit_test(burst_caps_at_300_seconds),
+        cmocka_unit_test(debt_and_admission),
+        cmocka_unit_test(burst_then_throttle_then_refill),
+        cmocka_unit_test(rate_change_keeps_accrual),
+        cmocka_unit_test(deterministic_replay),
+        cmocka_unit_test(unit_conversion),
+        cmocka_unit_test(cost_boundaries),
+        cmocka_unit_test(throughput_buckets_and_metrics),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
