@@ -84,7 +84,10 @@ print(json.dumps({"startup_ms": times, "rss_kb": rss}))
 EOF
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$BIN" serve --host 127.0.0.1 --port "$port" 2>"$work/tidepool.log" &
+# The load below is far beyond AWS's on-demand table maximums (40000 units/s);
+# lift them so the benchmark measures tidepool, not the throttling model.
+echo '{"capacity":{"on_demand_max_read":100000000,"on_demand_max_write":100000000}}' >"$work/bench.json"
+"$BIN" serve --host 127.0.0.1 --port "$port" --config "$work/bench.json" 2>"$work/tidepool.log" &
 pid=$!
 for _ in $(seq 1 200); do
     if "$BENCH" --port "$port" -X GET --path /_tidepool/health -n 1 -d 1 >/dev/null 2>&1; then
