@@ -78,22 +78,34 @@ static int is_on_demand(const cJSON *desc)
     return bm && strcmp(bm, "PAY_PER_REQUEST") == 0;
 }
 
+/* The run-time override of a bucket (first match wins), or -1. */
+static int64_t override_rate(const tp_core *core, const char *account, const char *region,
+                             const char *table, const char *index, tp_cap_kind kind)
+{
+    for (cap_override *o = g_overrides; o; o = o->next) {
+        if (o->core != core || strcmp(o->table, table) != 0 ||
+            strcmp(o->index, index ? index : "") != 0 || o->rate[kind] < 0 ||
+            (o->account[0] && strcmp(o->account, account) != 0) ||
+            (o->region[0] && strcmp(o->region, region) != 0))
+            continue;
+        return o->rate[kind];
+    }
+    return -1;
+}
+
 /* The rate and burst a bucket should have now. */
-static void resolve_rate(tp_req *r, const char *table, const cJSON *desc, const char *index,
-                         tp_cap_kind kind, int64_t *rate, int64_t *burst_ms)
+static void resolve_rate(tp_core *core, const char *account, const char *region, const char *table,
+                         const cJSON *desc, const char *index, tp_cap_kind kind, int64_t *rate,
+                         int64_t *burst_ms)
 {
     const char *key = kind == TP_CAP_READ ? "read" : "write";
-    *burst_ms = cap_setting(r->core, "burst_seconds", CAP_DEFAULT_BURST_S) * 1000;
-    for (cap_override *o = g_overrides; o; o = o->next) {
-        if (o->core != r->core || strcmp(o->table, table) != 0 ||
-            strcmp(o->index, index ? index : "") != 0 || o->rate[kind] < 0 ||
-            (o->account[0] && strcmp(o->account, r->account) != 0) ||
-            (o->region[0] && strcmp(o->region, r->region) != 0))
-            continue;
-        *rate = o->rate[kind];
+    *burst_ms = cap_setting(core, "burst_seconds", CAP_DEFAULT_BURST_S) * 1000;
+    int64_t ov = override_rate(core, account, region, table, index, kind);
+    if (ov >= 0) {
+        *rate = ov;
         return;
     }
-    const cJSON *tables = cJSON_GetObjectItemCaseSensitive(cap_config(r->core), "tables");
+    const cJSON *tables = cJSON_GetObjectItemCaseSensitive(cap_config(core), "tables");
     const cJSON *tc = tables ? cJSON_GetObjectItemCaseSensitive(tables, table) : NULL;
     if (tc && index) {
         const cJSON *gc = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(tc, "gsi"), index);
@@ -105,7 +117,7 @@ static void resolve_rate(tp_req *r, const char *table, const cJSON *desc, const 
         return;
     }
     if (is_on_demand(desc)) {
-        *rate = cap_setting(r->core, kind == TP_CAP_READ ? "on_demand_max_read" : "on_demand_max_write",
+        *rate = cap_setting(core, kind == TP_CAP_READ ? "on_demand_max_read" : "on_demand_max_write",
                             CAP_DEFAULT_ON_DEMAND);
         *burst_ms = 1000;
         return;
@@ -141,7 +153,8 @@ static cap_entry *entry_for(tp_req *r, int64_t table_id, const char *table, cons
     int full = tp_json_bool(cap_config(r->core), "start_full", 1);
     for (int k = 0; k < 2; k++) {
         int64_t rate, burst;
-        resolve_rate(r, table, desc, index, (tp_cap_kind)k, &rate, &burst);
+        resolve_rate(r->core, r->account, r->region, table, desc, index, (tp_cap_kind)k, &rate,
+                     &burst);
         if (fresh)
             tp_bucket_init(&e->b[k], rate, burst, full, r->now_ms);
         else if (rate != e->b[k].rate || burst != e->b[k].burst_ms)
@@ -288,8 +301,36 @@ int tp_capacity_override(tp_core *core, const cJSON *body, char *why, size_t why
     for (int k = 0; k < 2; k++)
         if (rate[k] >= 0)
             o->rate[k] = rate[k];
-    /* Existing buckets pick the new rate up at their next use. */
+    /* The new rate applies from now: each affected bucket is refilled at
+     * its old rate up to this moment, then switched (not at its next use). */
+    int64_t now = tp_clock_now_ms(core->clock);
+    int64_t burst = cap_setting(core, "burst_seconds", CAP_DEFAULT_BURST_S) * 1000;
+    for (cap_entry *e = g_entries; e; e = e->next) {
+        if (e->core != core)
+            continue;
+        for (int k = 0; k < 2; k++) {
+            int64_t v = override_rate(core, e->account, e->region, e->table,
+                                      e->index[0] ? e->index : NULL, (tp_cap_kind)k);
+            if (v >= 0 && (v != e->b[k].rate || burst != e->b[k].burst_ms))
+                tp_bucket_set_rate(&e->b[k], v, burst, now);
+        }
+    }
     return 0;
+}
+
+void tp_capacity_table_changed(tp_core *core, int64_t table_id, const cJSON *desc, int64_t now_ms)
+{
+    for (cap_entry *e = g_entries; e; e = e->next) {
+        if (e->core != core || e->table_id != table_id)
+            continue;
+        for (int k = 0; k < 2; k++) {
+            int64_t rate, burst;
+            resolve_rate(core, e->account, e->region, e->table, desc,
+                         e->index[0] ? e->index : NULL, (tp_cap_kind)k, &rate, &burst);
+            if (rate != e->b[k].rate || burst != e->b[k].burst_ms)
+                tp_bucket_set_rate(&e->b[k], rate, burst, now_ms);
+        }
+    }
 }
 
 static void label_esc(tp_buf *out, const char *s)

@@ -68,6 +68,11 @@ cJSON *tp_capacity_list(tp_core *core);
 /* POST /_tidepool/capacity: {"table", "read"?, "write"?, "index"?,
  * "account"?, "region"?}. Returns 0, or -1 with why filled. */
 int tp_capacity_override(tp_core *core, const cJSON *body, char *why, size_t whylen);
+/* A table's stored description changed (UpdateTable applied throughput or
+ * billing mode): every existing bucket of table_id (table and GSIs) is
+ * refilled at its old rate up to now_ms and switched to the rate desc now
+ * gives, so the change applies from that moment, not from the next use. */
+void tp_capacity_table_changed(tp_core *core, int64_t table_id, const cJSON *desc, int64_t now_ms);
 /* Prometheus text: tidepool_consumed_capacity_units_total,
  * tidepool_throttled_requests_total, tidepool_bucket_level. */
 void tp_capacity_metrics(tp_core *core, tp_buf *out);

@@ -50,6 +50,7 @@
 #include "ddb.h"
 #include "index.h"
 #include "dynamodb/streams.h"
+#include "capacity/throughput.h"
 
 /* From tags.c: the Tags rules CreateTable shares with TagResource.
  * (Declared here because ddb.h belongs to another change.) */
@@ -742,6 +743,8 @@ static int settle(tp_core *core, int64_t id, int64_t now_ms)
         put(desc, "TableClassSummary", s);
     }
     int rc = save(core, id, "ACTIVE", desc, NULL, 0);
+    if (rc == 0)   /* new throughput applies from now, not from each bucket's next use */
+        tp_capacity_table_changed(core, id, desc, now_ms);
     cJSON_Delete(pending);
     cJSON_Delete(desc);
     return rc;
@@ -2215,6 +2218,8 @@ int ddb_update_table(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     /* A change that starts nothing new (deletion protection during an
      * update) leaves the pending transition's end where it was. */
     rc = save(r->core, id, status, desc, pending, current_due(r->core, id));
+    if (rc == 0 && switching)   /* the billing mode switches now (throughput at settle) */
+        tp_capacity_table_changed(r->core, id, desc, r->now_ms);
     cJSON_Delete(pending);
     ddb_table_release(&t);
     if (rc != 0)

@@ -5,6 +5,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -14,6 +16,7 @@
 #include "capacity/throughput.h"
 #include "core/buf.h"
 #include "dynamodb/item.h"
+#include "tidepool/engine.h"
 
 #define T0 INT64_C(1704067200000)
 
@@ -187,7 +190,7 @@ static void throughput_buckets_and_metrics(void **state)
                                    "table=\"orders\",index=\"byUser\",kind=\"write\"} 1198.500\n"));
     tp_buf_reset(&m);
 
-    /* An override applies at the bucket's next use. */
+    /* An override applies from the moment it is set. */
     cJSON *ov = cJSON_Parse("{\"table\":\"orders\",\"write\":1000}");
     char why[200];
     assert_int_equal(tp_capacity_override(&core, ov, why, sizeof why), 0);
@@ -216,6 +219,88 @@ static void throughput_buckets_and_metrics(void **state)
     tp_clock_free(core.clock);
 }
 
+/* A rate change applies from the moment of the change: the time between
+ * UpdateTable (or an override) and the bucket's next use is refilled at the
+ * new rate, not the old one. */
+static int put_one(tp_engine *e, int i, tp_error *err)
+{
+    char body[160], *resp = NULL;
+    snprintf(body, sizeof body,
+             "{\"TableName\":\"rates\",\"Item\":{\"pk\":{\"S\":\"k%d\"}}}", i);
+    int rc = tp_engine_call(e, NULL, NULL, "DynamoDB_20120810.PutItem", body, &resp, err);
+    free(resp);
+    return rc;
+}
+
+static void update_table_rate_applies_from_the_change(void **state)
+{
+    (void)state;
+    tp_engine_options o;
+    memset(&o, 0, sizeof o);
+    o.config_json = "{\"capacity\":{\"start_full\":false}}";
+    tp_error err;
+    memset(&err, 0, sizeof err);
+    tp_engine *e = tp_engine_new(&o, &err);
+    assert_non_null(e);
+    char *resp = NULL;
+    assert_int_equal(tp_engine_call(e, NULL, NULL, "DynamoDB_20120810.CreateTable",
+                                    "{\"TableName\":\"rates\",\"AttributeDefinitions\":[{"
+                                    "\"AttributeName\":\"pk\",\"AttributeType\":\"S\"}],"
+                                    "\"KeySchema\":[{\"AttributeName\":\"pk\",\"KeyType\":"
+                                    "\"HASH\"}],\"ProvisionedThroughput\":{"
+                                    "\"ReadCapacityUnits\":1,\"WriteCapacityUnits\":1}}",
+                                    &resp, &err), 0);
+    free(resp);
+    /* The write bucket exists (empty: refused) before the change. */
+    assert_int_equal(put_one(e, 0, &err), -1);
+    assert_string_equal(err.code, "ProvisionedThroughputExceededException");
+    assert_int_equal(tp_engine_call(e, NULL, NULL, "DynamoDB_20120810.UpdateTable",
+                                    "{\"TableName\":\"rates\",\"ProvisionedThroughput\":{"
+                                    "\"ReadCapacityUnits\":1,\"WriteCapacityUnits\":100}}",
+                                    &resp, &err), 0);
+    free(resp);
+    /* One second at 100 WCU = 100 one-unit writes (the old behaviour gave
+     * one second at 1 WCU: one write). */
+    assert_int_equal(tp_engine_advance(e, 1000), 0);
+    for (int i = 1; i <= 100; i++)
+        assert_int_equal(put_one(e, i, &err), 0);
+    assert_int_equal(put_one(e, 101, &err), -1);
+    assert_string_equal(err.code, "ProvisionedThroughputExceededException");
+    tp_engine_free(e);
+}
+
+static void override_rate_applies_from_the_change(void **state)
+{
+    (void)state;
+    tp_core core;
+    memset(&core, 0, sizeof core);
+    core.clock = tp_clock_new(TP_CLOCK_VIRTUAL, T0);
+    tp_req r;
+    memset(&r, 0, sizeof r);
+    r.core = &core;
+    r.account = "123456789012";
+    r.region = "us-east-1";
+    r.now_ms = T0;
+    cJSON *desc = cJSON_Parse("{\"ProvisionedThroughput\":{\"ReadCapacityUnits\":1,"
+                              "\"WriteCapacityUnits\":2}}");
+    assert_int_equal(tp_capacity_admit(&r, 1, "orders", desc, NULL, TP_CAP_WRITE), 1);
+    tp_capacity_charge(&r, 1, "orders", desc, NULL, TP_CAP_WRITE, 600);   /* burst spent */
+    cJSON *ov = cJSON_Parse("{\"table\":\"orders\",\"write\":100}");
+    char why[200];
+    assert_int_equal(tp_capacity_override(&core, ov, why, sizeof why), 0);   /* at T0 */
+    /* 1 s later: 100 units (old behaviour: 2). */
+    r.now_ms = T0 + 1000;
+    assert_int_equal(tp_capacity_admit(&r, 1, "orders", desc, NULL, TP_CAP_WRITE), 1);
+    tp_capacity_charge(&r, 1, "orders", desc, NULL, TP_CAP_WRITE, 99.5);
+    assert_int_equal(tp_capacity_admit(&r, 1, "orders", desc, NULL, TP_CAP_WRITE), 1);
+    tp_capacity_charge(&r, 1, "orders", desc, NULL, TP_CAP_WRITE, 0.5);
+    assert_int_equal(tp_capacity_admit(&r, 1, "orders", desc, NULL, TP_CAP_WRITE), 0);
+    tp_capacity_reset(&core);
+    cJSON_Delete(ov);
+    cJSON_Delete(desc);
+    tp_clock_free(core.clock);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -229,6 +314,8 @@ int main(void)
         cmocka_unit_test(unit_conversion),
         cmocka_unit_test(cost_boundaries),
         cmocka_unit_test(throughput_buckets_and_metrics),
+        cmocka_unit_test(update_table_rate_applies_from_the_change),
+        cmocka_unit_test(override_rate_applies_from_the_change),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
