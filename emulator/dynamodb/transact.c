@@ -572,6 +572,27 @@ int ddb_transact_write_items(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
             goto done;
         }
     }
+    /* 7b. the global secondary indexes the writes touched must admit them
+     * too; a refusal cancels, and the engine's rollback undoes the writes. */
+    int gsi_throttled = 0;
+    for (i = 0; i < n; i++) {
+        tw_action *a = &w.actions[i];
+        const tw_table *tt = &w.tables[a->table];
+        for (int k = 0; k < tt->irep.n; k++) {
+            if (tt->irep.idx[k].global && tt->irep.idx[k].units > 0 &&
+                !tp_capacity_admit(r, tt->t.id, tt->t.name, tt->t.desc, tt->irep.idx[k].name,
+                                   TP_CAP_WRITE)) {
+                set_reason(a, "ThrottlingError", TP_CAP_TXN_MESSAGE);
+                gsi_throttled = 1;
+                break;
+            }
+        }
+    }
+    if (gsi_throttled) {
+        cancel(r, &w, err);
+        goto done;
+    }
+
     result = cJSON_CreateObject();
     if (!result) {
         tp_fail(err, TP_ERR_INTERNAL, "out of memory");

@@ -192,6 +192,16 @@ class TestGsi(ThrottlingBase):
         self.assertEqual(self.bucket("orders", "write")["level"], table_level)
         # A write that does not touch the index is not held back by it.
         self.ddb.put_item(TableName="orders", Item={"pk": {"S": "y"}})
+        # A transaction whose write touches the empty index is cancelled
+        # with a ThrottlingError reason, and nothing of it is written.
+        e = self.assertAwsError(lambda: self.ddb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": "orders", "Item": {"pk": {"S": "t1"}}}},
+            {"Put": {"TableName": "orders", "Item": {"pk": {"S": "t2"}, "user": {"S": "u"}}}}]),
+            "TransactionCanceledException")
+        codes = [x["Code"] for x in e.response["CancellationReasons"]]
+        self.assertIn("ThrottlingError", codes)
+        for pk in ("t1", "t2"):
+            self.assertNotIn("Item", self.ddb.get_item(TableName="orders", Key={"pk": {"S": pk}}))
 
 
 class TestChangingCapacity(ThrottlingBase):
