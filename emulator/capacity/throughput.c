@@ -10,8 +10,6 @@
 #include "control/control.h"
 #include "core/json.h"
 #include "core/trace.h"
-#include "dynamodb/ddb.h"
-#include "dynamodb/index.h"
 
 #define CAP_DEFAULT_BURST_S 300
 #define CAP_DEFAULT_ON_DEMAND 40000
@@ -393,48 +391,6 @@ void tp_capacity_metrics(tp_core *core, tp_buf *out)
             }
         }
     }
-}
-
-/* --- DynamoDB glue --------------------------------------------------------- */
-
-int ddb_capacity_is_gsi(const ddb_table *t, const char *index)
-{
-    return index && find_gsi(t->desc, index) != NULL;
-}
-
-int ddb_capacity_admit(tp_req *r, const ddb_table *t, tp_cap_kind kind, tp_error *err)
-{
-    if (tp_capacity_admit(r, t->id, t->name, t->desc, NULL, kind))
-        return 0;
-    return tp_fail(err, TP_ERR_PROVISIONED_THROUGHPUT_EXCEEDED, "%s", TP_CAP_TABLE_MESSAGE);
-}
-
-void ddb_capacity_charge(tp_req *r, const ddb_table *t, const char *index, tp_cap_kind kind,
-                         double units)
-{
-    tp_capacity_charge(r, t->id, t->name, t->desc, ddb_capacity_is_gsi(t, index) ? index : NULL,
-                       kind, units);
-}
-
-int ddb_capacity_settle_write(tp_req *r, const ddb_table *t, double table_units,
-                              const ddb_index_report *rep, tp_error *err)
-{
-    for (int i = 0; rep && i < rep->n; i++) {
-        if (!rep->idx[i].global || rep->idx[i].units <= 0)
-            continue;
-        if (!tp_capacity_admit(r, t->id, t->name, t->desc, rep->idx[i].name, TP_CAP_WRITE))
-            return tp_fail(err, TP_ERR_PROVISIONED_THROUGHPUT_EXCEEDED, "%s", TP_CAP_GSI_MESSAGE);
-    }
-    double on_table = table_units;
-    for (int i = 0; rep && i < rep->n; i++) {
-        if (rep->idx[i].global)
-            tp_capacity_charge(r, t->id, t->name, t->desc, rep->idx[i].name, TP_CAP_WRITE,
-                               rep->idx[i].units);
-        else
-            on_table += rep->idx[i].units;
-    }
-    tp_capacity_charge(r, t->id, t->name, t->desc, NULL, TP_CAP_WRITE, on_table);
-    return 0;
 }
 
 /* --- /_tidepool/capacity ---------------------------------------------------- */

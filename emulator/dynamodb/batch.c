@@ -31,7 +31,7 @@
 #include "expr/projection.h"
 #include "index.h"
 #include "item.h"
-#include "capacity/throughput.h"
+#include "capacity.h"
 #include "dynamodb/streams.h"
 
 #define MAX_BATCH_WRITES 25

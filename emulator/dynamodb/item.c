@@ -19,7 +19,7 @@
 #include "index.h"
 #include "item.h"
 
-#include "capacity/throughput.h"
+#include "capacity.h"
 #include "keycodec.h"
 #include "dynamodb/streams.h"
 

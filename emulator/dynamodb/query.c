@@ -31,7 +31,7 @@
 #include "expr/lexer.h"
 #include "expr/projection.h"
 #include "item.h"
-#include "capacity/throughput.h"
+#include "capacity.h"
 #include "keycodec.h"
 
 #define PAGE_BYTES (1024 * 1024)

@@ -44,7 +44,7 @@
 #include "expr/condition.h"
 #include "index.h"
 #include "item.h"
-#include "capacity/throughput.h"
+#include "capacity.h"
 #include "dynamodb/streams.h"
 
 #define TRANSACT_DUPLICATE "Transaction request cannot include multiple operations on one item"

@@ -28,7 +28,7 @@
 #include "expr/projection.h"
 #include "expr/update.h"
 #include "item.h"
-#include "capacity/throughput.h"
+#include "capacity.h"
 #include "number.h"
 #include "dynamodb/streams.h"
 

@@ -1,0 +1,44 @@
+/* dynamodb/capacity — how DynamoDB's actions meet the throughput model
+ * (capacity/throughput.h), with AWS's throttling messages.
+ *
+ * The table bucket is checked before an action does its work; a write's
+ * GSI buckets after the work, on the indexes the write actually touched
+ * (the action then fails and its transaction rolls back, so nothing was
+ * written); the actual cost is charged after success, and for a write
+ * whose condition failed. A refused request costs nothing. LSI writes and
+ * reads are charged to the table; GSI ones to the index. */
+#ifndef TP_DDB_CAPACITY_H
+#define TP_DDB_CAPACITY_H
+
+#include "capacity/throughput.h"
+#include "ddb.h"
+#include "index.h"
+
+#define TP_CAP_TABLE_MESSAGE                                                                       \
+    "The level of configured provisioned throughput for the table was exceeded. Consider "         \
+    "increasing your provisioning level with the UpdateTable API."
+#define TP_CAP_GSI_MESSAGE                                                                         \
+    "The level of configured provisioned throughput for one or more global secondary indexes of " \
+    "the table was exceeded. Consider increasing your provisioning level for the "                  \
+    "under-provisioned global secondary indexes with the UpdateTable API"
+#define TP_CAP_TXN_MESSAGE                                                                         \
+    "Throughput exceeds the current capacity of your table or index. DynamoDB is automatically "   \
+    "scaling your table or index so please try again shortly. If exceptions persist, check if "    \
+    "you have a hot key: "                                                                         \
+    "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html."
+
+/* DynamoDB glue. -1 with ProvisionedThroughputExceededException (table
+ * message) when the table's bucket of that kind refuses. */
+int ddb_capacity_admit(tp_req *r, const ddb_table *t, tp_cap_kind kind, tp_error *err);
+/* After a write's work: -1 with the GSI message when a GSI the write
+ * touched (rep) refuses; otherwise charges table_units plus LSI units to
+ * the table and each GSI's units to the GSI, and returns 0. */
+int ddb_capacity_settle_write(tp_req *r, const ddb_table *t, double table_units,
+                              const ddb_index_report *rep, tp_error *err);
+/* Charges units to the table (index NULL) or to a GSI. */
+void ddb_capacity_charge(tp_req *r, const ddb_table *t, const char *index,
+                         tp_cap_kind kind, double units);
+/* 1 when index names a GSI of t. */
+int ddb_capacity_is_gsi(const ddb_table *t, const char *index);
+
+#endif
