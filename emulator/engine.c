@@ -269,7 +269,7 @@ void tp_engine_free(tp_engine *e)
 {
     if (!e)
         return;
-    tp_capacity_reset(&e->core);   /* its buckets are keyed by this core */
+    tp_capacity_free(&e->core);
     if (e->timer_running) {
         pthread_mutex_lock(&e->lock);
         e->stopping = 1;

@@ -32,8 +32,22 @@ typedef struct cap_override {
 } cap_override;
 
 /* Only touched under the engine lock (actions and locked control calls). */
-static cap_entry *g_entries;
-static cap_override *g_overrides;
+/* Every bucket and override of one engine, hung on its tp_core. */
+struct tp_capacity {
+    cap_entry *entries;
+    cap_override *overrides;
+};
+
+/* The core's capacity state, made on first use; NULL only on OOM, which
+ * the callers cannot survive anyway. */
+static struct tp_capacity *cap(tp_core *core)
+{
+    if (!core->capacity)
+        core->capacity = calloc(1, sizeof *core->capacity);
+    if (!core->capacity)
+        abort();
+    return core->capacity;
+}
 
 static void copy(char *dst, size_t cap, const char *src)
 {
@@ -80,7 +94,7 @@ static int is_on_demand(const cJSON *desc)
 static int64_t override_rate(const tp_core *core, const char *account, const char *region,
                              const char *table, const char *index, tp_cap_kind kind)
 {
-    for (cap_override *o = g_overrides; o; o = o->next) {
+    for (cap_override *o = core->capacity ? core->capacity->overrides : NULL; o; o = o->next) {
         if (o->core != core || strcmp(o->table, table) != 0 ||
             strcmp(o->index, index ? index : "") != 0 || o->rate[kind] < 0 ||
             (o->account[0] && strcmp(o->account, account) != 0) ||
@@ -131,7 +145,7 @@ static cap_entry *entry_for(tp_req *r, int64_t table_id, const char *table, cons
 {
     const char *ix = index ? index : "";
     cap_entry *e;
-    for (e = g_entries; e; e = e->next)
+    for (e = cap(r->core)->entries; e; e = e->next)
         if (e->core == r->core && strcmp(e->table, table) == 0 && strcmp(e->index, ix) == 0 &&
             strcmp(e->account, r->account) == 0 && strcmp(e->region, r->region) == 0)
             break;
@@ -145,8 +159,8 @@ static cap_entry *entry_for(tp_req *r, int64_t table_id, const char *table, cons
         copy(e->region, sizeof e->region, r->region);
         copy(e->table, sizeof e->table, table);
         copy(e->index, sizeof e->index, ix);
-        e->next = g_entries;
-        g_entries = e;
+        e->next = cap(r->core)->entries;
+        cap(r->core)->entries = e;
     }
     int full = tp_json_bool(cap_config(r->core), "start_full", 1);
     for (int k = 0; k < 2; k++) {
@@ -205,7 +219,7 @@ void tp_capacity_charge(tp_req *r, int64_t table_id, const char *table, const cJ
 
 void tp_capacity_reset(tp_core *core)
 {
-    for (cap_entry **pp = &g_entries; *pp;) {
+    for (cap_entry **pp = &cap(core)->entries; *pp;) {
         cap_entry *e = *pp;
         if (e->core == core) {
             *pp = e->next;
@@ -214,7 +228,7 @@ void tp_capacity_reset(tp_core *core)
             pp = &e->next;
         }
     }
-    for (cap_override **pp = &g_overrides; *pp;) {
+    for (cap_override **pp = &cap(core)->overrides; *pp;) {
         cap_override *o = *pp;
         if (o->core == core) {
             *pp = o->next;
@@ -234,7 +248,7 @@ cJSON *tp_capacity_list(tp_core *core)
 {
     cJSON *arr = cJSON_CreateArray();
     int64_t now = tp_clock_now_ms(core->clock);
-    for (cap_entry *e = g_entries; e; e = e->next) {
+    for (cap_entry *e = cap(core)->entries; e; e = e->next) {
         if (e->core != core)
             continue;
         for (int k = 0; k < 2; k++) {
@@ -275,7 +289,7 @@ int tp_capacity_override(tp_core *core, const cJSON *body, char *why, size_t why
     const char *index = tp_json_str(body, "index"), *account = tp_json_str(body, "account"),
                *region = tp_json_str(body, "region");
     cap_override *o;
-    for (o = g_overrides; o; o = o->next)
+    for (o = cap(core)->overrides; o; o = o->next)
         if (o->core == core && strcmp(o->table, table) == 0 &&
             strcmp(o->index, index ? index : "") == 0 &&
             strcmp(o->account, account ? account : "") == 0 &&
@@ -293,8 +307,8 @@ int tp_capacity_override(tp_core *core, const cJSON *body, char *why, size_t why
         copy(o->account, sizeof o->account, account);
         copy(o->region, sizeof o->region, region);
         o->rate[0] = o->rate[1] = -1;
-        o->next = g_overrides;
-        g_overrides = o;
+        o->next = cap(core)->overrides;
+        cap(core)->overrides = o;
     }
     for (int k = 0; k < 2; k++)
         if (rate[k] >= 0)
@@ -303,7 +317,7 @@ int tp_capacity_override(tp_core *core, const cJSON *body, char *why, size_t why
      * its old rate up to this moment, then switched (not at its next use). */
     int64_t now = tp_clock_now_ms(core->clock);
     int64_t burst = cap_setting(core, "burst_seconds", CAP_DEFAULT_BURST_S) * 1000;
-    for (cap_entry *e = g_entries; e; e = e->next) {
+    for (cap_entry *e = cap(core)->entries; e; e = e->next) {
         if (e->core != core)
             continue;
         for (int k = 0; k < 2; k++) {
@@ -318,7 +332,7 @@ int tp_capacity_override(tp_core *core, const cJSON *body, char *why, size_t why
 
 void tp_capacity_table_changed(tp_core *core, int64_t table_id, const cJSON *desc, int64_t now_ms)
 {
-    for (cap_entry *e = g_entries; e; e = e->next) {
+    for (cap_entry *e = cap(core)->entries; e; e = e->next) {
         if (e->core != core || e->table_id != table_id)
             continue;
         for (int k = 0; k < 2; k++) {
@@ -376,7 +390,7 @@ void tp_capacity_metrics(tp_core *core, tp_buf *out)
     for (int i = 0; i < 3; i++) {
         tp_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", m[i].name, m[i].help, m[i].name,
                       m[i].type);
-        for (cap_entry *e = g_entries; e; e = e->next) {
+        for (cap_entry *e = cap(core)->entries; e; e = e->next) {
             if (e->core != core)
                 continue;
             for (int k = 0; k < 2; k++) {
@@ -479,4 +493,13 @@ int tp_capacity_control(const tp_control_ops *ops, const char *method, const cha
     cJSON *o = cJSON_CreateObject();
     cJSON_AddBoolToObject(o, "ok", 1);
     return cap_reply(out, 200, o);
+}
+
+void tp_capacity_free(tp_core *core)
+{
+    if (!core->capacity)
+        return;
+    tp_capacity_reset(core);
+    free(core->capacity);
+    core->capacity = NULL;
 }

@@ -43,6 +43,8 @@ void tp_capacity_charge(tp_req *r, int64_t table_id, const char *table, const cJ
 
 /* Forgets every bucket and run-time override of this core. */
 void tp_capacity_reset(tp_core *core);
+/* Drops the core's capacity state entirely (engine teardown). */
+void tp_capacity_free(tp_core *core);
 /* GET /_tidepool/capacity: every bucket (new array). */
 cJSON *tp_capacity_list(tp_core *core);
 /* POST /_tidepool/capacity: {"table", "read"?, "write"?, "index"?,

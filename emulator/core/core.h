@@ -28,6 +28,7 @@ typedef struct tp_core {
     const cJSON *config;   /* the --config file as JSON, or NULL; borrowed */
     struct tp_trace *trace;    /* trace events and counters (trace.h); may be NULL */
     struct tp_faults *faults;  /* fault-injection rules (capacity/faults.h); may be NULL */
+    struct tp_capacity *capacity; /* throughput buckets (capacity/throughput.h); made on use */
 } tp_core;
 
 typedef struct tp_req {
