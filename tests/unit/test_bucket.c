@@ -216,6 +216,7 @@ static void throughput_buckets_and_metrics(void **state)
     cJSON_Delete(ov);
     cJSON_Delete(ppr);
     cJSON_Delete(desc);
+    tp_capacity_free(&core);
     tp_clock_free(core.clock);
 }
 
@@ -295,7 +296,7 @@ static void override_rate_applies_from_the_change(void **state)
     assert_int_equal(tp_capacity_admit(&r, 1, "orders", desc, NULL, TP_CAP_WRITE), 1);
     tp_capacity_charge(&r, 1, "orders", desc, NULL, TP_CAP_WRITE, 0.5);
     assert_int_equal(tp_capacity_admit(&r, 1, "orders", desc, NULL, TP_CAP_WRITE), 0);
-    tp_capacity_reset(&core);
+    tp_capacity_free(&core);
     cJSON_Delete(ov);
     cJSON_Delete(desc);
     tp_clock_free(core.clock);
