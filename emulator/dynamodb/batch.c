@@ -236,21 +236,50 @@ static int check_put_key(const ddb_table *t, const cJSON *item, tp_error *err)
 
 /* Whether a write may run now. Always, until a throughput model decides
  * otherwise; a refused write is returned in UnprocessedItems unchanged. */
-static int write_fits(tp_req *r, const batch_table *bt, const batch_entry *e)
+/* 1 when item (may be NULL) carries every key attribute of the index, so
+ * it has an entry there. */
+static int in_index(const cJSON *gsi, const cJSON *item)
 {
-    (void)e;
-    /* The table's write bucket, then every GSI's (which indexes a write
-     * touches is known only after it, and a batch cannot undo one write). */
-    if (!tp_capacity_admit(r, bt->t.id, bt->t.name, bt->t.desc, NULL, TP_CAP_WRITE))
+    if (!item)
         return 0;
-    const cJSON *g;
-    cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(bt->t.desc, "GlobalSecondaryIndexes"))
+    const cJSON *k;
+    cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(gsi, "KeySchema"))
     {
-        const char *name = tp_json_str(g, "IndexName");
-        if (name && !tp_capacity_admit(r, bt->t.id, bt->t.name, bt->t.desc, name, TP_CAP_WRITE))
+        const char *name = tp_json_str(k, "AttributeName");
+        if (!name || !cJSON_GetObjectItemCaseSensitive(item, name))
             return 0;
     }
     return 1;
+}
+
+/* Whether a write may run now: the table's write bucket, then the bucket
+ * of every GSI the write can touch — one the stored or the new item has an
+ * entry in. A batch cannot undo one write, so this is decided before it. */
+static int write_fits(tp_req *r, const batch_table *bt, const batch_entry *e)
+{
+    if (!tp_capacity_admit(r, bt->t.id, bt->t.name, bt->t.desc, NULL, TP_CAP_WRITE))
+        return 0;
+    const cJSON *gsis = cJSON_GetObjectItemCaseSensitive(bt->t.desc, "GlobalSecondaryIndexes");
+    if (!cJSON_GetArraySize(gsis))
+        return 1;
+    cJSON *old = NULL;
+    int64_t old_size = 0;
+    tp_error ignored;
+    if (ddb_item_read(r, bt->t.id, &e->hk, &e->rk, &old, &old_size, &ignored) != 0)
+        old = NULL;
+    int fits = 1;
+    const cJSON *g;
+    cJSON_ArrayForEach(g, gsis)
+    {
+        const char *name = tp_json_str(g, "IndexName");
+        if (name && (in_index(g, old) || in_index(g, e->item)) &&
+            !tp_capacity_admit(r, bt->t.id, bt->t.name, bt->t.desc, name, TP_CAP_WRITE)) {
+            fits = 0;
+            break;
+        }
+    }
+    cJSON_Delete(old);
+    return fits;
 }
 
 /* Charges what one write added to bt's units and index report. */

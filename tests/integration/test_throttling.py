@@ -202,6 +202,13 @@ class TestGsi(ThrottlingBase):
         self.assertIn("ThrottlingError", codes)
         for pk in ("t1", "t2"):
             self.assertNotIn("Item", self.ddb.get_item(TableName="orders", Key={"pk": {"S": pk}}))
+        # In a batch, only the write that would enter the empty index waits.
+        r = self.ddb.batch_write_item(RequestItems={"orders": [
+            {"PutRequest": {"Item": {"pk": {"S": "b1"}}}},
+            {"PutRequest": {"Item": {"pk": {"S": "b2"}, "user": {"S": "u"}}}}]})
+        self.assertEqual(r["UnprocessedItems"], {"orders": [
+            {"PutRequest": {"Item": {"pk": {"S": "b2"}, "user": {"S": "u"}}}}]})
+        self.assertIn("Item", self.ddb.get_item(TableName="orders", Key={"pk": {"S": "b1"}}))
 
 
 class TestChangingCapacity(ThrottlingBase):
