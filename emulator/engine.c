@@ -28,8 +28,9 @@
 
 extern const tp_service ddb_service;
 extern const tp_service streams_service;
+extern const tp_service lambda_service;
 
-static const tp_service *const services[] = {&ddb_service, &streams_service};
+static const tp_service *const services[] = {&ddb_service, &streams_service, &lambda_service};
 
 struct tp_engine {
     tp_core core;
@@ -88,7 +89,7 @@ static int64_t run_due(tp_engine *e, int64_t until)
             continue;
         fn(&e->core, arg, due);
         if (tp_store_commit(e->core.store) != 0)
-            tp_log(TP_LOG_ERROR, "timer event at %lld did not commit", (long long)due);
+            tp_log_msg(TP_LOG_ERROR, "timer event at %lld did not commit", (long long)due);
         ran++;
     }
     return ran;

@@ -161,11 +161,11 @@ static int serve(int argc, char **argv)
         tp_engine_free(e);
         return 1;
     }
-    tp_log(TP_LOG_INFO, "tidepool %s listening on http://%s:%d (%s, clock %s)", TP_VERSION, host,
+    tp_log_msg(TP_LOG_INFO, "tidepool %s listening on http://%s:%d (%s, clock %s)", TP_VERSION, host,
            port, data_dir ? data_dir : "in memory", opts.real_clock ? "real" : "virtual");
     int sig = 0;
     sigwait(&sigs, &sig);
-    tp_log(TP_LOG_INFO, "signal %d: shutting down", sig);
+    tp_log_msg(TP_LOG_INFO, "signal %d: shutting down", sig);
     tp_http_stop(srv);
     tp_engine_free(e);
     return 0;

@@ -8,9 +8,11 @@
 #ifndef TP_CORE_CORE_H
 #define TP_CORE_CORE_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "clock.h"
+#include "error.h"
 #include "log.h"
 #include "rng.h"
 #include "sched.h"
@@ -18,6 +20,31 @@
 
 typedef struct cJSON cJSON;
 typedef struct tp_dispatch tp_dispatch;
+typedef struct tp_core tp_core;
+
+/* What only the engine can do, for the layers below it (lambda/ runs
+ * handlers that call back in and waits for invocations). Set by the
+ * engine; every member may be NULL in a bare core (unit tests). */
+typedef struct tp_core_host {
+    void *ctx;
+    /* Runs target's model validation and action as account/region inside
+     * the caller's transaction (engine lock held). No fault rules, no
+     * request trace. 0 ok with *out (caller frees), -1 with err. */
+    int (*call_in_txn)(void *ctx, const char *account, const char *region, const char *target,
+                       cJSON *in, cJSON **out, tp_error *err);
+    /* A whole call as from a client (fault rules, validation, its own
+     * transaction, request trace), for handler threads: takes the engine
+     * lock itself, so it must be called without it. Latency a fault rule
+     * adds is returned in *latency_ms (the caller waits it out in its own
+     * way), never slept or advanced here. */
+    int (*call)(void *ctx, const char *access_key, const char *region, const char *target,
+                cJSON *in, cJSON **out, tp_error *err, int64_t *latency_ms);
+    /* Engine lock held, no transaction open: runs due events — on the
+     * virtual clock moving time forward event by event, on the real clock
+     * waiting for them — until done(arg) returns 1. 0, or -1 when nothing
+     * is left to run and done(arg) is still 0. */
+    int (*run_until)(void *ctx, int (*done)(void *arg), void *arg);
+} tp_core_host;
 
 typedef struct tp_core {
     tp_store *store;
@@ -29,6 +56,14 @@ typedef struct tp_core {
     struct tp_trace *trace;    /* trace events and counters (trace.h); may be NULL */
     struct tp_faults *faults;  /* fault-injection rules (capacity/faults.h); may be NULL */
     struct tp_capacity *capacity; /* throughput buckets (capacity/throughput.h); made on use */
+    pthread_mutex_t *lock;     /* the engine lock (lambda/'s baton waits on it); may be NULL */
+    const tp_core_host *host;  /* may be NULL */
+    struct lambda_state *lambda;  /* lambda/invoke.c's runtime state; made on use */
+    struct tp_handler_registry *handlers;  /* lambda/registry.c; made on use */
+    /* Set by lambda/ while a handler thread is to be handed the baton: the
+     * engine calls it after each timer event commits (lock held, no
+     * transaction). May be NULL. */
+    void (*after_event)(tp_core *core);
 } tp_core;
 
 typedef struct tp_req {
@@ -42,6 +77,13 @@ typedef struct tp_req {
      * than __type and message (ConditionalCheckFailedException's "Item"):
      * an object of those extra members, owned by the engine from then on. */
     struct cJSON *error_fields;
+    /* Set by an action whose answer comes after its transaction commits
+     * (Invoke RequestResponse waits for the handler): the engine calls
+     * deferred(r, deferred_arg, out, err) with the lock held and no
+     * transaction open, and answers with what it returns. It must free
+     * deferred_arg. */
+    int (*deferred)(struct tp_req *r, void *arg, struct cJSON **out, tp_error *err);
+    void *deferred_arg;
 } tp_req;
 
 #endif

@@ -25,7 +25,7 @@ int tp_log_parse_level(const char *s, tp_log_level *out)
     return -1;
 }
 
-void tp_log(tp_log_level lvl, const char *fmt, ...)
+void tp_log_msg(tp_log_level lvl, const char *fmt, ...)
 {
     static const char *tags[] = {"debug", "info", "warn", "error"};
     if ((int)lvl < atomic_load(&level) || lvl >= TP_LOG_OFF)

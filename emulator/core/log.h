@@ -8,7 +8,7 @@ void tp_log_set_level(tp_log_level lvl);
 tp_log_level tp_log_get_level(void);
 /* Parses "debug|info|warn|error|off"; returns -1 for anything else. */
 int tp_log_parse_level(const char *s, tp_log_level *out);
-void tp_log(tp_log_level lvl, const char *fmt, ...)
+void tp_log_msg(tp_log_level lvl, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
 #endif

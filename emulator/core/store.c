@@ -111,7 +111,7 @@ int tp_store_exec(tp_store *st, const char *sql)
 {
     char *msg = NULL;
     if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        tp_log(TP_LOG_ERROR, "store: %s", msg ? msg : "error");
+        tp_log_msg(TP_LOG_ERROR, "store: %s", msg ? msg : "error");
         sqlite3_free(msg);
         return -1;
     }
@@ -131,7 +131,7 @@ sqlite3_stmt *tp_store_stmt(tp_store *st, const char *sql)
         if (!c->sql) {
             if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &c->stmt, NULL) !=
                 SQLITE_OK) {
-                tp_log(TP_LOG_ERROR, "store: prepare failed: %s: %s", sqlite3_errmsg(st->db), sql);
+                tp_log_msg(TP_LOG_ERROR, "store: prepare failed: %s: %s", sqlite3_errmsg(st->db), sql);
                 c->stmt = NULL;
                 return NULL;
             }
@@ -139,7 +139,7 @@ sqlite3_stmt *tp_store_stmt(tp_store *st, const char *sql)
             return c->stmt;
         }
     }
-    tp_log(TP_LOG_ERROR, "store: statement cache full");
+    tp_log_msg(TP_LOG_ERROR, "store: statement cache full");
     return NULL;
 }
 

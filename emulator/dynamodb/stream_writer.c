@@ -67,7 +67,7 @@ static int done(sqlite3_stmt *st)
 
 static int storage_error(tp_core *core, tp_error *err)
 {
-    tp_log(TP_LOG_ERROR, "streams: storage error: %s", sqlite3_errmsg(tp_store_db(core->store)));
+    tp_log_msg(TP_LOG_ERROR, "streams: storage error: %s", sqlite3_errmsg(tp_store_db(core->store)));
     return tp_fail(err, TP_ERR_INTERNAL, "storage error");
 }
 
@@ -617,11 +617,11 @@ static void trim_event(struct tp_core *core, void *arg, int64_t due_ms)
     (void)arg;
     int64_t every = streams_setting(core, "trim_interval_ms", STREAMS_DEFAULT_TRIM_INTERVAL_MS);
     if (every > 0 && arm_trim(core, due_ms + every) != 0)
-        tp_log(TP_LOG_ERROR, "streams: cannot re-arm the trim event");
+        tp_log_msg(TP_LOG_ERROR, "streams: cannot re-arm the trim event");
     if (tp_store_exec(core->store, "SAVEPOINT streams_trim") != 0)
         return;
     if (streams_trim(core, due_ms) != 0) {
-        tp_log(TP_LOG_ERROR, "streams: trimming failed: %s", sqlite3_errmsg(tp_store_db(core->store)));
+        tp_log_msg(TP_LOG_ERROR, "streams: trimming failed: %s", sqlite3_errmsg(tp_store_db(core->store)));
         tp_store_exec(core->store, "ROLLBACK TO streams_trim");
     }
     tp_store_exec(core->store, "RELEASE streams_trim");

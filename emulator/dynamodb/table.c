@@ -768,7 +768,7 @@ static void settle_event(struct tp_core *core, void *arg, int64_t due_ms)
     if (due != due_ms)
         return;
     if (settle(core, id, due_ms) != 0)
-        tp_log(TP_LOG_ERROR, "dynamodb: settling table %" PRId64 " failed: %s", id,
+        tp_log_msg(TP_LOG_ERROR, "dynamodb: settling table %" PRId64 " failed: %s", id,
                sqlite3_errmsg(tp_store_db(core->store)));
 }
 

@@ -233,12 +233,12 @@ static void sweep_table(tp_core *core, const char *account, const char *region, 
     size_t n = 0;
     if (!strcmp(t.ttl_status, "ENABLED") && t.ttl_attr[0] &&
         collect_expired(core, &t, now_ms, delay_ms, &items, &n) != 0)
-        tp_log(TP_LOG_ERROR, "dynamodb: TTL sweep of %s could not read items", name);
+        tp_log_msg(TP_LOG_ERROR, "dynamodb: TTL sweep of %s could not read items", name);
     for (size_t i = 0; i < n; i++) {
         if (tp_store_exec(core->store, "SAVEPOINT ddb_ttl") != 0)
             break;
         if (ddb_ttl_delete_item(&r, &t, items[i].item, items[i].size, &err) != 0) {
-            tp_log(TP_LOG_ERROR, "dynamodb: TTL deletion in %s failed: %s", name, err.message);
+            tp_log_msg(TP_LOG_ERROR, "dynamodb: TTL deletion in %s failed: %s", name, err.message);
             tp_store_exec(core->store, "ROLLBACK TO ddb_ttl");
         }
         tp_store_exec(core->store, "RELEASE ddb_ttl");
@@ -269,7 +269,7 @@ static void sweep_event(struct tp_core *core, void *arg, int64_t due_ms)
     int64_t interval = ddb_setting(core, "ttl_sweep_interval_ms", TTL_SWEEP_MS);
     int64_t delay = ddb_setting(core, "ttl_delay_ms", 0);
     if (interval > 0 && arm_sweep(core, due_ms + interval) != 0)
-        tp_log(TP_LOG_ERROR, "dynamodb: cannot re-arm the TTL sweep");
+        tp_log_msg(TP_LOG_ERROR, "dynamodb: cannot re-arm the TTL sweep");
     sqlite3_stmt *st = tp_store_stmt(core->store, sql);
     if (!st)
         return;

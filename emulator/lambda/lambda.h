@@ -1,0 +1,183 @@
+/* lambda/lambda — functions, invocations and event source mappings: the
+ * interfaces between the files of lambda/ (and what engine.c and control/
+ * call). Nothing here is public; handlers see only tidepool/handler.h.
+ *
+ *   functions.c  function storage + CreateFunction .. PutFunctionConcurrency,
+ *                Invoke (RequestResponse, Event, DryRun), config "functions"
+ *   invoke.c     the invoker: handler threads, the virtual-time baton,
+ *                timeouts, concurrency, tp_call/tp_sleep/tp_log, the
+ *                invocation log (lambda_invocations)
+ *   esm.c        event source mappings: Create/Get/List/Update/Delete, the
+ *                state machine, config "event_source_mappings"
+ *   poller.c     DynamoDB stream polling: lanes, batching, retries, bisect,
+ *                partial failures, discard + OnFailure, lineage
+ *   filter.c     FilterCriteria patterns (compile, match)
+ *   registry.c   handler registry (compiled-in + --handlers lib.so)
+ *   service.c    the tp_service (action table from actions.def, schema,
+ *                start) and the shared helpers below
+ *
+ * Config (the --config file's "lambda" object):
+ *   "functions": [ {CreateFunction's request members}, ... ],
+ *   "event_source_mappings": [ {CreateEventSourceMapping's members}, ... ],
+ *   "poll_interval_ms": 250,            DynamoDB stream shard polling
+ *   "account_concurrency": 1000,        ConcurrentExecutions limit
+ *   "call_latency_ms": {"default": 5, "dynamodb.UpdateItem": 12, ...}
+ *                                       virtual cost of each tp_call
+ *   "retry_base_ms": 1000, "retry_max_ms": 60000
+ *                                       stream batch retry backoff
+ *
+ * Locking: everything here runs under the engine lock inside a store
+ * transaction unless a comment says otherwise (the handler-side functions
+ * of invoke.c run on handler threads and take the lock themselves). */
+#ifndef TP_LAMBDA_H
+#define TP_LAMBDA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/core.h"
+#include "core/error.h"
+#include "tidepool/handler.h"
+
+typedef struct cJSON cJSON;
+
+/* --- service.c ------------------------------------------------------------- */
+
+/* An integer setting of the config's "lambda" object. */
+int64_t lambda_setting(const tp_core *core, const char *name, int64_t dflt);
+/* The config's "lambda" object, or NULL. Borrowed. */
+const cJSON *lambda_config(const tp_core *core);
+/* "arn:aws:lambda:REGION:ACCOUNT:function:NAME" */
+void lambda_function_arn(const char *region, const char *account, const char *name, char *out,
+                         size_t cap);
+/* Calls another service's action from inside lambda/ (a poller reading a
+ * stream, an OnFailure destination): the target's model validation and
+ * action run in the caller's transaction, as account/region. No fault
+ * rules, no request trace. 0 ok (*out set, caller frees), -1 with err. */
+int lambda_call_internal(tp_core *core, const char *account, const char *region,
+                         const char *target, cJSON *in, cJSON **out, tp_error *err);
+
+/* --- functions.c ----------------------------------------------------------- */
+
+typedef struct lambda_fn {
+    int64_t id;
+    char account[13];
+    char region[32];
+    char name[65];
+    char arn[256];
+    char handler[129];
+    int64_t timeout_ms;     /* Timeout * 1000; default 3 s, at most 900 s */
+    int reserved;           /* reserved concurrency; -1 when not set */
+    cJSON *env;             /* Environment.Variables (owned), or NULL */
+} lambda_fn;
+
+/* Looks a function up by name, partial ARN or ARN (with or without
+ * ":$LATEST"). 1 found (fill *out; lambda_fn_clear it), 0 not found,
+ * -1 storage error. */
+int lambda_fn_find(tp_core *core, const char *account, const char *region,
+                   const char *name_or_arn, lambda_fn *out);
+void lambda_fn_clear(lambda_fn *f);
+/* Creates the config file's functions (service start, after a reset). */
+int lambda_functions_start(tp_core *core);
+
+/* --- invoke.c -------------------------------------------------------------- */
+
+typedef enum lambda_outcome {
+    LAMBDA_SUCCESS = 0,   /* handler returned 0 */
+    LAMBDA_FN_ERROR,      /* handler returned non-zero, or a fault rule's "fail" */
+    LAMBDA_TIMEOUT,       /* ran past its timeout */
+    LAMBDA_THROTTLED,     /* never started: concurrency limit */
+} lambda_outcome;
+
+const char *lambda_outcome_name(lambda_outcome o);   /* "success", "error", ... */
+
+typedef struct lambda_result {
+    lambda_outcome outcome;
+    int64_t invocation_id;      /* row of lambda_invocations */
+    const char *request_id;
+    const char *function_arn;
+    /* success: the handler's response text ("" when it wrote none);
+     * error/timeout: Lambda's error payload {"errorMessage":..,"errorType":..} */
+    const char *payload;
+    const char *error_type;     /* "Unhandled" handler error type, or NULL */
+    const char *error_message;  /* or NULL */
+    const char *log_tail;       /* the invocation's log lines */
+    int64_t start_ms, end_ms;
+} lambda_result;
+
+/* Called exactly once per started invocation, when its outcome is known,
+ * under the engine lock inside a store transaction, with the clock at the
+ * outcome's time. Not called when a reset or shutdown abandons it. */
+typedef void (*lambda_done_fn)(tp_core *core, const lambda_result *res, void *arg);
+
+typedef struct lambda_invoke_req {
+    const char *account, *region;
+    const char *function;          /* name or ARN */
+    const char *event;             /* the event JSON (copied) */
+    size_t event_len;
+    const char *source;            /* trace label: "esm", "invoke", "event" */
+    const char *source_id;         /* e.g. the mapping's UUID, or NULL */
+    lambda_done_fn done;
+    void *arg;
+} lambda_invoke_req;
+
+/* Starts an invocation now. 0: started (done follows later; *id set if
+ * non-NULL). -1 with err when it cannot start: ResourceNotFoundException
+ * (no such function), TooManyRequestsException (reserved or account
+ * concurrency is used up; the trace gets an "invoke_throttled" event). */
+int lambda_invoke_start(tp_core *core, const lambda_invoke_req *req, int64_t *id, tp_error *err);
+
+/* Invoke RequestResponse: starts the invocation and arranges (through
+ * r->deferred) for the engine to wait, after this call's transaction
+ * commits, until it ends — running virtual time forward meanwhile — and
+ * then build the response: {"StatusCode":200, "Payload": <text>,
+ * "FunctionError": "Unhandled" (on error), "LogResult": base64 tail
+ * (log_tail set), "ExecutedVersion": "$LATEST"}. -1 with err when the
+ * invocation cannot start. */
+int lambda_invoke_sync(tp_req *r, const lambda_invoke_req *req, int log_tail, tp_error *err);
+
+/* Invocations in flight (started, outcome not yet known). */
+int64_t lambda_inflight(tp_core *core);
+/* 1 while anything lambda/ will still do without new input: invocations
+ * in flight, retries pending, mappings with unread records. */
+int lambda_busy(tp_core *core);
+
+/* GET /_tidepool/invocations: [{"id","request_id","function","source",
+ * "source_id","start_ms","end_ms","duration_ms","outcome","error_type",
+ * "error_message","event","response","logs","calls","retries"}...] with
+ * id > since, optionally one function's; limit 0 = all. New tree. */
+cJSON *lambda_invocations_list(tp_core *core, int64_t since, const char *function, int64_t limit);
+
+/* --- esm.c / poller.c ------------------------------------------------------- */
+
+/* Re-arms pollers for stored mappings and creates the config's mappings
+ * (service start, after a reset). */
+int esm_start(tp_core *core);
+/* 1 while any mapping has work it knows of (a batch in flight, a retry
+ * waiting, records read but not yet delivered). */
+int esm_busy(tp_core *core);
+
+/* --- filter.c ---------------------------------------------------------------- */
+
+typedef struct esm_filter esm_filter;
+
+/* Compiles FilterCriteria {"Filters":[{"Pattern":"<json text>"}, ...]}
+ * (NULL or no Filters: matches everything). NULL with err
+ * (InvalidParameterValueException, AWS's message) on a bad pattern. */
+esm_filter *esm_filter_new(const cJSON *criteria, tp_error *err);
+void esm_filter_free(esm_filter *f);
+/* 1 when record (the event record as the handler would get it) matches
+ * any of the filters, else 0. */
+int esm_filter_match(const esm_filter *f, const cJSON *record);
+
+/* --- registry.c --------------------------------------------------------------- */
+
+/* The engine's handler registry (made on first use, freed with the core). */
+tp_handler_registry *lambda_registry(tp_core *core);
+void lambda_registry_free(tp_core *core);
+tp_handler_fn lambda_handler_find(tp_core *core, const char *name);
+/* dlopen()s a handler library and calls its tp_handlers_init. 0, or -1
+ * with why. */
+int lambda_handlers_load(tp_core *core, const char *path, char *why, size_t why_cap);
+
+#endif

@@ -1,0 +1,2 @@
+/* lambda/poller — SKELETON: being written. */
+#include "lambda.h"

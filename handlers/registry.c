@@ -1,0 +1,23 @@
+/* handlers/registry — the handlers compiled into tidepool, by name. A
+ * function's Handler names one of these (or one a --handlers library
+ * registers). Adding a handler: its file here, one line below, one line in
+ * CMakeLists.txt's TP_HANDLER_SOURCES. */
+#include "tidepool/handler.h"
+
+int tp_builtin_handlers_init(tp_handler_registry *reg);
+
+static const struct {
+    const char *name;
+    tp_handler_fn fn;
+} builtin[] = {
+    {NULL, NULL},
+};
+
+int tp_builtin_handlers_init(tp_handler_registry *reg)
+{
+    int rc = 0;
+    for (unsigned i = 0; builtin[i].name; i++)
+        if (tp_register_handler(reg, builtin[i].name, builtin[i].fn) != 0)
+            rc = -1;
+    return rc;
+}
