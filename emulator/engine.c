@@ -25,6 +25,7 @@
 #include "core/shape.h"
 #include "core/trace.h"
 #include "engine_internal.h"
+#include "lambda/lambda.h"
 
 extern const tp_service ddb_service;
 extern const tp_service streams_service;
@@ -42,6 +43,12 @@ struct tp_engine {
     pthread_mutex_t rid_lock;
     tp_rng rid_rng;        /* request ids for answers made outside the engine */
     tp_control_ops control;
+    tp_core_host host;
+    /* Virtual clock: one advance at a time. An advance releases the lock
+     * while a handler holds the baton, so a second one (another client's
+     * POST /_tidepool/clock, a synchronous Invoke) waits here. */
+    int advancing;
+    pthread_cond_t adv_cv;
 };
 
 void tp_account_for_key(const char *access_key, char out[13])
@@ -91,6 +98,9 @@ static int64_t run_due(tp_engine *e, int64_t until)
         if (tp_store_commit(e->core.store) != 0)
             tp_log_msg(TP_LOG_ERROR, "timer event at %lld did not commit", (long long)due);
         ran++;
+        /* a handler the event woke runs now, while the scheduler waits */
+        if (e->core.after_event)
+            e->core.after_event(&e->core);
     }
     return ran;
 }
@@ -142,10 +152,25 @@ static int start_services(tp_engine *e)
     return 0;
 }
 
+static void advance_begin(tp_engine *e)
+{
+    while (e->advancing)
+        pthread_cond_wait(&e->adv_cv, &e->lock);
+    e->advancing = 1;
+}
+
+static void advance_end(tp_engine *e)
+{
+    e->advancing = 0;
+    pthread_cond_broadcast(&e->adv_cv);
+}
+
 static int engine_reset(void *ctx)
 {
     tp_engine *e = ctx;
     pthread_mutex_lock(&e->lock);
+    advance_begin(e);
+    lambda_abandon_all(&e->core);
     tp_sched_clear(e->core.sched);
     tp_trace_clear(e->core.trace);
     tp_faults_reset(e->core.faults);   /* API rules go, config rules re-arm */
@@ -159,6 +184,7 @@ static int engine_reset(void *ctx)
         rc = tp_store_commit(e->core.store);
     else
         tp_store_rollback(e->core.store);
+    advance_end(e);
     pthread_mutex_unlock(&e->lock);
     return rc;
 }
@@ -169,9 +195,11 @@ static int64_t engine_advance(void *ctx, int64_t ms)
     if (tp_clock_mode_get(e->core.clock) != TP_CLOCK_VIRTUAL || ms < 0)
         return -1;
     pthread_mutex_lock(&e->lock);
+    advance_begin(e);
     int64_t until = tp_clock_now_ms(e->core.clock) + ms;
     int64_t ran = run_due(e, until);
     tp_clock_set_ms(e->core.clock, until);
+    advance_end(e);
     pthread_mutex_unlock(&e->lock);
     return ran;
 }
@@ -192,6 +220,11 @@ static int engine_locked(void *ctx, int (*fn)(tp_core *core, void *arg), void *a
     return rc;
 }
 
+static int64_t engine_run_until_idle(void *ctx, int64_t max_ms)
+{
+    return tp_engine_run_until_idle(ctx, max_ms);
+}
+
 static size_t engine_pending(void *ctx)
 {
     tp_engine *e = ctx;
@@ -199,6 +232,94 @@ static size_t engine_pending(void *ctx)
     size_t n = tp_sched_pending(e->core.sched);
     pthread_mutex_unlock(&e->lock);
     return n;
+}
+
+/* --- what lambda/ asks of the engine (tp_core_host) ---------------------- */
+
+static int engine_exec(tp_engine *e, const char *access_key, const char *region,
+                       const tp_action *act, cJSON *in, cJSON **out, tp_error *err,
+                       char *request_id, size_t rid_cap, int64_t *latency_out);
+
+static int host_call_in_txn(void *ctx, const char *account, const char *region,
+                            const char *target, cJSON *in, cJSON **out, tp_error *err)
+{
+    tp_engine *e = ctx;
+    *out = NULL;
+    const tp_action *act = tp_dispatch_find(e->core.dispatch, target);
+    if (!act)
+        return tp_fail(err, TP_ERR_UNKNOWN_OPERATION, NULL);
+    if (act->input && tp_shape_check(act->input, in, err) != 0)
+        return -1;
+    char rid[64];
+    make_request_id(&e->core.rng, act->service, rid, sizeof rid);
+    tp_req req = {.core = &e->core,
+                  .account = account,
+                  .region = region && *region ? region : "us-east-1",
+                  .request_id = rid,
+                  .now_ms = tp_clock_now_ms(e->core.clock),
+                  .action = act};
+    if (tp_store_exec(e->core.store, "SAVEPOINT tp_internal") != 0)
+        return tp_fail(err, TP_ERR_INTERNAL, "storage is unavailable");
+    int rc = act->run(&req, in, out, err);
+    if (rc != 0)
+        tp_store_exec(e->core.store, "ROLLBACK TO tp_internal");
+    tp_store_exec(e->core.store, "RELEASE tp_internal");
+    cJSON_Delete(req.error_fields);
+    if (rc != 0) {
+        cJSON_Delete(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+static int host_handler_call(void *ctx, const char *access_key, const char *region,
+                             const char *target, cJSON *in, cJSON **out, tp_error *err,
+                             int64_t *latency_ms)
+{
+    tp_engine *e = ctx;
+    *out = NULL;
+    const tp_action *act = tp_dispatch_find(e->core.dispatch, target ? target : "");
+    if (!act)
+        return tp_fail(err, TP_ERR_UNKNOWN_OPERATION, NULL);
+    char rid[64];
+    int rc = engine_exec(e, access_key, region, act, in, out, err, rid, sizeof rid, latency_ms);
+    if (rc != 0) {
+        cJSON_Delete(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+/* Lock held, no transaction open. */
+static int host_run_until(void *ctx, int (*done)(void *arg), void *arg)
+{
+    tp_engine *e = ctx;
+    if (tp_clock_mode_get(e->core.clock) != TP_CLOCK_VIRTUAL) {
+        while (!done(arg)) {
+            pthread_mutex_unlock(&e->lock);
+            struct timespec ts = {.tv_sec = 0, .tv_nsec = 1000000};
+            nanosleep(&ts, NULL);
+            pthread_mutex_lock(&e->lock);
+        }
+        return 0;
+    }
+    while (e->advancing && !done(arg))
+        pthread_cond_wait(&e->adv_cv, &e->lock);
+    if (done(arg))
+        return 0;
+    e->advancing = 1;
+    int rc = 0;
+    while (!done(arg)) {
+        int64_t next = tp_sched_next_due(e->core.sched);
+        if (next == INT64_MAX) {
+            rc = -1;
+            break;
+        }
+        int64_t now = tp_clock_now_ms(e->core.clock);
+        run_due(e, next > now ? next : now);
+    }
+    advance_end(e);
+    return rc;
 }
 
 tp_engine *tp_engine_new(const tp_engine_options *opts, tp_error *err)
@@ -213,6 +334,13 @@ tp_engine *tp_engine_new(const tp_engine_options *opts, tp_error *err)
     }
     pthread_mutex_init(&e->lock, NULL);
     pthread_cond_init(&e->wake, NULL);
+    pthread_cond_init(&e->adv_cv, NULL);
+    e->host = (tp_core_host){.ctx = e,
+                             .call_in_txn = host_call_in_txn,
+                             .call = host_handler_call,
+                             .run_until = host_run_until};
+    e->core.lock = &e->lock;
+    e->core.host = &e->host;
     pthread_mutex_init(&e->rid_lock, NULL);
     if (opts->config_json) {
         e->config = cJSON_Parse(opts->config_json);
@@ -253,6 +381,25 @@ tp_engine *tp_engine_new(const tp_engine_options *opts, tp_error *err)
             return NULL;
         }
     }
+    if (opts->handlers && *opts->handlers) {
+        char *list = strdup(opts->handlers), *save = NULL;
+        int bad = !list;
+        for (char *p = list ? strtok_r(list, ":", &save) : NULL; p && !bad;
+             p = strtok_r(NULL, ":", &save)) {
+            char lwhy[512] = "";
+            if (lambda_handlers_load(&e->core, p, lwhy, sizeof lwhy) != 0) {
+                tp_fail(err, TP_ERR_VALIDATION, "%s", lwhy);
+                bad = 1;
+            }
+        }
+        free(list);
+        if (bad) {
+            if (!list)
+                tp_fail(err, TP_ERR_INTERNAL, "out of memory");
+            tp_engine_free(e);
+            return NULL;
+        }
+    }
     tp_store_begin(e->core.store);
     if (start_services(e) != 0 || tp_store_commit(e->core.store) != 0) {
         tp_store_rollback(e->core.store);
@@ -262,6 +409,7 @@ tp_engine *tp_engine_new(const tp_engine_options *opts, tp_error *err)
     }
     e->control = (tp_control_ops){.ctx = e, .core = &e->core, .reset = engine_reset,
                                   .advance = engine_advance, .pending_events = engine_pending,
+                                  .run_until_idle = engine_run_until_idle,
                                   .locked = engine_locked};
     return e;
 }
@@ -270,6 +418,7 @@ void tp_engine_free(tp_engine *e)
 {
     if (!e)
         return;
+    lambda_shutdown(&e->core);
     tp_capacity_free(&e->core);
     if (e->timer_running) {
         pthread_mutex_lock(&e->lock);
@@ -287,9 +436,11 @@ void tp_engine_free(tp_engine *e)
     tp_clock_free(e->core.clock);
     tp_trace_free(e->core.trace);
     tp_faults_free(e->core.faults);
+    lambda_registry_free(&e->core);
     cJSON_Delete(e->config);
     pthread_mutex_destroy(&e->lock);
     pthread_cond_destroy(&e->wake);
+    pthread_cond_destroy(&e->adv_cv);
     pthread_mutex_destroy(&e->rid_lock);
     free(e);
 }
@@ -302,7 +453,7 @@ tp_core *tp_engine_core(tp_engine *e) { return &e->core; }
  * the call ends here with err filled; 0 to go on, with *lose set when the
  * response is to be lost after the action commits. */
 static int apply_faults(tp_engine *e, const tp_action *act, const cJSON *in, tp_error *err,
-                        int *lose)
+                        int *lose, int64_t *latency_out)
 {
     *lose = 0;
     char resource[256];
@@ -331,7 +482,9 @@ static int apply_faults(tp_engine *e, const tp_action *act, const cJSON *in, tp_
     tp_trace_emit(&e->core, "fault", f);
     cJSON_Delete(f);
     tp_trace_count_fault(e->core.trace, hit.rule_id);
-    if (hit.latency_ms > 0) {
+    if (hit.latency_ms > 0 && latency_out) {
+        *latency_out += hit.latency_ms;   /* a handler's call: its invoker waits */
+    } else if (hit.latency_ms > 0) {
         if (tp_clock_mode_get(e->core.clock) == TP_CLOCK_VIRTUAL) {
             engine_advance(e, hit.latency_ms);   /* under the engine lock */
         } else {
@@ -365,19 +518,22 @@ static void observe_call(tp_engine *e, const tp_action *act, int rc, const tp_er
     tp_json_add_int(f, "status", status);
     if (rc != 0)
         cJSON_AddStringToObject(f, "error", err->code);
+    int64_t inv = lambda_current_invocation();
+    if (inv)
+        tp_json_add_int(f, "invocation", inv);
     tp_trace_emit(&e->core, "request", f);
     cJSON_Delete(f);
 }
 
 static int engine_exec_inner(tp_engine *e, const char *access_key, const char *region,
                              const tp_action *act, cJSON *in, cJSON **out, tp_error *err,
-                             char *request_id, size_t rid_cap)
+                             char *request_id, size_t rid_cap, int64_t *latency_out)
 {
     *out = NULL;
     char account[13];
     tp_account_for_key(access_key, account);
     int lose = 0;
-    if (apply_faults(e, act, in, err, &lose) ||
+    if (apply_faults(e, act, in, err, &lose, latency_out) ||
         (act->input && tp_shape_check(act->input, in, err) != 0)) {
         pthread_mutex_lock(&e->rid_lock);
         make_request_id(&e->rid_rng, act->service, request_id, rid_cap);
@@ -406,6 +562,12 @@ static int engine_exec_inner(tp_engine *e, const char *access_key, const char *r
         if (rc != 0)
             tp_store_rollback(e->core.store);
     }
+    if (rc == 0 && req.deferred) {
+        /* Invoke RequestResponse: the answer comes when the handler ends */
+        cJSON_Delete(*out);
+        *out = NULL;
+        rc = req.deferred(&req, req.deferred_arg, out, err);
+    }
     if (e->timer_running)
         pthread_cond_signal(&e->wake);   /* the action may have scheduled something */
     pthread_mutex_unlock(&e->lock);
@@ -428,9 +590,10 @@ static int engine_exec_inner(tp_engine *e, const char *access_key, const char *r
 
 static int engine_exec(tp_engine *e, const char *access_key, const char *region,
                        const tp_action *act, cJSON *in, cJSON **out, tp_error *err,
-                       char *request_id, size_t rid_cap)
+                       char *request_id, size_t rid_cap, int64_t *latency_out)
 {
-    int rc = engine_exec_inner(e, access_key, region, act, in, out, err, request_id, rid_cap);
+    int rc = engine_exec_inner(e, access_key, region, act, in, out, err, request_id, rid_cap,
+                               latency_out);
     observe_call(e, act, rc, err);
     return rc;
 }
@@ -446,7 +609,8 @@ static int host_call(void *ctx, const tp_scope *scope, const char *service, cons
         pthread_mutex_unlock(&e->rid_lock);
         return tp_fail(err, TP_ERR_UNKNOWN_OPERATION, NULL);
     }
-    return engine_exec(e, scope->access_key, scope->region, act, in, out, err, request_id, rid_cap);
+    return engine_exec(e, scope->access_key, scope->region, act, in, out, err, request_id, rid_cap,
+                       NULL);
 }
 
 static int host_has_operation(void *ctx, const char *service, const char *operation)
@@ -495,7 +659,7 @@ int tp_engine_call(tp_engine *e, const char *access_key, const char *region, con
     cJSON *out = NULL;
     char rid[64];
     int rc = engine_exec(e, access_key ? access_key : "AKIDTIDEPOOL", region, act, in, &out, err,
-                         rid, sizeof rid);
+                         rid, sizeof rid, NULL);
     cJSON_Delete(in);
     if (rc == 0)
         *response_json = out ? cJSON_PrintUnformatted(out) : strdup("{}");
@@ -508,3 +672,75 @@ int64_t tp_engine_now_ms(tp_engine *e) { return tp_clock_now_ms(e->core.clock); 
 int tp_engine_advance(tp_engine *e, int64_t ms) { return engine_advance(e, ms) < 0 ? -1 : 0; }
 
 int tp_engine_reset(tp_engine *e) { return engine_reset(e); }
+
+/* --- handlers, pipelines, trace ------------------------------------------ */
+
+int tp_engine_register_handler(tp_engine *e, const char *name, tp_handler_fn fn)
+{
+    pthread_mutex_lock(&e->lock);
+    int rc = tp_register_handler(lambda_registry(&e->core), name, fn);
+    pthread_mutex_unlock(&e->lock);
+    return rc;
+}
+
+int tp_engine_load_handlers(tp_engine *e, const char *path, tp_error *err)
+{
+    char why[512] = "";
+    pthread_mutex_lock(&e->lock);
+    int rc = lambda_handlers_load(&e->core, path, why, sizeof why);
+    pthread_mutex_unlock(&e->lock);
+    return rc == 0 ? 0 : tp_fail(err, TP_ERR_VALIDATION, "%s", why);
+}
+
+char *tp_engine_trace(tp_engine *e, uint64_t since, int with_wall, uint64_t *last_seq)
+{
+    tp_buf b;
+    tp_buf_init(&b);
+    tp_trace_dump_opts(e->core.trace, since, with_wall, &b, last_seq);
+    char *s = tp_buf_take(&b);
+    return s ? s : strdup("");
+}
+
+void tp_engine_trace_sink(tp_engine *e, void (*fn)(void *arg, const char *line), void *arg,
+                          int with_wall)
+{
+    tp_trace_set_sink(e->core.trace, fn, arg, with_wall);
+}
+
+int tp_engine_control(tp_engine *e, const char *method, const char *path, const char *body,
+                      char **out)
+{
+    tp_buf b;
+    tp_buf_init(&b);
+    int status = tp_control_handle(&e->control, method, path, body, body ? strlen(body) : 0, &b);
+    *out = tp_buf_take(&b);
+    if (!*out)
+        *out = strdup("");
+    return status;
+}
+
+int64_t tp_engine_run_until_idle(tp_engine *e, int64_t max_ms)
+{
+    if (tp_clock_mode_get(e->core.clock) != TP_CLOCK_VIRTUAL || max_ms < 0)
+        return -1;
+    int64_t step = lambda_setting(&e->core, "poll_interval_ms", 250);
+    if (step <= 0)
+        step = 250;
+    int64_t done = 0;
+    int quiet = 0;
+    /* two quiet poll intervals in a row: a record written just before the
+     * first check has been seen by a poll by the second */
+    while (done < max_ms) {
+        int64_t s = step < max_ms - done ? step : max_ms - done;
+        engine_advance(e, s);
+        done += s;
+        pthread_mutex_lock(&e->lock);
+        int busy = lambda_busy(&e->core);
+        pthread_mutex_unlock(&e->lock);
+        if (busy)
+            quiet = 0;
+        else if (++quiet >= 2)
+            break;
+    }
+    return done;
+}

@@ -26,6 +26,8 @@ static const char usage[] =
     "  --clock real|virtual real follows the wall clock (default); virtual stands\n"
     "                       still until POST /_tidepool/clock {\"advance_ms\":N}\n"
     "  --seed N             seed for request ids and every random choice (default 1)\n"
+    "  --handlers LIB.so    load C handlers from a shared library (its\n"
+    "                       tp_handlers_init registers them); repeatable\n"
     "  --threads N          HTTP worker threads (default 2)\n"
     "  --log-level L        debug|info|warn|error|off (default info)\n";
 
@@ -63,6 +65,7 @@ static int serve(int argc, char **argv)
 {
     const char *host = "127.0.0.1", *data_dir = NULL, *config_path = NULL;
     int port = 4566, threads = 2;
+    char handlers[4096] = "";
     tp_engine_options opts = {.real_clock = 1, .seed = 1};
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -101,6 +104,15 @@ static int serve(int argc, char **argv)
             }
         } else if (strcmp(a, "--seed") == 0) {
             opts.seed = strtoull(v, NULL, 10);
+        } else if (strcmp(a, "--handlers") == 0) {
+            size_t n = strlen(handlers), m = strlen(v);
+            if (n + m + 2 > sizeof handlers) {
+                fprintf(stderr, "tidepool: too many --handlers\n");
+                return 2;
+            }
+            if (n)
+                handlers[n++] = ':';
+            memcpy(handlers + n, v, m + 1);
         } else if (strcmp(a, "--threads") == 0) {
             threads = atoi(v);
             if (threads < 1 || threads > 64) {
@@ -129,6 +141,7 @@ static int serve(int argc, char **argv)
     }
     opts.data_dir = data_dir;
     opts.config_json = config;
+    opts.handlers = *handlers ? handlers : NULL;
 
     /* Signals are taken synchronously by this thread; block them before any
      * other thread starts so the workers inherit the mask. */

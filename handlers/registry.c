@@ -5,11 +5,13 @@
 #include "tidepool/handler.h"
 
 int tp_builtin_handlers_init(tp_handler_registry *reg);
+int tp_handler_echo(tp_ctx *ctx, const char *event_json, size_t len, tp_response *response);
 
 static const struct {
     const char *name;
     tp_handler_fn fn;
 } builtin[] = {
+    {"echo", tp_handler_echo},
     {NULL, NULL},
 };
 

@@ -16,6 +16,7 @@ typedef struct rule {
     char id[64];
     cJSON *src;                 /* the rule as given (listed back) */
     int from_config;
+    int fn_effect;              /* "fail" or "timeout": checked for invocations only */
     char *service, *operation, *resource;
     int64_t every, after, count;     /* 0: not set */
     double probability;              /* < 0: not set */
@@ -174,7 +175,40 @@ static int parse_error(const cJSON *e, tp_fault_hit *h, char *why, size_t cap)
 static const char *const known_keys[] = {
     "id", "description", "service", "operation", "resource", "every", "after", "probability",
     "seed", "from_ms", "until_ms", "count", "error", "latency_ms", "drop_connection",
-    "lose_response"};
+    "lose_response", "fail", "timeout"};
+
+/* "fail": true, or {"errorType", "errorMessage"}: the invocation fails
+ * without running its handler, with that error. */
+static int parse_fail(const cJSON *v, tp_fault_hit *h, char *why, size_t cap)
+{
+    snprintf(h->fail_type, sizeof h->fail_type, "%s", "InjectedFault");
+    snprintf(h->fail_message, sizeof h->fail_message, "%s", "fault injection failed the invocation");
+    if (cJSON_IsTrue(v)) {
+        h->fn_fail = 1;
+        return 0;
+    }
+    if (!cJSON_IsObject(v))
+        return bad(why, cap, "%s",
+                   "fault rule: \"fail\" must be true or an object {\"errorType\", \"errorMessage\"}");
+    const cJSON *m;
+    cJSON_ArrayForEach(m, v) {
+        if (strcmp(m->string, "errorType") && strcmp(m->string, "errorMessage"))
+            return bad(why, cap,
+                       "fault rule: unknown key \"%.100s\" in \"fail\" (allowed: errorType, "
+                       "errorMessage)",
+                       m->string);
+        if (!cJSON_IsString(m) || strlen(m->valuestring) >= 500)
+            return bad(why, cap, "fault rule: \"fail.%s\" must be a string under 500 bytes",
+                       m->string);
+    }
+    const char *t = tp_json_str(v, "errorType"), *msg = tp_json_str(v, "errorMessage");
+    if (t)
+        snprintf(h->fail_type, sizeof h->fail_type, "%s", t);
+    if (msg)
+        snprintf(h->fail_message, sizeof h->fail_message, "%s", msg);
+    h->fn_fail = 1;
+    return 0;
+}
 
 static int parse_rule(const cJSON *in, rule *r, char *why, size_t cap)
 {
@@ -186,14 +220,10 @@ static int parse_rule(const cJSON *in, rule *r, char *why, size_t cap)
         while (i < sizeof known_keys / sizeof known_keys[0] && strcmp(known_keys[i], m->string))
             i++;
         if (i == sizeof known_keys / sizeof known_keys[0]) {
-            if (!strcmp(m->string, "fail") || !strcmp(m->string, "timeout"))
-                return bad(why, cap,
-                           "fault rule: \"%s\" applies to functions, which this build does not emulate",
-                           m->string);
             return bad(why, cap,
                        "fault rule: unknown key \"%.100s\" (allowed: id, description, service, "
                        "operation, resource, every, after, probability, seed, from_ms, until_ms, "
-                       "count, error, latency_ms, drop_connection, lose_response)",
+                       "count, error, latency_ms, drop_connection, lose_response, fail, timeout)",
                        m->string);
         }
     }
@@ -210,19 +240,29 @@ static int parse_rule(const cJSON *in, rule *r, char *why, size_t cap)
     }
     if ((v = cJSON_GetObjectItemCaseSensitive(in, "description")) && !cJSON_IsString(v))
         return bad(why, cap, "%s", "fault rule: \"description\" must be a string");
+    tp_fault_hit *h = &r->effect;
+    r->fn_effect = cJSON_GetObjectItemCaseSensitive(in, "fail") ||
+                   cJSON_GetObjectItemCaseSensitive(in, "timeout");
     static const char *const pat_keys[3] = {"service", "operation", "resource"};
     char **pats[3] = {&r->service, &r->operation, &r->resource};
     for (int i = 0; i < 3; i++) {
         v = cJSON_GetObjectItemCaseSensitive(in, pat_keys[i]);
-        if (v ? get_pattern(v, pat_keys[i], pats[i], why, cap) != 0
-              : !(*pats[i] = strdup(i == 0 ? "dynamodb" : "*")))
+        const char *dflt = i == 0 ? (r->fn_effect ? "lambda" : "dynamodb")
+                                  : (i == 1 && r->fn_effect ? "Invoke" : "*");
+        if (v ? get_pattern(v, pat_keys[i], pats[i], why, cap) != 0 : !(*pats[i] = strdup(dflt)))
             return -1;
     }
     if (!strpbrk(r->service, "*?") && strcmp(r->service, "dynamodb") &&
-        strcmp(r->service, "dynamodbstreams"))
+        strcmp(r->service, "dynamodbstreams") && strcmp(r->service, "lambda"))
         return bad(why, cap,
-                   "fault rule: unknown \"service\" \"%.100s\" (use dynamodb, dynamodbstreams or *)",
+                   "fault rule: unknown \"service\" \"%.100s\" (use dynamodb, dynamodbstreams, "
+                   "lambda or *)",
                    r->service);
+    if (r->fn_effect && (strcmp(r->service, "lambda") || strcmp(r->operation, "Invoke")))
+        return bad(why, cap, "%s",
+                   "fault rule: \"fail\" and \"timeout\" apply to function invocations: "
+                   "\"service\" \"lambda\", \"operation\" \"Invoke\", \"resource\" the "
+                   "function name");
     int64_t n;
     if ((v = cJSON_GetObjectItemCaseSensitive(in, "every"))) {
         if (get_int(v, "every", 1, INT32_MAX, &n, why, cap) != 0)
@@ -261,8 +301,12 @@ static int parse_rule(const cJSON *in, rule *r, char *why, size_t cap)
         return -1;
     if (r->until_ms <= r->from_ms)
         return bad(why, cap, "%s", "fault rule: \"until_ms\" must be after \"from_ms\"");
-    tp_fault_hit *h = &r->effect;
     if ((v = cJSON_GetObjectItemCaseSensitive(in, "error")) && parse_error(v, h, why, cap) != 0)
+        return -1;
+    if ((v = cJSON_GetObjectItemCaseSensitive(in, "fail")) && parse_fail(v, h, why, cap) != 0)
+        return -1;
+    if ((v = cJSON_GetObjectItemCaseSensitive(in, "timeout")) &&
+        get_bool(v, "timeout", &h->fn_timeout, why, cap) != 0)
         return -1;
     if ((v = cJSON_GetObjectItemCaseSensitive(in, "latency_ms")) &&
         get_int(v, "latency_ms", 0, 3600000, &h->latency_ms, why, cap) != 0)
@@ -273,6 +317,15 @@ static int parse_rule(const cJSON *in, rule *r, char *why, size_t cap)
     if ((v = cJSON_GetObjectItemCaseSensitive(in, "lose_response")) &&
         get_bool(v, "lose_response", &h->lose_response, why, cap) != 0)
         return -1;
+    if (r->fn_effect) {
+        if (h->fn_fail + h->fn_timeout != 1 || h->has_error || h->drop_connection ||
+            h->lose_response || h->latency_ms)
+            return bad(why, cap, "%s",
+                       "fault rule: give exactly one of \"fail\" and \"timeout\" (true), with no "
+                       "other effect");
+        r->src = cJSON_Duplicate(in, 1);
+        return r->src ? 0 : bad(why, cap, "%s", "out of memory");
+    }
     if (h->has_error + h->drop_connection + h->lose_response > 1)
         return bad(why, cap, "%s",
                    "fault rule: \"error\", \"drop_connection\" and \"lose_response\" exclude each "
@@ -453,15 +506,15 @@ void tp_faults_resource_of(const cJSON *req, char *out, size_t cap)
     }
 }
 
-int tp_faults_check(tp_faults *f, const char *service, const char *operation,
-                    const char *resource, int64_t now_ms, tp_fault_hit *hit)
+static int check(tp_faults *f, int fn_effects, const char *service, const char *operation,
+                 const char *resource, int64_t now_ms, tp_fault_hit *hit)
 {
     if (!f)
         return 0;
     int fired = 0;
     pthread_mutex_lock(&f->lock);
     for (rule *r = f->rules; r && !fired; r = r->next) {
-        if (!tp_faults_glob(r->service, service ? service : "") ||
+        if (r->fn_effect != fn_effects || !tp_faults_glob(r->service, service ? service : "") ||
             !tp_faults_glob(r->operation, operation ? operation : "") ||
             !tp_faults_glob(r->resource, resource ? resource : "") || now_ms < r->from_ms ||
             now_ms >= r->until_ms)
@@ -481,4 +534,16 @@ int tp_faults_check(tp_faults *f, const char *service, const char *operation,
     }
     pthread_mutex_unlock(&f->lock);
     return fired;
+}
+
+int tp_faults_check(tp_faults *f, const char *service, const char *operation,
+                    const char *resource, int64_t now_ms, tp_fault_hit *hit)
+{
+    return check(f, 0, service, operation, resource, now_ms, hit);
+}
+
+int tp_faults_check_invocation(tp_faults *f, const char *function, int64_t now_ms,
+                               tp_fault_hit *hit)
+{
+    return check(f, 1, "lambda", "Invoke", function, now_ms, hit);
 }

@@ -13,7 +13,11 @@
  *   effects:  "error" {"code", "status", "message"}, "latency_ms",
  *             "drop_connection": true (no response, the action does not
  *             run), "lose_response": true (the action runs and commits, the
- *             response is never sent)
+ *             response is never sent); for function invocations (service
+ *             "lambda", operation "Invoke", resource the function name):
+ *             "fail": true | {"errorType", "errorMessage"} (a function error
+ *             without running the handler), "timeout": true (the invocation
+ *             runs to its timeout)
  * Rules are evaluated in order at the start of each call (before model
  * validation). Every rule whose match and window apply counts the call;
  * the first one whose triggers fire applies its effects and evaluation
@@ -44,6 +48,12 @@ typedef struct tp_fault_hit {
     int64_t latency_ms;      /* 0: none */
     int drop_connection;
     int lose_response;
+    /* function effects (rules for service "lambda", operation "Invoke",
+     * resource the function name), checked when an invocation starts */
+    int fn_fail;             /* fails without running the handler */
+    int fn_timeout;          /* runs to its timeout without running the handler */
+    char fail_type[128];
+    char fail_message[512];
 } tp_fault_hit;
 
 tp_faults *tp_faults_new(void);
@@ -74,6 +84,12 @@ void tp_faults_resource_of(const cJSON *request, char *out, size_t cap);
  * fills hit when a rule fires, 0 otherwise. */
 int tp_faults_check(tp_faults *f, const char *service, const char *operation,
                     const char *resource, int64_t now_ms, tp_fault_hit *hit);
+
+/* The same for an invocation of function starting now: only rules with a
+ * function effect ("fail", "timeout") are considered (and tp_faults_check
+ * never considers those). */
+int tp_faults_check_invocation(tp_faults *f, const char *function, int64_t now_ms,
+                               tp_fault_hit *hit);
 
 /* Glob match with * and ?. */
 int tp_faults_glob(const char *pattern, const char *s);

@@ -14,6 +14,15 @@ service-2.json[.gz], newest version unless --api-version says otherwise),
 or from --model. Output is deterministic: shapes sorted by name, members in
 model order, so regenerating from the same model gives the same bytes.
 
+For a rest-json model (Lambda) the files also hold the REST binding the
+codec (http/restjson.c) needs: per operation its method, requestUri,
+success status and the members that travel outside the JSON body (URI
+labels, query string, headers, the payload, the status code), plus the
+error shapes' message member ("Message" or "message": AWS's error bodies
+use the model's spelling). The raw payload of an input (Invoke's Payload)
+is validated as text, since restJson carries it as the body itself and
+the codec hands it to the action as a string.
+
 Where AWS's server is known to disagree with the published model, a small
 table below (SERVER_OVERRIDES, ENUM_ORDER) says so, with where the evidence
 came from; everything else is the model verbatim.
@@ -74,6 +83,16 @@ REQUIRED_OVERRIDES = {
     'dynamodb': {
         'CreateTableInput': ['AttributeDefinitions', 'KeySchema'],
     },
+}
+
+# The synthetic shape a rest-json blob payload is checked as (see above).
+RAW_PAYLOAD_SHAPE = 'RawPayloadText'
+
+REST_LOCATION = {
+    'uri': 'TP_REST_URI',
+    'querystring': 'TP_REST_QUERY',
+    'header': 'TP_REST_HEADER',
+    'statusCode': 'TP_REST_STATUS',
 }
 
 TYPE_ENUM = {
@@ -164,6 +183,23 @@ class Generator:
         self.enum_order = ENUM_ORDER.get(service, {})
         self.overrides = SERVER_OVERRIDES.get(service, {})
         self.required = REQUIRED_OVERRIDES.get(service, {})
+        self.rest = model['metadata'].get('protocol') == 'rest-json'
+        if self.rest:
+            self.add_raw_payload_overrides()
+
+    def add_raw_payload_overrides(self):
+        # A blob payload of an input is the raw body; the action sees it as
+        # a string member, so it is checked as one (not as base64).
+        self.overrides = dict(self.overrides)
+        for op in self.model['operations'].values():
+            if 'input' not in op:
+                continue
+            name = op['input']['shape']
+            shape = self.shapes[name]
+            pm = shape.get('payload')
+            if pm and self.shapes[shape['members'][pm]['shape']]['type'] == 'blob':
+                self.shapes.setdefault(RAW_PAYLOAD_SHAPE, {'type': 'string'})
+                self.overrides[(name, pm, shape['members'][pm]['shape'])] = RAW_PAYLOAD_SHAPE
 
     def member_shape(self, container, member_name, shape_name):
         for key in ((container, member_name, shape_name), ('*', member_name, shape_name)):
@@ -260,10 +296,15 @@ class Generator:
             '#define %s' % self.guard(),
             '',
             '#include "core/shape.h"',
-            '',
         ]
+        if self.rest:
+            lines.append('#include "http/restjson.h"')
+        lines.append('')
         for op, _ in self.ops():
             lines.append('extern const tp_shape tp_%s_input_%s;' % (self.service, c_ident(op)))
+        if self.rest:
+            lines += ['', '/* The REST binding of every operation (http/restjson.h). */',
+                      'extern const tp_rest_api tp_%s_rest;' % self.service]
         lines += ['', '#endif', '']
         return '\n'.join(lines)
 
@@ -318,7 +359,72 @@ class Generator:
                 out.append('const tp_shape %s = {.name = %s, .type = TP_SH_STRUCTURE};' % (
                     sym, c_str(op + 'Input')))
         out.append('')
+        if self.rest:
+            out += self.rest_tables()
         return '\n'.join(out)
+
+    def rest_members(self, shape_name):
+        """Members that travel outside the JSON body, in model order."""
+        if not shape_name:
+            return []
+        s = self.shapes[shape_name]
+        rows = []
+        for m, d in s.get('members', {}).items():
+            t = self.shapes[d['shape']]['type']
+            if s.get('payload') == m:
+                loc = 'TP_REST_PAYLOAD'
+            elif d.get('location') in REST_LOCATION:
+                loc = REST_LOCATION[d['location']]
+            else:
+                continue
+            wire = d.get('locationName', m)
+            rows.append('{%s, %s, %s, %s}' % (c_str(m), c_str(wire), loc, TYPE_ENUM[t]))
+        return rows
+
+    def rest_tables(self):
+        out = ['/* --- REST binding (rest-json): method, URI, status, located members --- */']
+        ops = []
+        for op, d in self.ops():
+            ident = c_ident(op)
+            fields = []
+            for side, key in (('in', 'input'), ('out', 'output')):
+                rows = self.rest_members(d.get(key, {}).get('shape'))
+                if rows:
+                    out.append('static const tp_rest_member rm_%s_%s[] = {' % (side, ident))
+                    out += ['    %s,' % r for r in rows]
+                    out.append('};')
+                    fields.append('.%s = rm_%s_%s, .n%s = %d' % (side, side, ident, side, len(rows)))
+            http = d['http']
+            head = ['.name = %s' % c_str(op), '.method = %s' % c_str(http['method']),
+                    '.uri = %s' % c_str(http['requestUri']),
+                    '.status = %d' % http.get('responseCode', 200)]
+            if 'output' in d:
+                head.append('.has_output = 1')
+            ops.append('    {' + ', '.join(head + fields) + '},')
+        out.append('')
+        out.append('static const tp_rest_op rest_ops[] = {')
+        out += ops
+        out.append('};')
+        out.append('')
+        out.append('/* Error shapes and the member their message travels in. */')
+        out.append('static const tp_rest_error rest_errors[] = {')
+        for n, s in sorted(self.shapes.items()):
+            if not s.get('exception'):
+                continue
+            msg = next((m for m in s.get('members', {}) if m.lower() == 'message'), 'message')
+            status = s.get('error', {}).get('httpStatusCode', 400)
+            out.append('    {%s, %s, %d},' % (c_str(n), c_str(msg), status))
+        out.append('};')
+        out.append('')
+        out.append('const tp_rest_api tp_%s_rest = {' % self.service)
+        out.append('    .service = %s,' % c_str(self.service))
+        out.append('    .ops = rest_ops,')
+        out.append('    .nops = sizeof rest_ops / sizeof rest_ops[0],')
+        out.append('    .errors = rest_errors,')
+        out.append('    .nerrors = sizeof rest_errors / sizeof rest_errors[0],')
+        out.append('};')
+        out.append('')
+        return out
 
 
 def main():

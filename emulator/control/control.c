@@ -12,6 +12,7 @@
 #include "capacity/throughput.h"
 #include "dynamodb/streams.h"
 #include "observe.h"
+#include "lambda/lambda.h"
 
 static int reply(tp_buf *out, int status, cJSON *body)
 {
@@ -64,6 +65,20 @@ static int clock_post(const tp_control_ops *ops, const char *body, size_t len, t
     }
     const cJSON *adv = cJSON_GetObjectItemCaseSensitive(in, "advance_ms");
     const cJSON *to = cJSON_GetObjectItemCaseSensitive(in, "to_ms");
+    const cJSON *idle = cJSON_GetObjectItemCaseSensitive(in, "until_idle_ms");
+    if (idle) {
+        /* {"until_idle_ms": MAX}: run until pipelines are idle, at most MAX ms */
+        int64_t max = cJSON_IsNumber(idle) ? (int64_t)idle->valuedouble : -1;
+        cJSON_Delete(in);
+        if (tp_clock_mode_get(ops->core->clock) != TP_CLOCK_VIRTUAL)
+            return fail(out, 400, "the clock is real; start tidepool with --clock virtual to move it");
+        if (max < 0 || !ops->run_until_idle)
+            return fail(out, 400, "until_idle_ms must be a number of milliseconds >= 0");
+        int64_t moved = ops->run_until_idle(ops->ctx, max);
+        cJSON *o = clock_json(ops);
+        tp_json_add_int(o, "advanced_ms", moved);
+        return reply(out, 200, o);
+    }
     int64_t ms = -1;
     if (cJSON_IsNumber(adv))
         ms = (int64_t)adv->valuedouble;
@@ -80,6 +95,52 @@ static int clock_post(const tp_control_ops *ops, const char *body, size_t len, t
         return fail(out, 500, "advancing the clock failed");
     cJSON *o = clock_json(ops);
     tp_json_add_int(o, "events_run", ran);
+    return reply(out, 200, o);
+}
+
+/* GET /_tidepool/invocations[?since=ID&function=NAME&limit=N] (lambda.h). */
+typedef struct invocations_query {
+    int64_t since, limit;
+    char function[128];
+    cJSON *result;
+} invocations_query;
+
+static int invocations_query_run(tp_core *core, void *arg)
+{
+    invocations_query *q = arg;
+    q->result = lambda_invocations_list(core, q->since, *q->function ? q->function : NULL, q->limit);
+    return q->result ? 0 : -1;
+}
+
+static int invocations_get(const tp_control_ops *ops, const char *query, tp_buf *out)
+{
+    invocations_query q = {0};
+    for (const char *p = query; p && *p;) {
+        size_t n = strcspn(p, "&");
+        char *end = NULL;
+        if (strncmp(p, "since=", 6) == 0) {
+            q.since = strtoll(p + 6, &end, 10);
+            if (end == p + 6 || (*end && *end != '&') || q.since < 0)
+                return fail(out, 400, "since must be an invocation id");
+        } else if (strncmp(p, "limit=", 6) == 0) {
+            q.limit = strtoll(p + 6, &end, 10);
+            if (end == p + 6 || (*end && *end != '&') || q.limit < 0)
+                return fail(out, 400, "limit must be a number >= 0");
+        } else if (strncmp(p, "function=", 9) == 0) {
+            snprintf(q.function, sizeof q.function, "%.*s", (int)(n - 9), p + 9);
+        } else {
+            return fail(out, 400, "unknown parameter; use since, function and limit");
+        }
+        p += n;
+        if (*p == '&')
+            p++;
+    }
+    if (!ops->locked || ops->locked(ops->ctx, invocations_query_run, &q) != 0) {
+        cJSON_Delete(q.result);
+        return fail(out, 500, "reading the invocations failed");
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "invocations", q.result);
     return reply(out, 200, o);
 }
 
@@ -112,6 +173,7 @@ int tp_control_handle(const tp_control_ops *ops, const char *method, const char 
     if (observed)
         return observed;   /* faults, trace, metrics (observe.c) */
     char bare[512];        /* the other endpoints ignore a query string */
+    const char *query = strchr(path, '?');
     snprintf(bare, sizeof bare, "%.*s", (int)strcspn(path, "?"), path);
     path = bare;
     const char *p = path + strlen("/_tidepool/");
@@ -135,6 +197,9 @@ int tp_control_handle(const tp_control_ops *ops, const char *method, const char 
     } else if (strcmp(p, "streams") == 0) {
         if (get)
             return streams_get(ops, out);
+    } else if (strcmp(p, "invocations") == 0) {
+        if (get)
+            return invocations_get(ops, query ? query + 1 : NULL, out);
     } else if (strcmp(p, "clock") == 0) {
         if (get)
             return reply(out, 200, clock_json(ops));

@@ -22,6 +22,9 @@ typedef struct tp_control_ops {
     /* Runs events due up to now+ms (virtual clock); returns events run or -1. */
     int64_t (*advance)(void *ctx, int64_t ms);
     size_t (*pending_events)(void *ctx);
+    /* Virtual clock: runs until lambda/ is idle or max_ms passed; returns
+     * the ms advanced, -1 on a real clock. */
+    int64_t (*run_until_idle)(void *ctx, int64_t max_ms);
     /* Runs fn(core, arg) under the engine lock inside one store transaction
      * (committed when fn returns 0, rolled back otherwise); returns fn's
      * result, or -1 when the transaction could not start. */

@@ -24,7 +24,13 @@ struct tp_trace {
     size_t cap, head, len;   /* oldest at head */
     uint64_t next_seq;
     counter *counters;       /* few (services x operations x statuses): a list */
+    struct gauge *gauges;    /* last value per (name, labels), first-set order */
+    void (*sink)(void *arg, const char *line);
+    void *sink_arg;
+    int sink_with_wall;
 };
+
+static void put_without_wall(tp_buf *out, const char *line);
 
 tp_trace *tp_trace_new(size_t cap)
 {
@@ -54,6 +60,23 @@ static void drop_events(tp_trace *t)
     t->head = t->len = 0;
 }
 
+typedef struct gauge {
+    char *name, *labels;
+    double value;
+    struct gauge *next;
+} gauge;
+
+static void drop_gauges(tp_trace *t)
+{
+    while (t->gauges) {
+        gauge *g = t->gauges;
+        t->gauges = g->next;
+        free(g->name);
+        free(g->labels);
+        free(g);
+    }
+}
+
 static void drop_counters(tp_trace *t)
 {
     while (t->counters) {
@@ -70,6 +93,7 @@ void tp_trace_free(tp_trace *t)
         return;
     drop_events(t);
     drop_counters(t);
+    drop_gauges(t);
     free(t->ring);
     free(t->seqs);
     pthread_mutex_destroy(&t->lock);
@@ -83,6 +107,7 @@ void tp_trace_clear(tp_trace *t)
     pthread_mutex_lock(&t->lock);
     drop_events(t);
     drop_counters(t);
+    drop_gauges(t);
     t->next_seq = 1;
     pthread_mutex_unlock(&t->lock);
 }
@@ -103,9 +128,9 @@ void tp_trace_add(tp_trace *t, int64_t t_ms, const char *type, const cJSON *fiel
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return;
+    /* one critical section from seq to ring slot: a sink sees seq order */
     pthread_mutex_lock(&t->lock);
     uint64_t seq = t->next_seq++;
-    pthread_mutex_unlock(&t->lock);
     tp_json_add_int(o, "seq", (int64_t)seq);
     tp_json_add_int(o, "t_ms", t_ms);
     tp_json_add_int(o, "wall_ms", tp_wall_now_ms());
@@ -117,9 +142,10 @@ void tp_trace_add(tp_trace *t, int64_t t_ms, const char *type, const cJSON *fiel
     }
     char *line = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
-    if (!line)
+    if (!line) {
+        pthread_mutex_unlock(&t->lock);
         return;
-    pthread_mutex_lock(&t->lock);
+    }
     size_t slot;
     if (t->len == t->cap) {
         slot = t->head;
@@ -131,6 +157,17 @@ void tp_trace_add(tp_trace *t, int64_t t_ms, const char *type, const cJSON *fiel
     }
     t->ring[slot] = line;
     t->seqs[slot] = seq;
+    if (t->sink) {
+        if (t->sink_with_wall) {
+            t->sink(t->sink_arg, line);
+        } else {
+            tp_buf b;
+            tp_buf_init(&b);
+            put_without_wall(&b, line);
+            t->sink(t->sink_arg, b.data ? b.data : "");
+            tp_buf_free(&b);
+        }
+    }
     pthread_mutex_unlock(&t->lock);
 }
 
@@ -141,8 +178,25 @@ void tp_trace_emit(tp_core *core, const char *type, const cJSON *fields)
     tp_trace_add(core->trace, tp_clock_now_ms(core->clock), type, fields);
 }
 
-void tp_trace_dump(tp_trace *t, uint64_t since, tp_buf *out)
+/* line without its ,"wall_ms":N member (always the third, after t_ms). */
+static void put_without_wall(tp_buf *out, const char *line)
 {
+    const char *w = strstr(line, ",\"wall_ms\":");
+    if (!w) {
+        tp_buf_puts(out, line);
+        return;
+    }
+    tp_buf_append(out, line, (size_t)(w - line));
+    const char *p = w + strlen(",\"wall_ms\":");
+    while (*p == '-' || (*p >= '0' && *p <= '9'))
+        p++;
+    tp_buf_puts(out, p);
+}
+
+void tp_trace_dump_opts(tp_trace *t, uint64_t since, int with_wall, tp_buf *out, uint64_t *last)
+{
+    if (last)
+        *last = since;
     if (!t)
         return;
     pthread_mutex_lock(&t->lock);
@@ -150,10 +204,32 @@ void tp_trace_dump(tp_trace *t, uint64_t since, tp_buf *out)
     for (size_t i = 0; i < t->len; i++) {
         size_t slot = (t->head + i) % t->cap;
         if (t->seqs[slot] > since) {
-            tp_buf_puts(out, t->ring[slot]);
+            if (with_wall)
+                tp_buf_puts(out, t->ring[slot]);
+            else
+                put_without_wall(out, t->ring[slot]);
             tp_buf_puts(out, "\n");
+            if (last && t->seqs[slot] > *last)
+                *last = t->seqs[slot];
         }
     }
+    pthread_mutex_unlock(&t->lock);
+}
+
+void tp_trace_dump(tp_trace *t, uint64_t since, tp_buf *out)
+{
+    tp_trace_dump_opts(t, since, 1, out, NULL);
+}
+
+void tp_trace_set_sink(tp_trace *t, void (*fn)(void *arg, const char *line), void *arg,
+                       int with_wall)
+{
+    if (!t)
+        return;
+    pthread_mutex_lock(&t->lock);
+    t->sink = fn;
+    t->sink_arg = arg;
+    t->sink_with_wall = with_wall;
     pthread_mutex_unlock(&t->lock);
 }
 
@@ -249,6 +325,52 @@ void tp_trace_metrics(tp_trace *t, tp_buf *out)
         for (counter *c = t->counters; c; c = c->next)
             if (c->kind == k)
                 tp_buf_printf(out, "%s{%s} %llu\n", names[k], c->key, (unsigned long long)c->n);
+    }
+    /* gauges grouped by name, names in first-set order */
+    for (gauge *g = t->gauges; g; g = g->next) {
+        int seen = 0;
+        for (gauge *h = t->gauges; h != g && !seen; h = h->next)
+            seen = strcmp(h->name, g->name) == 0;
+        if (seen)
+            continue;
+        const char *ghelp = strcmp(g->name, "tidepool_esm_iterator_age_ms") == 0
+                               ? "Milliseconds from the creation of the newest record an event "
+                                 "source mapping delivered to when its batch finished."
+                               : "A value tidepool last set.";
+        tp_buf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n", g->name, ghelp, g->name);
+        for (gauge *h = g; h; h = h->next)
+            if (strcmp(h->name, g->name) == 0)
+                tp_buf_printf(out, "%s{%s} %.17g\n", h->name, h->labels, h->value);
+    }
+    pthread_mutex_unlock(&t->lock);
+}
+
+void tp_trace_gauge_set(tp_trace *t, const char *name, const char *labels, double value)
+{
+    if (!t || !name)
+        return;
+    if (!labels)
+        labels = "";
+    pthread_mutex_lock(&t->lock);
+    gauge **pp = &t->gauges;
+    for (; *pp; pp = &(*pp)->next)
+        if (strcmp((*pp)->name, name) == 0 && strcmp((*pp)->labels, labels) == 0) {
+            (*pp)->value = value;
+            pthread_mutex_unlock(&t->lock);
+            return;
+        }
+    gauge *g = calloc(1, sizeof *g);
+    if (g) {
+        g->name = strdup(name);
+        g->labels = strdup(labels);
+        g->value = value;
+        if (g->name && g->labels) {
+            *pp = g;
+        } else {
+            free(g->name);
+            free(g->labels);
+            free(g);
+        }
     }
     pthread_mutex_unlock(&t->lock);
 }

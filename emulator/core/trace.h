@@ -39,6 +39,13 @@ void tp_trace_emit(tp_core *core, const char *type, const cJSON *fields);
 
 /* Appends the events with seq > since, one JSON object per line. */
 void tp_trace_dump(tp_trace *t, uint64_t since, tp_buf *out);
+/* The same; with_wall 0 leaves "wall_ms" out (runs compare byte for byte);
+ * *last (if not NULL) gets the highest seq appended (since when none). */
+void tp_trace_dump_opts(tp_trace *t, uint64_t since, int with_wall, tp_buf *out, uint64_t *last);
+/* fn(arg, line) for each event from now on, under the trace's lock, in seq
+ * order; fn NULL removes the sink. */
+void tp_trace_set_sink(tp_trace *t, void (*fn)(void *arg, const char *line), void *arg,
+                       int with_wall);
 /* Number of events held (tests). */
 size_t tp_trace_count(tp_trace *t);
 
@@ -46,7 +53,12 @@ size_t tp_trace_count(tp_trace *t);
  * tidepool_faults_injected_total{rule}. */
 void tp_trace_count_request(tp_trace *t, const char *service, const char *operation, int status);
 void tp_trace_count_fault(tp_trace *t, const char *rule);
-/* Appends the counters in Prometheus text format (with # HELP / # TYPE). */
+/* Appends the counters and gauges in Prometheus text format (with # HELP /
+ * # TYPE). */
 void tp_trace_metrics(tp_trace *t, tp_buf *out);
+/* Gauges: sets name{labels} to value (labels: Prometheus label text, e.g.
+ * mapping="..",function=".."), e.g. tidepool_esm_iterator_age_ms. Reset
+ * drops them like the counters. */
+void tp_trace_gauge_set(tp_trace *t, const char *name, const char *labels, double value);
 
 #endif

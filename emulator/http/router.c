@@ -38,6 +38,20 @@ static int form_has_action(const char *content_type, const char *body, size_t le
     return 0;
 }
 
+/* "/YYYY-MM-DD/": Lambda's operations live under several API dates
+ * (/2015-03-31/functions, /2016-08-19/account-settings,
+ * /2017-10-31/functions/{FunctionName}/concurrency, ...); no other API on
+ * this port has such paths. */
+static int is_rest_date_prefix(const char *p)
+{
+    static const char shape[] = "/dddd-dd-dd/";
+    for (size_t i = 0; i < sizeof shape - 1; i++) {
+        if (shape[i] == 'd' ? !(p[i] >= '0' && p[i] <= '9') : p[i] != shape[i])
+            return 0;
+    }
+    return 1;
+}
+
 void tp_route_request(const char *method, const char *path, const char *target,
                       const char *content_type, const char *body, size_t len, tp_route *out)
 {
@@ -53,7 +67,7 @@ void tp_route_request(const char *method, const char *path, const char *target,
         out->operation = svc ? target + strlen(svc->prefix) + 1 : NULL;
         return;
     }
-    if (path && strncmp(path, "/2015-03-31/", 12) == 0) {
+    if (path && is_rest_date_prefix(path)) {
         out->kind = TP_ROUTE_LAMBDA;
         return;
     }

@@ -2,7 +2,8 @@
  *
  * X-Amz-Target prefix (DynamoDB_20120810., DynamoDBStreams_20120810.,
  * Kinesis_20131202., AmazonSQS.) -> an awsJson service; a form body with
- * Action= -> SQS query; /2015-03-31/ -> Lambda REST; /_tidepool/ -> control.
+ * Action= -> SQS query; /YYYY-MM-DD/ (2015-03-31, 2017-10-31, ...) -> Lambda
+ * REST; /_tidepool/ -> control.
  * Knows the wire protocols, not the services' behaviour. */
 #ifndef TP_HTTP_ROUTER_H
 #define TP_HTTP_ROUTER_H

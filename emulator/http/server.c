@@ -17,6 +17,8 @@
 #include "core/hash.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "lambda/shapes.gen.h"
+#include "restjson.h"
 #include "router.h"
 
 struct tp_http_server {
@@ -160,6 +162,97 @@ static enum MHD_Result handle_awsjson(tp_http_server *s, struct MHD_Connection *
     return send_body(c, 200, resp_ct, rid, svc->crc32, &b);
 }
 
+/* --- restJson (Lambda) ---------------------------------------------------- */
+
+static const char *conn_header(void *ctx, const char *name)
+{
+    return MHD_lookup_connection_value(ctx, MHD_HEADER_KIND, name);
+}
+
+static const char *conn_query(void *ctx, const char *name)
+{
+    return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, name);
+}
+
+static enum MHD_Result send_rest(struct MHD_Connection *c, const char *rid, tp_rest_response *resp)
+{
+    size_t len = resp->body.len;
+    char *data = tp_buf_take(&resp->body);
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(data);
+        tp_rest_response_free(resp);
+        return MHD_NO;
+    }
+    if (resp->content_type)
+        MHD_add_response_header(r, "Content-Type", resp->content_type);
+    if (rid && *rid)
+        MHD_add_response_header(r, "x-amzn-RequestId", rid);
+    for (unsigned i = 0; i < resp->nheaders; i++)
+        MHD_add_response_header(r, resp->hname[i], resp->hvalue[i]);
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)resp->status, r);
+    MHD_destroy_response(r);
+    tp_rest_response_free(resp);
+    return ret;
+}
+
+static enum MHD_Result send_rest_error(struct MHD_Connection *c, const tp_rest_api *api,
+                                       const char *rid, const tp_error *err, const cJSON *fields)
+{
+    tp_rest_response resp;
+    tp_rest_response_init(&resp);
+    tp_restjson_error(api, err, fields, &resp);
+    return send_rest(c, rid, &resp);
+}
+
+static enum MHD_Result handle_restjson(tp_http_server *s, struct MHD_Connection *c,
+                                       const tp_rest_api *api, const char *method,
+                                       const char *url, const char *body, size_t len)
+{
+    char rid[64];
+    s->host.request_id(s->host.ctx, rid, sizeof rid);
+    tp_error err;
+    tp_error_clear(&err);
+    tp_rest_request rq = {.method = method, .path = url, .header = conn_header,
+                          .query = conn_query, .ctx = c, .body = body, .len = len};
+    const tp_rest_op *op = tp_restjson_match(api, &rq);
+    if (!op || !s->host.has_operation(s->host.ctx, api->service, op->name)) {
+        tp_rest_response resp;
+        tp_rest_response_init(&resp);
+        tp_restjson_unknown(&resp);
+        return send_rest(c, rid, &resp);
+    }
+    tp_scope scope;
+    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    const char *date = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amz-Date");
+    if (!date)
+        date = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Date");
+    if (tp_sigv4_parse(auth, date, &scope, &err) != 0)
+        return send_rest_error(c, api, rid, &err, NULL);
+    cJSON *in = NULL;
+    if (tp_restjson_decode(op, &rq, &in, &err) != 0)
+        return send_rest_error(c, api, rid, &err, NULL);
+    cJSON *out = NULL;
+    int rc = s->host.call(s->host.ctx, &scope, api->service, op->name, in, &out, &err, rid,
+                          sizeof rid);
+    cJSON_Delete(in);
+    if (rc != 0 && (strcmp(err.code, "ConnectionDropped") == 0 ||
+                    strcmp(err.code, "ResponseLost") == 0)) {
+        cJSON_Delete(out);
+        return MHD_NO;
+    }
+    if (rc != 0) {
+        enum MHD_Result ret = send_rest_error(c, api, rid, &err, out);
+        cJSON_Delete(out);
+        return ret;
+    }
+    tp_rest_response resp;
+    tp_rest_response_init(&resp);
+    tp_restjson_encode(op, out, &resp);
+    cJSON_Delete(out);
+    return send_rest(c, rid, &resp);
+}
+
 static enum MHD_Result add_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
                                      const char *value)
 {
@@ -230,6 +323,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return handle_control(s, c, method, url, body, st->body.len);
     case TP_ROUTE_AWSJSON:
         return handle_awsjson(s, c, method, &route, body, st->body.len);
+    case TP_ROUTE_LAMBDA:
+        return handle_restjson(s, c, &tp_lambda_rest, method, url, body, st->body.len);
     default: {
         /* Nothing claims it: answer as the default JSON service would a
          * request without a known operation. */

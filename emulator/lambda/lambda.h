@@ -136,6 +136,15 @@ int lambda_invoke_start(tp_core *core, const lambda_invoke_req *req, int64_t *id
  * invocation cannot start. */
 int lambda_invoke_sync(tp_req *r, const lambda_invoke_req *req, int log_tail, tp_error *err);
 
+/* Reset: abandons every invocation (no outcome, no done callback; their
+ * threads run out with every tidepool call failing). */
+void lambda_abandon_all(tp_core *core);
+/* Engine teardown, without the lock: abandons all, waits for the handler
+ * threads to end, frees the invoker's state. */
+void lambda_shutdown(tp_core *core);
+/* The invocation the calling thread runs as a handler, or 0. */
+int64_t lambda_current_invocation(void);
+
 /* Invocations in flight (started, outcome not yet known). */
 int64_t lambda_inflight(tp_core *core);
 /* 1 while anything lambda/ will still do without new input: invocations

@@ -23,10 +23,8 @@ static const tp_shape sh_Architecture;
 static const tp_shape sh_ArchitecturesList;
 static const tp_shape sh_Arn;
 static const tp_shape sh_BatchSize;
-static const tp_shape sh_BinaryOperationPayload;
 static const tp_shape sh_BisectBatchOnFunctionError;
 static const tp_shape sh_Blob;
-static const tp_shape sh_BlobStream;
 static const tp_shape sh_Boolean;
 static const tp_shape sh_CallbackId;
 static const tp_shape sh_CallbackOptions;
@@ -192,6 +190,7 @@ static const tp_shape sh_PublishedFunctionQualifier;
 static const tp_shape sh_Qualifier;
 static const tp_shape sh_Queue;
 static const tp_shape sh_Queues;
+static const tp_shape sh_RawPayloadText;
 static const tp_shape sh_RecursiveLoop;
 static const tp_shape sh_ReplayChildren;
 static const tp_shape sh_ReservedConcurrentExecutions;
@@ -391,13 +390,6 @@ static const tp_shape sh_BatchSize = {
     .has_max = 1, .max = 10000.0,
 };
 
-static const tp_shape sh_BinaryOperationPayload = {
-    .name = "BinaryOperationPayload",
-    .type = TP_SH_BLOB,
-    .has_min = 1, .min = 0.0,
-    .has_max = 1, .max = 262144.0,
-};
-
 static const tp_shape sh_BisectBatchOnFunctionError = {
     .name = "BisectBatchOnFunctionError",
     .type = TP_SH_BOOLEAN,
@@ -405,11 +397,6 @@ static const tp_shape sh_BisectBatchOnFunctionError = {
 
 static const tp_shape sh_Blob = {
     .name = "Blob",
-    .type = TP_SH_BLOB,
-};
-
-static const tp_shape sh_BlobStream = {
-    .name = "BlobStream",
     .type = TP_SH_BLOB,
 };
 
@@ -1391,7 +1378,7 @@ static const tp_member mb_InvocationRequest[] = {
     {"X-Amz-Log-Type", &sh_LogType, 0},
     {"X-Amz-Client-Context", &sh_String, 0},
     {"X-Amz-Durable-Execution-Name", &sh_DurableExecutionName, 0},
-    {"Payload", &sh_Blob, 0},
+    {"Payload", &sh_RawPayloadText, 0},
     {"Qualifier", &sh_NumericLatestPublishedOrAliasQualifier, 0},
     {"X-Amz-Tenant-Id", &sh_TenantId, 0},
 };
@@ -1405,7 +1392,7 @@ static const tp_shape sh_InvocationType = {
 
 static const tp_member mb_InvokeAsyncRequest[] = {
     {"FunctionName", &sh_NamespacedFunctionName, 1},
-    {"InvokeArgs", &sh_BlobStream, 1},
+    {"InvokeArgs", &sh_RawPayloadText, 1},
 };
 
 static const char *const en_InvokeMode[] = {"BUFFERED", "RESPONSE_STREAM", NULL};
@@ -1421,7 +1408,7 @@ static const tp_member mb_InvokeWithResponseStreamRequest[] = {
     {"X-Amz-Log-Type", &sh_LogType, 0},
     {"X-Amz-Client-Context", &sh_String, 0},
     {"Qualifier", &sh_NumericLatestPublishedOrAliasQualifier, 0},
-    {"Payload", &sh_Blob, 0},
+    {"Payload", &sh_RawPayloadText, 0},
     {"X-Amz-Tenant-Id", &sh_TenantId, 0},
 };
 
@@ -2147,6 +2134,11 @@ static const tp_shape sh_Queues = {
     .member = &sh_Queue,
 };
 
+static const tp_shape sh_RawPayloadText = {
+    .name = "RawPayloadText",
+    .type = TP_SH_STRING,
+};
+
 static const char *const en_RecursiveLoop[] = {"Allow", "Terminate", NULL};
 static const tp_shape sh_RecursiveLoop = {
     .name = "RecursiveLoop",
@@ -2314,7 +2306,7 @@ static const tp_member mb_SendDurableExecutionCallbackHeartbeatRequest[] = {
 
 static const tp_member mb_SendDurableExecutionCallbackSuccessRequest[] = {
     {"CallbackId", &sh_CallbackId, 1},
-    {"Result", &sh_BinaryOperationPayload, 0},
+    {"Result", &sh_RawPayloadText, 0},
 };
 
 static const tp_shape sh_SigningProfileVersionArns = {
@@ -3163,4 +3155,511 @@ const tp_shape tp_lambda_input_UpdateFunctionUrlConfig = {
     .name = "UpdateFunctionUrlConfigRequest",
     .type = TP_SH_STRUCTURE,
     .members = mb_UpdateFunctionUrlConfigRequest, .nmembers = 5,
+};
+
+/* --- REST binding (rest-json): method, URI, status, located members --- */
+static const tp_rest_member rm_in_AddLayerVersionPermission[] = {
+    {"LayerName", "LayerName", TP_REST_URI, TP_SH_STRING},
+    {"VersionNumber", "VersionNumber", TP_REST_URI, TP_SH_LONG},
+    {"RevisionId", "RevisionId", TP_REST_QUERY, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_AddPermission[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+    {"Qualifier", "Qualifier", TP_REST_QUERY, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_CheckpointDurableExecution[] = {
+    {"DurableExecutionArn", "DurableExecutionArn", TP_REST_URI, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_CreateAlias[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_CreateFunctionUrlConfig[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+    {"Qualifier", "Qualifier", TP_REST_QUERY, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_DeleteAlias[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+    {"Name", "Name", TP_REST_URI, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_DeleteCapacityProvider[] = {
+    {"CapacityProviderName", "CapacityProviderName", TP_REST_URI, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_DeleteCodeSigningConfig[] = {
+    {"CodeSigningConfigArn", "CodeSigningConfigArn", TP_REST_URI, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_DeleteEventSourceMapping[] = {
+    {"UUID", "UUID", TP_REST_URI, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_DeleteFunction[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+    {"Qualifier", "Qualifier", TP_REST_QUERY, TP_SH_STRING},
+};
+static const tp_rest_member rm_out_DeleteFunction[] = {
+    {"StatusCode", "StatusCode", TP_REST_STATUS, TP_SH_INTEGER},
+};
+static const tp_rest_member rm_in_DeleteFunctionCodeSigningConfig[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_DeleteFunctionConcurrency[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_DeleteFunctionEventInvokeConfig[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+    {"Qualifier", "Qualifier", TP_REST_QUERY, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_DeleteFunctionUrlConfig[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+    {"Qualifier", "Qualifier", TP_REST_QUERY, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_DeleteLayerVersion[] = {
+    {"LayerName", "LayerName", TP_REST_URI, TP_SH_STRING},
+    {"VersionNumber", "VersionNumber", TP_REST_URI, TP_SH_LONG},
+};
+static const tp_rest_member rm_in_DeleteProvisionedConcurrencyConfig[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+    {"Qualifier", "Qualifier", TP_REST_QUERY, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_GetAlias[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+    {"Name", "Name", TP_REST_URI, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_GetCapacityProvider[] = {
+    {"CapacityProviderName", "CapacityProviderName", TP_REST_URI, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_GetCodeSigningConfig[] = {
+    {"CodeSigningConfigArn", "CodeSigningConfigArn", TP_REST_URI, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_GetDurableExecution[] = {
+    {"DurableExecutionArn", "DurableExecutionArn", TP_REST_URI, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_GetDurableExecutionHistory[] = {
+    {"DurableExecutionArn", "DurableExecutionArn", TP_REST_URI, TP_SH_STRING},
+    {"IncludeExecutionData", "IncludeExecutionData", TP_REST_QUERY, TP_SH_BOOLEAN},
+    {"MaxItems", "MaxItems", TP_REST_QUERY, TP_SH_INTEGER},
+    {"Marker", "Marker", TP_REST_QUERY, TP_SH_STRING},
+    {"ReverseOrder", "ReverseOrder", TP_REST_QUERY, TP_SH_BOOLEAN},
+};
+static const tp_rest_member rm_in_GetDurableExecutionState[] = {
+    {"DurableExecutionArn", "DurableExecutionArn", TP_REST_URI, TP_SH_STRING},
+    {"CheckpointToken", "CheckpointToken", TP_REST_QUERY, TP_SH_STRING},
+    {"Marker", "Marker", TP_REST_QUERY, TP_SH_STRING},
+    {"MaxItems", "MaxItems", TP_REST_QUERY, TP_SH_INTEGER},
+};
+static const tp_rest_member rm_in_GetEventSourceMapping[] = {
+    {"UUID", "UUID", TP_REST_URI, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_GetFunction[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+    {"Qualifier", "Qualifier", TP_REST_QUERY, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_GetFunctionCodeSigningConfig[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_GetFunctionConcurrency[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_GetFunctionConfiguration[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+    {"Qualifier", "Qualifier", TP_REST_QUERY, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_GetFunctionEventInvokeConfig[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+    {"Qualifier", "Qualifier", TP_REST_QUERY, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_GetFunctionRecursionConfig[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_GetFunctionScalingConfig[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+    {"Qualifier", "Qualifier", TP_REST_QUERY, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_GetFunctionUrlConfig[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+    {"Qualifier", "Qualifier", TP_REST_QUERY, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_GetLayerVersion[] = {
+    {"LayerName", "LayerName", TP_REST_URI, TP_SH_STRING},
+    {"VersionNumber", "VersionNumber", TP_REST_URI, TP_SH_LONG},
+};
+static const tp_rest_member rm_in_GetLayerVersionByArn[] = {
+    {"Arn", "Arn", TP_REST_QUERY, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_GetLayerVersionPolicy[] = {
+    {"LayerName", "LayerName", TP_REST_URI, TP_SH_STRING},
+    {"VersionNumber", "VersionNumber", TP_REST_URI, TP_SH_LONG},
+};
+static const tp_rest_member rm_in_GetPolicy[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+    {"Qualifier", "Qualifier", TP_REST_QUERY, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_GetProvisionedConcurrencyConfig[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+    {"Qualifier", "Qualifier", TP_REST_QUERY, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_GetRuntimeManagementConfig[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+    {"Qualifier", "Qualifier", TP_REST_QUERY, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_Invoke[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+    {"InvocationType", "X-Amz-Invocation-Type", TP_REST_HEADER, TP_SH_STRING},
+    {"LogType", "X-Amz-Log-Type", TP_REST_HEADER, TP_SH_STRING},
+    {"ClientContext", "X-Amz-Client-Context", TP_REST_HEADER, TP_SH_STRING},
+    {"DurableExecutionName", "X-Amz-Durable-Execution-Name", TP_REST_HEADER, TP_SH_STRING},
+    {"Payload", "Payload", TP_REST_PAYLOAD, TP_SH_BLOB},
+    {"Qualifier", "Qualifier", TP_REST_QUERY, TP_SH_STRING},
+    {"TenantId", "X-Amz-Tenant-Id", TP_REST_HEADER, TP_SH_STRING},
+};
+static const tp_rest_member rm_out_Invoke[] = {
+    {"StatusCode", "StatusCode", TP_REST_STATUS, TP_SH_INTEGER},
+    {"FunctionError", "X-Amz-Function-Error", TP_REST_HEADER, TP_SH_STRING},
+    {"LogResult", "X-Amz-Log-Result", TP_REST_HEADER, TP_SH_STRING},
+    {"Payload", "Payload", TP_REST_PAYLOAD, TP_SH_BLOB},
+    {"ExecutedVersion", "X-Amz-Executed-Version", TP_REST_HEADER, TP_SH_STRING},
+    {"DurableExecutionArn", "X-Amz-Durable-Execution-Arn", TP_REST_HEADER, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_InvokeAsync[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+    {"InvokeArgs", "InvokeArgs", TP_REST_PAYLOAD, TP_SH_BLOB},
+};
+static const tp_rest_member rm_out_InvokeAsync[] = {
+    {"Status", "Status", TP_REST_STATUS, TP_SH_INTEGER},
+};
+static const tp_rest_member rm_in_InvokeWithResponseStream[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+    {"InvocationType", "X-Amz-Invocation-Type", TP_REST_HEADER, TP_SH_STRING},
+    {"LogType", "X-Amz-Log-Type", TP_REST_HEADER, TP_SH_STRING},
+    {"ClientContext", "X-Amz-Client-Context", TP_REST_HEADER, TP_SH_STRING},
+    {"Qualifier", "Qualifier", TP_REST_QUERY, TP_SH_STRING},
+    {"Payload", "Payload", TP_REST_PAYLOAD, TP_SH_BLOB},
+    {"TenantId", "X-Amz-Tenant-Id", TP_REST_HEADER, TP_SH_STRING},
+};
+static const tp_rest_member rm_out_InvokeWithResponseStream[] = {
+    {"StatusCode", "StatusCode", TP_REST_STATUS, TP_SH_INTEGER},
+    {"ExecutedVersion", "X-Amz-Executed-Version", TP_REST_HEADER, TP_SH_STRING},
+    {"EventStream", "EventStream", TP_REST_PAYLOAD, TP_SH_STRUCTURE},
+    {"ResponseStreamContentType", "Content-Type", TP_REST_HEADER, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_ListAliases[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+    {"FunctionVersion", "FunctionVersion", TP_REST_QUERY, TP_SH_STRING},
+    {"Marker", "Marker", TP_REST_QUERY, TP_SH_STRING},
+    {"MaxItems", "MaxItems", TP_REST_QUERY, TP_SH_INTEGER},
+};
+static const tp_rest_member rm_in_ListCapacityProviders[] = {
+    {"State", "State", TP_REST_QUERY, TP_SH_STRING},
+    {"Marker", "Marker", TP_REST_QUERY, TP_SH_STRING},
+    {"MaxItems", "MaxItems", TP_REST_QUERY, TP_SH_INTEGER},
+};
+static const tp_rest_member rm_in_ListCodeSigningConfigs[] = {
+    {"Marker", "Marker", TP_REST_QUERY, TP_SH_STRING},
+    {"MaxItems", "MaxItems", TP_REST_QUERY, TP_SH_INTEGER},
+};
+static const tp_rest_member rm_in_ListDurableExecutionsByFunction[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+    {"Qualifier", "Qualifier", TP_REST_QUERY, TP_SH_STRING},
+    {"DurableExecutionName", "DurableExecutionName", TP_REST_QUERY, TP_SH_STRING},
+    {"Statuses", "Statuses", TP_REST_QUERY, TP_SH_LIST},
+    {"StartedAfter", "StartedAfter", TP_REST_QUERY, TP_SH_TIMESTAMP},
+    {"StartedBefore", "StartedBefore", TP_REST_QUERY, TP_SH_TIMESTAMP},
+    {"ReverseOrder", "ReverseOrder", TP_REST_QUERY, TP_SH_BOOLEAN},
+    {"Marker", "Marker", TP_REST_QUERY, TP_SH_STRING},
+    {"MaxItems", "MaxItems", TP_REST_QUERY, TP_SH_INTEGER},
+};
+static const tp_rest_member rm_in_ListEventSourceMappings[] = {
+    {"EventSourceArn", "EventSourceArn", TP_REST_QUERY, TP_SH_STRING},
+    {"FunctionName", "FunctionName", TP_REST_QUERY, TP_SH_STRING},
+    {"Marker", "Marker", TP_REST_QUERY, TP_SH_STRING},
+    {"MaxItems", "MaxItems", TP_REST_QUERY, TP_SH_INTEGER},
+};
+static const tp_rest_member rm_in_ListFunctionEventInvokeConfigs[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+    {"Marker", "Marker", TP_REST_QUERY, TP_SH_STRING},
+    {"MaxItems", "MaxItems", TP_REST_QUERY, TP_SH_INTEGER},
+};
+static const tp_rest_member rm_in_ListFunctionUrlConfigs[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+    {"Marker", "Marker", TP_REST_QUERY, TP_SH_STRING},
+    {"MaxItems", "MaxItems", TP_REST_QUERY, TP_SH_INTEGER},
+};
+static const tp_rest_member rm_in_ListFunctionVersionsByCapacityProvider[] = {
+    {"CapacityProviderName", "CapacityProviderName", TP_REST_URI, TP_SH_STRING},
+    {"Marker", "Marker", TP_REST_QUERY, TP_SH_STRING},
+    {"MaxItems", "MaxItems", TP_REST_QUERY, TP_SH_INTEGER},
+};
+static const tp_rest_member rm_in_ListFunctions[] = {
+    {"MasterRegion", "MasterRegion", TP_REST_QUERY, TP_SH_STRING},
+    {"FunctionVersion", "FunctionVersion", TP_REST_QUERY, TP_SH_STRING},
+    {"Marker", "Marker", TP_REST_QUERY, TP_SH_STRING},
+    {"MaxItems", "MaxItems", TP_REST_QUERY, TP_SH_INTEGER},
+};
+static const tp_rest_member rm_in_ListFunctionsByCodeSigningConfig[] = {
+    {"CodeSigningConfigArn", "CodeSigningConfigArn", TP_REST_URI, TP_SH_STRING},
+    {"Marker", "Marker", TP_REST_QUERY, TP_SH_STRING},
+    {"MaxItems", "MaxItems", TP_REST_QUERY, TP_SH_INTEGER},
+};
+static const tp_rest_member rm_in_ListLayerVersions[] = {
+    {"CompatibleRuntime", "CompatibleRuntime", TP_REST_QUERY, TP_SH_STRING},
+    {"LayerName", "LayerName", TP_REST_URI, TP_SH_STRING},
+    {"Marker", "Marker", TP_REST_QUERY, TP_SH_STRING},
+    {"MaxItems", "MaxItems", TP_REST_QUERY, TP_SH_INTEGER},
+    {"CompatibleArchitecture", "CompatibleArchitecture", TP_REST_QUERY, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_ListLayers[] = {
+    {"CompatibleRuntime", "CompatibleRuntime", TP_REST_QUERY, TP_SH_STRING},
+    {"Marker", "Marker", TP_REST_QUERY, TP_SH_STRING},
+    {"MaxItems", "MaxItems", TP_REST_QUERY, TP_SH_INTEGER},
+    {"CompatibleArchitecture", "CompatibleArchitecture", TP_REST_QUERY, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_ListProvisionedConcurrencyConfigs[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+    {"Marker", "Marker", TP_REST_QUERY, TP_SH_STRING},
+    {"MaxItems", "MaxItems", TP_REST_QUERY, TP_SH_INTEGER},
+};
+static const tp_rest_member rm_in_ListTags[] = {
+    {"Resource", "Resource", TP_REST_URI, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_ListVersionsByFunction[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+    {"Marker", "Marker", TP_REST_QUERY, TP_SH_STRING},
+    {"MaxItems", "MaxItems", TP_REST_QUERY, TP_SH_INTEGER},
+};
+static const tp_rest_member rm_in_PublishLayerVersion[] = {
+    {"LayerName", "LayerName", TP_REST_URI, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_PublishVersion[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_PutFunctionCodeSigningConfig[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_PutFunctionConcurrency[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_PutFunctionEventInvokeConfig[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+    {"Qualifier", "Qualifier", TP_REST_QUERY, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_PutFunctionRecursionConfig[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_PutFunctionScalingConfig[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+    {"Qualifier", "Qualifier", TP_REST_QUERY, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_PutProvisionedConcurrencyConfig[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+    {"Qualifier", "Qualifier", TP_REST_QUERY, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_PutRuntimeManagementConfig[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+    {"Qualifier", "Qualifier", TP_REST_QUERY, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_RemoveLayerVersionPermission[] = {
+    {"LayerName", "LayerName", TP_REST_URI, TP_SH_STRING},
+    {"VersionNumber", "VersionNumber", TP_REST_URI, TP_SH_LONG},
+    {"StatementId", "StatementId", TP_REST_URI, TP_SH_STRING},
+    {"RevisionId", "RevisionId", TP_REST_QUERY, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_RemovePermission[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+    {"StatementId", "StatementId", TP_REST_URI, TP_SH_STRING},
+    {"Qualifier", "Qualifier", TP_REST_QUERY, TP_SH_STRING},
+    {"RevisionId", "RevisionId", TP_REST_QUERY, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_SendDurableExecutionCallbackFailure[] = {
+    {"CallbackId", "CallbackId", TP_REST_URI, TP_SH_STRING},
+    {"Error", "Error", TP_REST_PAYLOAD, TP_SH_STRUCTURE},
+};
+static const tp_rest_member rm_in_SendDurableExecutionCallbackHeartbeat[] = {
+    {"CallbackId", "CallbackId", TP_REST_URI, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_SendDurableExecutionCallbackSuccess[] = {
+    {"CallbackId", "CallbackId", TP_REST_URI, TP_SH_STRING},
+    {"Result", "Result", TP_REST_PAYLOAD, TP_SH_BLOB},
+};
+static const tp_rest_member rm_in_StopDurableExecution[] = {
+    {"DurableExecutionArn", "DurableExecutionArn", TP_REST_URI, TP_SH_STRING},
+    {"Error", "Error", TP_REST_PAYLOAD, TP_SH_STRUCTURE},
+};
+static const tp_rest_member rm_in_TagResource[] = {
+    {"Resource", "Resource", TP_REST_URI, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_UntagResource[] = {
+    {"Resource", "Resource", TP_REST_URI, TP_SH_STRING},
+    {"TagKeys", "tagKeys", TP_REST_QUERY, TP_SH_LIST},
+};
+static const tp_rest_member rm_in_UpdateAlias[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+    {"Name", "Name", TP_REST_URI, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_UpdateCapacityProvider[] = {
+    {"CapacityProviderName", "CapacityProviderName", TP_REST_URI, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_UpdateCodeSigningConfig[] = {
+    {"CodeSigningConfigArn", "CodeSigningConfigArn", TP_REST_URI, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_UpdateEventSourceMapping[] = {
+    {"UUID", "UUID", TP_REST_URI, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_UpdateFunctionCode[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_UpdateFunctionConfiguration[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_UpdateFunctionEventInvokeConfig[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+    {"Qualifier", "Qualifier", TP_REST_QUERY, TP_SH_STRING},
+};
+static const tp_rest_member rm_in_UpdateFunctionUrlConfig[] = {
+    {"FunctionName", "FunctionName", TP_REST_URI, TP_SH_STRING},
+    {"Qualifier", "Qualifier", TP_REST_QUERY, TP_SH_STRING},
+};
+
+static const tp_rest_op rest_ops[] = {
+    {.name = "AddLayerVersionPermission", .method = "POST", .uri = "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}/policy", .status = 201, .has_output = 1, .in = rm_in_AddLayerVersionPermission, .nin = 3},
+    {.name = "AddPermission", .method = "POST", .uri = "/2015-03-31/functions/{FunctionName}/policy", .status = 201, .has_output = 1, .in = rm_in_AddPermission, .nin = 2},
+    {.name = "CheckpointDurableExecution", .method = "POST", .uri = "/2025-12-01/durable-executions/{DurableExecutionArn}/checkpoint", .status = 200, .has_output = 1, .in = rm_in_CheckpointDurableExecution, .nin = 1},
+    {.name = "CreateAlias", .method = "POST", .uri = "/2015-03-31/functions/{FunctionName}/aliases", .status = 201, .has_output = 1, .in = rm_in_CreateAlias, .nin = 1},
+    {.name = "CreateCapacityProvider", .method = "POST", .uri = "/2025-11-30/capacity-providers", .status = 202, .has_output = 1},
+    {.name = "CreateCodeSigningConfig", .method = "POST", .uri = "/2020-04-22/code-signing-configs", .status = 201, .has_output = 1},
+    {.name = "CreateEventSourceMapping", .method = "POST", .uri = "/2015-03-31/event-source-mappings", .status = 202, .has_output = 1},
+    {.name = "CreateFunction", .method = "POST", .uri = "/2015-03-31/functions", .status = 201, .has_output = 1},
+    {.name = "CreateFunctionUrlConfig", .method = "POST", .uri = "/2021-10-31/functions/{FunctionName}/url", .status = 201, .has_output = 1, .in = rm_in_CreateFunctionUrlConfig, .nin = 2},
+    {.name = "DeleteAlias", .method = "DELETE", .uri = "/2015-03-31/functions/{FunctionName}/aliases/{Name}", .status = 204, .in = rm_in_DeleteAlias, .nin = 2},
+    {.name = "DeleteCapacityProvider", .method = "DELETE", .uri = "/2025-11-30/capacity-providers/{CapacityProviderName}", .status = 202, .has_output = 1, .in = rm_in_DeleteCapacityProvider, .nin = 1},
+    {.name = "DeleteCodeSigningConfig", .method = "DELETE", .uri = "/2020-04-22/code-signing-configs/{CodeSigningConfigArn}", .status = 204, .has_output = 1, .in = rm_in_DeleteCodeSigningConfig, .nin = 1},
+    {.name = "DeleteEventSourceMapping", .method = "DELETE", .uri = "/2015-03-31/event-source-mappings/{UUID}", .status = 202, .has_output = 1, .in = rm_in_DeleteEventSourceMapping, .nin = 1},
+    {.name = "DeleteFunction", .method = "DELETE", .uri = "/2015-03-31/functions/{FunctionName}", .status = 200, .has_output = 1, .in = rm_in_DeleteFunction, .nin = 2, .out = rm_out_DeleteFunction, .nout = 1},
+    {.name = "DeleteFunctionCodeSigningConfig", .method = "DELETE", .uri = "/2020-06-30/functions/{FunctionName}/code-signing-config", .status = 204, .in = rm_in_DeleteFunctionCodeSigningConfig, .nin = 1},
+    {.name = "DeleteFunctionConcurrency", .method = "DELETE", .uri = "/2017-10-31/functions/{FunctionName}/concurrency", .status = 204, .in = rm_in_DeleteFunctionConcurrency, .nin = 1},
+    {.name = "DeleteFunctionEventInvokeConfig", .method = "DELETE", .uri = "/2019-09-25/functions/{FunctionName}/event-invoke-config", .status = 204, .in = rm_in_DeleteFunctionEventInvokeConfig, .nin = 2},
+    {.name = "DeleteFunctionUrlConfig", .method = "DELETE", .uri = "/2021-10-31/functions/{FunctionName}/url", .status = 204, .in = rm_in_DeleteFunctionUrlConfig, .nin = 2},
+    {.name = "DeleteLayerVersion", .method = "DELETE", .uri = "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}", .status = 204, .in = rm_in_DeleteLayerVersion, .nin = 2},
+    {.name = "DeleteProvisionedConcurrencyConfig", .method = "DELETE", .uri = "/2019-09-30/functions/{FunctionName}/provisioned-concurrency", .status = 204, .in = rm_in_DeleteProvisionedConcurrencyConfig, .nin = 2},
+    {.name = "GetAccountSettings", .method = "GET", .uri = "/2016-08-19/account-settings", .status = 200, .has_output = 1},
+    {.name = "GetAlias", .method = "GET", .uri = "/2015-03-31/functions/{FunctionName}/aliases/{Name}", .status = 200, .has_output = 1, .in = rm_in_GetAlias, .nin = 2},
+    {.name = "GetCapacityProvider", .method = "GET", .uri = "/2025-11-30/capacity-providers/{CapacityProviderName}", .status = 200, .has_output = 1, .in = rm_in_GetCapacityProvider, .nin = 1},
+    {.name = "GetCodeSigningConfig", .method = "GET", .uri = "/2020-04-22/code-signing-configs/{CodeSigningConfigArn}", .status = 200, .has_output = 1, .in = rm_in_GetCodeSigningConfig, .nin = 1},
+    {.name = "GetDurableExecution", .method = "GET", .uri = "/2025-12-01/durable-executions/{DurableExecutionArn}", .status = 200, .has_output = 1, .in = rm_in_GetDurableExecution, .nin = 1},
+    {.name = "GetDurableExecutionHistory", .method = "GET", .uri = "/2025-12-01/durable-executions/{DurableExecutionArn}/history", .status = 200, .has_output = 1, .in = rm_in_GetDurableExecutionHistory, .nin = 5},
+    {.name = "GetDurableExecutionState", .method = "GET", .uri = "/2025-12-01/durable-executions/{DurableExecutionArn}/state", .status = 200, .has_output = 1, .in = rm_in_GetDurableExecutionState, .nin = 4},
+    {.name = "GetEventSourceMapping", .method = "GET", .uri = "/2015-03-31/event-source-mappings/{UUID}", .status = 200, .has_output = 1, .in = rm_in_GetEventSourceMapping, .nin = 1},
+    {.name = "GetFunction", .method = "GET", .uri = "/2015-03-31/functions/{FunctionName}", .status = 200, .has_output = 1, .in = rm_in_GetFunction, .nin = 2},
+    {.name = "GetFunctionCodeSigningConfig", .method = "GET", .uri = "/2020-06-30/functions/{FunctionName}/code-signing-config", .status = 200, .has_output = 1, .in = rm_in_GetFunctionCodeSigningConfig, .nin = 1},
+    {.name = "GetFunctionConcurrency", .method = "GET", .uri = "/2019-09-30/functions/{FunctionName}/concurrency", .status = 200, .has_output = 1, .in = rm_in_GetFunctionConcurrency, .nin = 1},
+    {.name = "GetFunctionConfiguration", .method = "GET", .uri = "/2015-03-31/functions/{FunctionName}/configuration", .status = 200, .has_output = 1, .in = rm_in_GetFunctionConfiguration, .nin = 2},
+    {.name = "GetFunctionEventInvokeConfig", .method = "GET", .uri = "/2019-09-25/functions/{FunctionName}/event-invoke-config", .status = 200, .has_output = 1, .in = rm_in_GetFunctionEventInvokeConfig, .nin = 2},
+    {.name = "GetFunctionRecursionConfig", .method = "GET", .uri = "/2024-08-31/functions/{FunctionName}/recursion-config", .status = 200, .has_output = 1, .in = rm_in_GetFunctionRecursionConfig, .nin = 1},
+    {.name = "GetFunctionScalingConfig", .method = "GET", .uri = "/2025-11-30/functions/{FunctionName}/function-scaling-config", .status = 200, .has_output = 1, .in = rm_in_GetFunctionScalingConfig, .nin = 2},
+    {.name = "GetFunctionUrlConfig", .method = "GET", .uri = "/2021-10-31/functions/{FunctionName}/url", .status = 200, .has_output = 1, .in = rm_in_GetFunctionUrlConfig, .nin = 2},
+    {.name = "GetLayerVersion", .method = "GET", .uri = "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}", .status = 200, .has_output = 1, .in = rm_in_GetLayerVersion, .nin = 2},
+    {.name = "GetLayerVersionByArn", .method = "GET", .uri = "/2018-10-31/layers\?find=LayerVersion", .status = 200, .has_output = 1, .in = rm_in_GetLayerVersionByArn, .nin = 1},
+    {.name = "GetLayerVersionPolicy", .method = "GET", .uri = "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}/policy", .status = 200, .has_output = 1, .in = rm_in_GetLayerVersionPolicy, .nin = 2},
+    {.name = "GetPolicy", .method = "GET", .uri = "/2015-03-31/functions/{FunctionName}/policy", .status = 200, .has_output = 1, .in = rm_in_GetPolicy, .nin = 2},
+    {.name = "GetProvisionedConcurrencyConfig", .method = "GET", .uri = "/2019-09-30/functions/{FunctionName}/provisioned-concurrency", .status = 200, .has_output = 1, .in = rm_in_GetProvisionedConcurrencyConfig, .nin = 2},
+    {.name = "GetRuntimeManagementConfig", .method = "GET", .uri = "/2021-07-20/functions/{FunctionName}/runtime-management-config", .status = 200, .has_output = 1, .in = rm_in_GetRuntimeManagementConfig, .nin = 2},
+    {.name = "Invoke", .method = "POST", .uri = "/2015-03-31/functions/{FunctionName}/invocations", .status = 200, .has_output = 1, .in = rm_in_Invoke, .nin = 8, .out = rm_out_Invoke, .nout = 6},
+    {.name = "InvokeAsync", .method = "POST", .uri = "/2014-11-13/functions/{FunctionName}/invoke-async", .status = 202, .has_output = 1, .in = rm_in_InvokeAsync, .nin = 2, .out = rm_out_InvokeAsync, .nout = 1},
+    {.name = "InvokeWithResponseStream", .method = "POST", .uri = "/2021-11-15/functions/{FunctionName}/response-streaming-invocations", .status = 200, .has_output = 1, .in = rm_in_InvokeWithResponseStream, .nin = 7, .out = rm_out_InvokeWithResponseStream, .nout = 4},
+    {.name = "ListAliases", .method = "GET", .uri = "/2015-03-31/functions/{FunctionName}/aliases", .status = 200, .has_output = 1, .in = rm_in_ListAliases, .nin = 4},
+    {.name = "ListCapacityProviders", .method = "GET", .uri = "/2025-11-30/capacity-providers", .status = 200, .has_output = 1, .in = rm_in_ListCapacityProviders, .nin = 3},
+    {.name = "ListCodeSigningConfigs", .method = "GET", .uri = "/2020-04-22/code-signing-configs", .status = 200, .has_output = 1, .in = rm_in_ListCodeSigningConfigs, .nin = 2},
+    {.name = "ListDurableExecutionsByFunction", .method = "GET", .uri = "/2025-12-01/functions/{FunctionName}/durable-executions", .status = 200, .has_output = 1, .in = rm_in_ListDurableExecutionsByFunction, .nin = 9},
+    {.name = "ListEventSourceMappings", .method = "GET", .uri = "/2015-03-31/event-source-mappings", .status = 200, .has_output = 1, .in = rm_in_ListEventSourceMappings, .nin = 4},
+    {.name = "ListFunctionEventInvokeConfigs", .method = "GET", .uri = "/2019-09-25/functions/{FunctionName}/event-invoke-config/list", .status = 200, .has_output = 1, .in = rm_in_ListFunctionEventInvokeConfigs, .nin = 3},
+    {.name = "ListFunctionUrlConfigs", .method = "GET", .uri = "/2021-10-31/functions/{FunctionName}/urls", .status = 200, .has_output = 1, .in = rm_in_ListFunctionUrlConfigs, .nin = 3},
+    {.name = "ListFunctionVersionsByCapacityProvider", .method = "GET", .uri = "/2025-11-30/capacity-providers/{CapacityProviderName}/function-versions", .status = 200, .has_output = 1, .in = rm_in_ListFunctionVersionsByCapacityProvider, .nin = 3},
+    {.name = "ListFunctions", .method = "GET", .uri = "/2015-03-31/functions", .status = 200, .has_output = 1, .in = rm_in_ListFunctions, .nin = 4},
+    {.name = "ListFunctionsByCodeSigningConfig", .method = "GET", .uri = "/2020-04-22/code-signing-configs/{CodeSigningConfigArn}/functions", .status = 200, .has_output = 1, .in = rm_in_ListFunctionsByCodeSigningConfig, .nin = 3},
+    {.name = "ListLayerVersions", .method = "GET", .uri = "/2018-10-31/layers/{LayerName}/versions", .status = 200, .has_output = 1, .in = rm_in_ListLayerVersions, .nin = 5},
+    {.name = "ListLayers", .method = "GET", .uri = "/2018-10-31/layers", .status = 200, .has_output = 1, .in = rm_in_ListLayers, .nin = 4},
+    {.name = "ListProvisionedConcurrencyConfigs", .method = "GET", .uri = "/2019-09-30/functions/{FunctionName}/provisioned-concurrency\?List=ALL", .status = 200, .has_output = 1, .in = rm_in_ListProvisionedConcurrencyConfigs, .nin = 3},
+    {.name = "ListTags", .method = "GET", .uri = "/2017-03-31/tags/{Resource}", .status = 200, .has_output = 1, .in = rm_in_ListTags, .nin = 1},
+    {.name = "ListVersionsByFunction", .method = "GET", .uri = "/2015-03-31/functions/{FunctionName}/versions", .status = 200, .has_output = 1, .in = rm_in_ListVersionsByFunction, .nin = 3},
+    {.name = "PublishLayerVersion", .method = "POST", .uri = "/2018-10-31/layers/{LayerName}/versions", .status = 201, .has_output = 1, .in = rm_in_PublishLayerVersion, .nin = 1},
+    {.name = "PublishVersion", .method = "POST", .uri = "/2015-03-31/functions/{FunctionName}/versions", .status = 201, .has_output = 1, .in = rm_in_PublishVersion, .nin = 1},
+    {.name = "PutFunctionCodeSigningConfig", .method = "PUT", .uri = "/2020-06-30/functions/{FunctionName}/code-signing-config", .status = 200, .has_output = 1, .in = rm_in_PutFunctionCodeSigningConfig, .nin = 1},
+    {.name = "PutFunctionConcurrency", .method = "PUT", .uri = "/2017-10-31/functions/{FunctionName}/concurrency", .status = 200, .has_output = 1, .in = rm_in_PutFunctionConcurrency, .nin = 1},
+    {.name = "PutFunctionEventInvokeConfig", .method = "PUT", .uri = "/2019-09-25/functions/{FunctionName}/event-invoke-config", .status = 200, .has_output = 1, .in = rm_in_PutFunctionEventInvokeConfig, .nin = 2},
+    {.name = "PutFunctionRecursionConfig", .method = "PUT", .uri = "/2024-08-31/functions/{FunctionName}/recursion-config", .status = 200, .has_output = 1, .in = rm_in_PutFunctionRecursionConfig, .nin = 1},
+    {.name = "PutFunctionScalingConfig", .method = "PUT", .uri = "/2025-11-30/functions/{FunctionName}/function-scaling-config", .status = 202, .has_output = 1, .in = rm_in_PutFunctionScalingConfig, .nin = 2},
+    {.name = "PutProvisionedConcurrencyConfig", .method = "PUT", .uri = "/2019-09-30/functions/{FunctionName}/provisioned-concurrency", .status = 202, .has_output = 1, .in = rm_in_PutProvisionedConcurrencyConfig, .nin = 2},
+    {.name = "PutRuntimeManagementConfig", .method = "PUT", .uri = "/2021-07-20/functions/{FunctionName}/runtime-management-config", .status = 200, .has_output = 1, .in = rm_in_PutRuntimeManagementConfig, .nin = 2},
+    {.name = "RemoveLayerVersionPermission", .method = "DELETE", .uri = "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}/policy/{StatementId}", .status = 204, .in = rm_in_RemoveLayerVersionPermission, .nin = 4},
+    {.name = "RemovePermission", .method = "DELETE", .uri = "/2015-03-31/functions/{FunctionName}/policy/{StatementId}", .status = 204, .in = rm_in_RemovePermission, .nin = 4},
+    {.name = "SendDurableExecutionCallbackFailure", .method = "POST", .uri = "/2025-12-01/durable-execution-callbacks/{CallbackId}/fail", .status = 200, .has_output = 1, .in = rm_in_SendDurableExecutionCallbackFailure, .nin = 2},
+    {.name = "SendDurableExecutionCallbackHeartbeat", .method = "POST", .uri = "/2025-12-01/durable-execution-callbacks/{CallbackId}/heartbeat", .status = 200, .has_output = 1, .in = rm_in_SendDurableExecutionCallbackHeartbeat, .nin = 1},
+    {.name = "SendDurableExecutionCallbackSuccess", .method = "POST", .uri = "/2025-12-01/durable-execution-callbacks/{CallbackId}/succeed", .status = 200, .has_output = 1, .in = rm_in_SendDurableExecutionCallbackSuccess, .nin = 2},
+    {.name = "StopDurableExecution", .method = "POST", .uri = "/2025-12-01/durable-executions/{DurableExecutionArn}/stop", .status = 200, .has_output = 1, .in = rm_in_StopDurableExecution, .nin = 2},
+    {.name = "TagResource", .method = "POST", .uri = "/2017-03-31/tags/{Resource}", .status = 204, .in = rm_in_TagResource, .nin = 1},
+    {.name = "UntagResource", .method = "DELETE", .uri = "/2017-03-31/tags/{Resource}", .status = 204, .in = rm_in_UntagResource, .nin = 2},
+    {.name = "UpdateAlias", .method = "PUT", .uri = "/2015-03-31/functions/{FunctionName}/aliases/{Name}", .status = 200, .has_output = 1, .in = rm_in_UpdateAlias, .nin = 2},
+    {.name = "UpdateCapacityProvider", .method = "PUT", .uri = "/2025-11-30/capacity-providers/{CapacityProviderName}", .status = 202, .has_output = 1, .in = rm_in_UpdateCapacityProvider, .nin = 1},
+    {.name = "UpdateCodeSigningConfig", .method = "PUT", .uri = "/2020-04-22/code-signing-configs/{CodeSigningConfigArn}", .status = 200, .has_output = 1, .in = rm_in_UpdateCodeSigningConfig, .nin = 1},
+    {.name = "UpdateEventSourceMapping", .method = "PUT", .uri = "/2015-03-31/event-source-mappings/{UUID}", .status = 202, .has_output = 1, .in = rm_in_UpdateEventSourceMapping, .nin = 1},
+    {.name = "UpdateFunctionCode", .method = "PUT", .uri = "/2015-03-31/functions/{FunctionName}/code", .status = 200, .has_output = 1, .in = rm_in_UpdateFunctionCode, .nin = 1},
+    {.name = "UpdateFunctionConfiguration", .method = "PUT", .uri = "/2015-03-31/functions/{FunctionName}/configuration", .status = 200, .has_output = 1, .in = rm_in_UpdateFunctionConfiguration, .nin = 1},
+    {.name = "UpdateFunctionEventInvokeConfig", .method = "POST", .uri = "/2019-09-25/functions/{FunctionName}/event-invoke-config", .status = 200, .has_output = 1, .in = rm_in_UpdateFunctionEventInvokeConfig, .nin = 2},
+    {.name = "UpdateFunctionUrlConfig", .method = "PUT", .uri = "/2021-10-31/functions/{FunctionName}/url", .status = 200, .has_output = 1, .in = rm_in_UpdateFunctionUrlConfig, .nin = 2},
+};
+
+/* Error shapes and the member their message travels in. */
+static const tp_rest_error rest_errors[] = {
+    {"CallbackTimeoutException", "Message", 400},
+    {"CapacityProviderLimitExceededException", "message", 400},
+    {"CodeSigningConfigNotFoundException", "Message", 404},
+    {"CodeStorageExceededException", "message", 400},
+    {"CodeVerificationFailedException", "Message", 400},
+    {"DurableExecutionAlreadyStartedException", "Message", 409},
+    {"EC2AccessDeniedException", "Message", 502},
+    {"EC2ThrottledException", "Message", 502},
+    {"EC2UnexpectedException", "Message", 502},
+    {"EFSIOException", "Message", 410},
+    {"EFSMountConnectivityException", "Message", 408},
+    {"EFSMountFailureException", "Message", 403},
+    {"EFSMountTimeoutException", "Message", 408},
+    {"ENILimitReachedException", "Message", 502},
+    {"FunctionVersionsPerCapacityProviderLimitExceededException", "message", 400},
+    {"InvalidCodeSignatureException", "Message", 400},
+    {"InvalidParameterValueException", "message", 400},
+    {"InvalidRequestContentException", "message", 400},
+    {"InvalidRuntimeException", "Message", 502},
+    {"InvalidSecurityGroupIDException", "Message", 502},
+    {"InvalidSubnetIDException", "Message", 502},
+    {"InvalidZipFileException", "Message", 502},
+    {"KMSAccessDeniedException", "Message", 502},
+    {"KMSDisabledException", "Message", 502},
+    {"KMSInvalidStateException", "Message", 502},
+    {"KMSNotFoundException", "Message", 502},
+    {"NoPublishedVersionException", "Message", 400},
+    {"PolicyLengthExceededException", "message", 400},
+    {"PreconditionFailedException", "message", 412},
+    {"ProvisionedConcurrencyConfigNotFoundException", "message", 404},
+    {"RecursiveInvocationException", "Message", 400},
+    {"RequestTooLargeException", "message", 413},
+    {"ResourceConflictException", "message", 409},
+    {"ResourceInUseException", "Message", 400},
+    {"ResourceNotFoundException", "Message", 404},
+    {"ResourceNotReadyException", "message", 502},
+    {"S3FilesMountConnectivityException", "Message", 408},
+    {"S3FilesMountFailureException", "Message", 403},
+    {"S3FilesMountTimeoutException", "Message", 408},
+    {"SerializedRequestEntityTooLargeException", "message", 413},
+    {"ServiceException", "Message", 500},
+    {"SnapStartException", "Message", 400},
+    {"SnapStartNotReadyException", "Message", 409},
+    {"SnapStartTimeoutException", "Message", 408},
+    {"SubnetIPAddressLimitReachedException", "Message", 502},
+    {"TooManyRequestsException", "message", 429},
+    {"UnsupportedMediaTypeException", "message", 415},
+};
+
+const tp_rest_api tp_lambda_rest = {
+    .service = "lambda",
+    .ops = rest_ops,
+    .nops = sizeof rest_ops / sizeof rest_ops[0],
+    .errors = rest_errors,
+    .nerrors = sizeof rest_errors / sizeof rest_errors[0],
 };

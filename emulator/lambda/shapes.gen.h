@@ -5,6 +5,7 @@
 #define TP_LAMBDA_SHAPES_GEN_H
 
 #include "core/shape.h"
+#include "http/restjson.h"
 
 extern const tp_shape tp_lambda_input_AddLayerVersionPermission;
 extern const tp_shape tp_lambda_input_AddPermission;
@@ -91,5 +92,8 @@ extern const tp_shape tp_lambda_input_UpdateFunctionCode;
 extern const tp_shape tp_lambda_input_UpdateFunctionConfiguration;
 extern const tp_shape tp_lambda_input_UpdateFunctionEventInvokeConfig;
 extern const tp_shape tp_lambda_input_UpdateFunctionUrlConfig;
+
+/* The REST binding of every operation (http/restjson.h). */
+extern const tp_rest_api tp_lambda_rest;
 
 #endif

@@ -178,6 +178,33 @@ static void first_firing_rule_wins(void **state)
     tp_faults_free(f);
 }
 
+/* Function rules fire only for invocations; call rules never do. */
+static void function_rules_fire_for_invocations_only(void **state)
+{
+    (void)state;
+    tp_faults *f = tp_faults_new();
+    char id[64], why[512];
+    assert_int_equal(add(f, "{\"resource\":\"fanout\",\"every\":2,\"fail\":{\"errorType\":"
+                            "\"Boom\",\"errorMessage\":\"injected\"}}",
+                         id, sizeof id, why, sizeof why),
+                     0);
+    assert_int_equal(add(f, "{\"service\":\"*\",\"latency_ms\":7}", id, sizeof id, why, sizeof why),
+                     0);
+    tp_fault_hit hit;
+    /* the call rule answers calls, even lambda Invoke calls */
+    assert_int_equal(tp_faults_check(f, "lambda", "Invoke", "fanout", 0, &hit), 1);
+    assert_int_equal(hit.latency_ms, 7);
+    assert_int_equal(hit.fn_fail, 0);
+    /* the invocation rule: every 2nd invocation of fanout, never other functions */
+    assert_int_equal(tp_faults_check_invocation(f, "fanout", 0, &hit), 0);
+    assert_int_equal(tp_faults_check_invocation(f, "other", 0, &hit), 0);
+    assert_int_equal(tp_faults_check_invocation(f, "fanout", 0, &hit), 1);
+    assert_int_equal(hit.fn_fail, 1);
+    assert_string_equal(hit.fail_type, "Boom");
+    assert_string_equal(hit.fail_message, "injected");
+    tp_faults_free(f);
+}
+
 static void bad_rules_are_refused(void **state)
 {
     (void)state;
@@ -197,7 +224,10 @@ static void bad_rules_are_refused(void **state)
         {"{\"drop_connection\":1}", "\"drop_connection\" must be true or false"},
         {"{\"service\":\"sqs\",\"latency_ms\":1}", "unknown \"service\""},
         {"{\"from_ms\":5,\"until_ms\":5,\"latency_ms\":1}", "\"until_ms\" must be after"},
-        {"{\"fail\":true}", "functions"},
+        {"{\"fail\":true,\"service\":\"dynamodb\"}", "apply to function invocations"},
+        {"{\"fail\":true,\"timeout\":true}", "exactly one of"},
+        {"{\"fail\":{\"errorKind\":\"x\"}}", "unknown key \"errorKind\" in \"fail\""},
+        {"{\"timeout\":true,\"latency_ms\":5}", "exactly one of"},
     };
     tp_faults *f = tp_faults_new();
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -339,6 +369,7 @@ int main(void)
         cmocka_unit_test(same_seed_same_faults),
         cmocka_unit_test(first_firing_rule_wins),
         cmocka_unit_test(bad_rules_are_refused),
+        cmocka_unit_test(function_rules_fire_for_invocations_only),
         cmocka_unit_test(resource_of_request),
         cmocka_unit_test(trace_ring_is_bounded),
         cmocka_unit_test(engine_reports_connection_faults),
