@@ -15,6 +15,7 @@
 #include "core/hash.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/trace.h"
 #include "attr.h"
 #include "streams.h"
 
@@ -471,6 +472,42 @@ static int64_t open_shard(tp_core *core, int64_t stream_id, int64_t slot)
     return row;
 }
 
+/* The trace's "stream_record" {stream, shard, sequence_number, event, keys}. */
+static void trace_record(tp_core *core, int64_t stream_id, int64_t shard, const char *seq,
+                         const char *event, const cJSON *hv, const cJSON *rv, const ddb_table *t)
+{
+    static const char sql[] =
+        "SELECT t.arn, s.shard_id FROM streams_shards s JOIN streams_streams t ON t.id = s.stream_id"
+        " WHERE s.id=?1 AND t.id=?2";
+    if (!core->trace)
+        return;
+    sqlite3_stmt *st = stmt(core, sql);
+    if (!st)
+        return;
+    sqlite3_bind_int64(st, 1, shard);
+    sqlite3_bind_int64(st, 2, stream_id);
+    cJSON *f = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        f = cJSON_CreateObject();
+        cJSON_AddStringToObject(f, "stream", (const char *)sqlite3_column_text(st, 0));
+        cJSON_AddStringToObject(f, "shard", (const char *)sqlite3_column_text(st, 1));
+    }
+    sqlite3_reset(st);
+    if (!f)
+        return;
+    /* "seq" is the trace event's own number: the record's goes as
+     * sequence_number */
+    cJSON_AddStringToObject(f, "sequence_number", seq);
+    cJSON_AddStringToObject(f, "event", event);
+    cJSON *keys = cJSON_AddObjectToObject(f, "keys");
+    if (hv)
+        cJSON_AddItemToObject(keys, t->hash.name, cJSON_Duplicate(hv, 1));
+    if (rv)
+        cJSON_AddItemToObject(keys, t->range.name, cJSON_Duplicate(rv, 1));
+    tp_trace_emit(core, "stream_record", f);
+    cJSON_Delete(f);
+}
+
 int streams_emit(tp_req *r, const ddb_table *t, const cJSON *old_item, const cJSON *new_item,
                  int by_ttl, tp_error *err)
 {
@@ -565,6 +602,8 @@ int streams_emit(tp_req *r, const ddb_table *t, const cJSON *old_item, const cJS
         rc = done(st);
     }
     free(text);
+    if (rc == 0)
+        trace_record(r->core, s.id, shard, seq_text, name, hv, rv, t);
     return rc == 0 ? 0 : storage_error(r->core, err);
 }
 
