@@ -1142,6 +1142,15 @@ int lambda_functions_start(tp_core *core)
         tp_req r = {.core = core, .account = account,
                     .region = region ? region : "us-east-1", .request_id = "config",
                     .now_ms = tp_clock_now_ms(core->clock)};
+        /* a --data-dir restart finds the config's functions already made */
+        const char *fname = tp_json_str(in, "FunctionName");
+        lambda_fn have = {0};
+        int exists = fname ? lambda_fn_find(core, account, r.region, fname, &have) : 0;
+        lambda_fn_clear(&have);
+        if (exists == 1) {
+            cJSON_Delete(in);
+            continue;
+        }
         tp_error err;
         tp_error_clear(&err);
         cJSON *out = NULL;
