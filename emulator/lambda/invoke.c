@@ -227,7 +227,8 @@ static void log_line(lambda_inv *inv, int64_t now, const char *level, const char
     tp_buf_printf(&inv->log, "%s\t%s\t%s\t%s\n", ts, inv->request_id, level, text);
 }
 
-/* Lambda's START/END/REPORT frame around the handler's own lines. */
+/* Lambda's START/END/REPORT frame around the handler's own lines; a
+ * timeout's line comes after REPORT, as Lambda writes it (seeds/000). */
 static char *log_with_frame(const lambda_inv *inv, int64_t end_ms, const char *timeout_line)
 {
     tp_buf b;
@@ -235,14 +236,14 @@ static char *log_with_frame(const lambda_inv *inv, int64_t end_ms, const char *t
     tp_buf_printf(&b, "START RequestId: %s Version: $LATEST\n", inv->request_id);
     if (inv->log.len)
         tp_buf_append(&b, inv->log.data, inv->log.len);
-    if (timeout_line)
-        tp_buf_printf(&b, "%s\n", timeout_line);
     int64_t dur = end_ms - inv->start_ms;
     tp_buf_printf(&b, "END RequestId: %s\n", inv->request_id);
     tp_buf_printf(&b,
                   "REPORT RequestId: %s\tDuration: %lld.00 ms\tBilled Duration: %lld ms\t"
                   "Memory Size: 128 MB\tMax Memory Used: 128 MB\t\n",
                   inv->request_id, (long long)dur, (long long)(dur > 0 ? dur : 1));
+    if (timeout_line)
+        tp_buf_printf(&b, "%s\n", timeout_line);
     char *s = tp_buf_take(&b);
     return s ? s : strdup("");
 }
@@ -320,9 +321,7 @@ static void resolve(lambda_inv *inv, lambda_outcome outcome)
                  inv->request_id, (long long)(inv->fn.timeout_ms / 1000),
                  (long long)(inv->fn.timeout_ms % 1000 / 10));
         snprintf(timeout_line, sizeof timeout_line, "%s", mbuf);
-        snprintf(tbuf, sizeof tbuf, "Sandbox.Timedout");
-        etype = tbuf;
-        emsg = mbuf;
+        emsg = mbuf;   /* no errorType: Lambda's payload has only the message */
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "errorMessage", mbuf);
         payload = cJSON_PrintUnformatted(o);

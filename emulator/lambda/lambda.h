@@ -151,9 +151,10 @@ int64_t lambda_inflight(tp_core *core);
  * in flight, retries pending, mappings with unread records. */
 int lambda_busy(tp_core *core);
 
-/* GET /_tidepool/invocations: [{"id","request_id","function","source",
- * "source_id","start_ms","end_ms","duration_ms","outcome","error_type",
- * "error_message","event","response","logs","calls","retries"}...] with
+/* GET /_tidepool/invocations: [{"id","request_id","function","function_arn",
+ * "source","source_id","start_ms","end_ms","duration_ms","outcome",
+ * "error_type","error_message","event","response","logs","calls",
+ * "sdk_retries"}...] with
  * id > since, optionally one function's; limit 0 = all. New tree. */
 cJSON *lambda_invocations_list(tp_core *core, int64_t since, const char *function, int64_t limit);
 

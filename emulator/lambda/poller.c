@@ -814,6 +814,8 @@ static void drop_aged(tp_core *core, const esm_mapping *m, lane *l)
     l->attempt = 0;
 }
 
+static void set_iterator_age(tp_core *core, const esm_mapping *m, int64_t created_ms);
+
 /* Invokes the function with the held batch's first sub-batch. The lane is
  * saved by the caller. */
 static void deliver(tp_core *core, const esm_mapping *m, lane *l)
@@ -825,8 +827,9 @@ static void deliver(tp_core *core, const esm_mapping *m, lane *l)
     cJSON *ev = cJSON_CreateObject();
     cJSON *recs = cJSON_AddArrayToObject(ev, "Records");
     cJSON *seqs = cJSON_CreateArray();
-    const cJSON *r = l->batch->child;
+    const cJSON *r = l->batch->child, *lastrec = NULL;
     for (int64_t i = 0; i < n && r; i++, r = r->next) {
+        lastrec = r;
         cJSON_AddItemReferenceToArray(recs, (cJSON *)r);
         cJSON_AddItemToArray(seqs, cJSON_CreateString(record_seq(r)));
     }
@@ -865,6 +868,10 @@ static void deliver(tp_core *core, const esm_mapping *m, lane *l)
     l->inflight = id ? id : -1;
     l->retry_at = 0;
     l->attempt++;
+    /* Lambda's IteratorAge: the newest record of the batch as it is sent
+     * (ApproximateCreationDateTime: whole seconds, all the API gives) */
+    if (lastrec)
+        set_iterator_age(core, m, record_created_ms(lastrec));
     cJSON *f = cJSON_CreateObject();
     cJSON_AddStringToObject(f, "mapping", m->uuid);
     cJSON_AddStringToObject(f, "function", function_name(m));
@@ -949,8 +956,6 @@ static void on_done(tp_core *core, const lambda_result *res, void *arg)
     if (res->outcome == LAMBDA_SUCCESS) {
         int bad = m.report_failures ? partial_failure(&l, n, res->payload) : -1;
         if (bad == -1) {
-            const cJSON *lastrec = cJSON_GetArrayItem(l.batch, (int)n - 1);
-            set_iterator_age(core, &m, record_created_ms(lastrec));
             esm_set_last_result(core, m.id, "OK");
             advance_past(core, &m, &l, n);
             lane_save(core, &l);
