@@ -26,6 +26,7 @@
 #include "core/trace.h"
 #include "engine_internal.h"
 #include "lambda/lambda.h"
+#include "lambda/shapes.gen.h"
 
 extern const tp_service ddb_service;
 extern const tp_service streams_service;
@@ -641,7 +642,8 @@ void tp_engine_http_host(tp_engine *e, tp_http_host *out)
                           .call = host_call,
                           .control = host_control,
                           .has_operation = host_has_operation,
-                          .request_id = host_request_id};
+                          .request_id = host_request_id,
+                          .lambda_rest = &tp_lambda_rest};
 }
 
 int tp_engine_call(tp_engine *e, const char *access_key, const char *region, const char *target,

@@ -17,7 +17,6 @@
 #include "core/hash.h"
 #include "core/json.h"
 #include "core/log.h"
-#include "lambda/shapes.gen.h"
 #include "restjson.h"
 #include "router.h"
 
@@ -324,7 +323,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     case TP_ROUTE_AWSJSON:
         return handle_awsjson(s, c, method, &route, body, st->body.len);
     case TP_ROUTE_LAMBDA:
-        return handle_restjson(s, c, &tp_lambda_rest, method, url, body, st->body.len);
+        if (s->host.lambda_rest)
+            return handle_restjson(s, c, s->host.lambda_rest, method, url, body, st->body.len);
+        {
+            tp_rest_response resp;
+            tp_rest_response_init(&resp);
+            tp_restjson_unknown(&resp);
+            char rid[64];
+            s->host.request_id(s->host.ctx, rid, sizeof rid);
+            return send_rest(c, rid, &resp);
+        }
     default: {
         /* Nothing claims it: answer as the default JSON service would a
          * request without a known operation. */

@@ -31,6 +31,10 @@ typedef struct tp_http_host {
     int (*has_operation)(void *ctx, const char *service, const char *operation);
     /* A fresh request id for answers made before reaching the engine. */
     void (*request_id)(void *ctx, char *out, size_t cap);
+    /* Lambda's REST operation table (restjson.h; generated with the
+     * service's shapes), handed down so http/ does not include lambda/.
+     * NULL: Lambda paths get UnknownOperationException. */
+    const struct tp_rest_api *lambda_rest;
 } tp_http_host;
 
 typedef struct tp_http_server tp_http_server;
