@@ -4,7 +4,8 @@
 #   make run     build, then serve in memory on $(HOST):$(PORT)
 #   make test    unit + integration tests (ctest), the summary printed last
 #   make asan    the same tests under AddressSanitizer + UBSan (build-asan/)
-#   make bench   startup time, idle RSS, PutItem/GetItem throughput and latency
+#   make bench   startup time, idle RSS, PutItem/GetItem throughput and latency,
+#                handler pipelines (invoke, tp_call, stream mappings), fixture runs
 #   make clean   remove the build trees
 
 HOST ?= 127.0.0.1

@@ -500,7 +500,10 @@ static void read_lane(tp_core *core, const esm_mapping *m, const lane *l, const 
     while (it && !stop) {
         cJSON *in = cJSON_CreateObject(), *out = NULL;
         cJSON_AddStringToObject(in, "ShardIterator", it);
-        tp_json_add_int(in, "Limit", READ_LIMIT);
+        /* one lane takes every record: read no more than the batch needs
+         * (several lanes share the shard, so each reads whole pages) */
+        int64_t want = l->nlanes == 1 ? limit - count : READ_LIMIT;
+        tp_json_add_int(in, "Limit", want < 1 ? 1 : want > READ_LIMIT ? READ_LIMIT : want);
         tp_error err = {0};
         free(it);
         it = NULL;

@@ -6,10 +6,15 @@
 #   idle RSS  VmRSS from /proc/PID/status once it answers
 #   PutItem   distinct keys ({{n}}), concurrency 1 and 32
 #   GetItem   random existing keys ({{r}}), concurrency 1 and 32
+#   pipelines handlers on the virtual clock through tidepool/engine.h, timed
+#             in real time (tests/bench/pipeline.c: Invoke, tp_call round
+#             trips, stream -> mapping -> handler -> UpdateItem)
+#   fixtures  real seconds of `tidepool run fixtures/X.json` for each fixture
 #
 # Everything runs in memory on a free 127.0.0.1 port, each load phase is
 # bounded by DURATION seconds, and tidepool is stopped at the end.
-# Environment: BUILD_DIR (default build), DURATION (3), RUNS (5), CONCURRENCY ("1 32").
+# Environment: BUILD_DIR (default build), DURATION (3), RUNS (5), CONCURRENCY ("1 32"),
+# PIPELINE_ARGS (tp_bench_pipeline's options, e.g. "-r 5 -k 20000").
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -22,10 +27,11 @@ CONCURRENCY=${CONCURRENCY:-"1 32"}
 if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
     cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
-cmake --build "$BUILD_DIR" -j"$(nproc 2>/dev/null || echo 2)" --target tidepool tp_bench >/dev/null
+cmake --build "$BUILD_DIR" -j"$(nproc 2>/dev/null || echo 2)" --target tidepool tp_bench tp_bench_pipeline >/dev/null
 
 BIN=$(cd "$BUILD_DIR" && pwd)/tidepool
 BENCH=$(cd "$BUILD_DIR" && pwd)/tp_bench
+PIPELINE=$(cd "$BUILD_DIR" && pwd)/tp_bench_pipeline
 work=$(mktemp -d)
 pid=
 cleanup() {
@@ -184,3 +190,28 @@ print("  RSS after the load (%d PutItem items plus the batch, Query and Scan tab
 if any(r["errors"] for r in rows):
     print("  note: some requests failed; tp_bench printed the first failure above")
 EOF
+
+# Handler pipelines: no HTTP, one in-memory engine per measurement.
+echo
+echo "  handler pipelines (tidepool/engine.h on the virtual clock; real time)"
+# shellcheck disable=SC2086
+"$PIPELINE" ${PIPELINE_ARGS:-} || echo "  note: tp_bench_pipeline reported missing work (see above)"
+
+# Scenario fixtures, when this build has `tidepool run` and there are some.
+fixtures=(fixtures/*.json)
+usage=$("$BIN" help 2>&1 || true)
+if [[ $usage == *"tidepool run"* ]] && [ -e "${fixtures[0]}" ]; then
+    echo
+    printf "  %-44s %8s  %s\n" "tidepool run (virtual clock)" "real s" "exit"
+    for f in "${fixtures[@]}"; do
+        t0=$(date +%s%N)
+        rc=0
+        "$BIN" run "$f" >/dev/null 2>"$work/run.err" || rc=$?
+        t1=$(date +%s%N)
+        printf "  %-44s %8.3f  %s\n" "$f" "$(( (t1 - t0) / 1000000 ))e-3" \
+            "$([ "$rc" = 0 ] && echo ok || echo "$rc: $(head -c 120 "$work/run.err" | tr '\n' ' ')")"
+    done
+else
+    echo
+    echo "  tidepool run: skipped (no 'tidepool run' in this build or no fixtures/*.json)"
+fi
