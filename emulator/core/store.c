@@ -143,11 +143,24 @@ sqlite3_stmt *tp_store_stmt(tp_store *st, const char *sql)
     return NULL;
 }
 
+/* BEGIN/COMMIT/ROLLBACK run for every call: prepared once, not re-parsed. */
+static const char sql_begin[] = "BEGIN", sql_commit[] = "COMMIT", sql_rollback[] = "ROLLBACK";
+
+static int run_cached(tp_store *st, const char *sql)
+{
+    sqlite3_stmt *s = tp_store_stmt(st, sql);
+    if (!s)
+        return tp_store_exec(st, sql);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
 int tp_store_begin(tp_store *st)
 {
     if (st->in_txn)
         return 0;
-    if (tp_store_exec(st, "BEGIN") != 0)
+    if (run_cached(st, sql_begin) != 0)
         return -1;
     st->in_txn = 1;
     return 0;
@@ -158,8 +171,8 @@ int tp_store_commit(tp_store *st)
     if (!st->in_txn)
         return 0;
     st->in_txn = 0;
-    if (tp_store_exec(st, "COMMIT") != 0) {
-        tp_store_exec(st, "ROLLBACK");
+    if (run_cached(st, sql_commit) != 0) {
+        run_cached(st, sql_rollback);
         return -1;
     }
     return 0;
@@ -170,7 +183,7 @@ void tp_store_rollback(tp_store *st)
     if (!st->in_txn)
         return;
     st->in_txn = 0;
-    tp_store_exec(st, "ROLLBACK");
+    run_cached(st, sql_rollback);
 }
 
 int tp_store_in_txn(const tp_store *st) { return st->in_txn; }
