@@ -1,5 +1,4 @@
-/* main — the tidepool command line: serve | version | help.
- * (`run SCENARIO` arrives with event source mappings.) */
+/* main — the tidepool command line: serve | run FIXTURE | version | help. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -10,9 +9,11 @@
 
 #include "core/log.h"
 #include "engine_internal.h"
+#include "runner/scenario.h"
 
 static const char usage[] =
     "usage: tidepool serve [options]\n"
+    "       tidepool run FIXTURE.json [--trace FILE] [--handlers lib.so]\n"
     "       tidepool version\n"
     "\n"
     "Emulates AWS DynamoDB (and, as they land, DynamoDB Streams, SQS, Kinesis and\n"
@@ -197,6 +198,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "serve") == 0)
         return serve(argc - 2, argv + 2);
+    if (strcmp(argv[1], "run") == 0)
+        return tp_scenario_main(argc - 2, argv + 2);
     fprintf(stderr, "tidepool: unknown command '%s'\n%s", argv[1], usage);
     return 2;
 }

@@ -6,12 +6,25 @@
 
 int tp_builtin_handlers_init(tp_handler_registry *reg);
 int tp_handler_echo(tp_ctx *ctx, const char *event_json, size_t len, tp_response *response);
+int tp_handler_quote_fanout(tp_ctx *ctx, const char *event_json, size_t len, tp_response *response);
+int tp_handler_quote_fanout_idempotent(tp_ctx *ctx, const char *event_json, size_t len,
+                                       tp_response *response);
+int tp_handler_idempotent_writer(tp_ctx *ctx, const char *event_json, size_t len,
+                                 tp_response *response);
+int tp_handler_idempotent_writer_conditional(tp_ctx *ctx, const char *event_json, size_t len,
+                                             tp_response *response);
+int tp_handler_bid_latency(tp_ctx *ctx, const char *event_json, size_t len, tp_response *response);
 
 static const struct {
     const char *name;
     tp_handler_fn fn;
 } builtin[] = {
     {"echo", tp_handler_echo},
+    {"quote_fanout", tp_handler_quote_fanout},
+    {"quote_fanout_idempotent", tp_handler_quote_fanout_idempotent},
+    {"idempotent_writer", tp_handler_idempotent_writer},
+    {"idempotent_writer_conditional", tp_handler_idempotent_writer_conditional},
+    {"bid_latency", tp_handler_bid_latency},
     {NULL, NULL},
 };
 
