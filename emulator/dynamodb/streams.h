@@ -31,7 +31,9 @@
  *
  * Config ("streams" object of the --config file), all in tidepool time:
  *   "shards_per_table": 1, "shard_rollover_ms": 14400000 (4 h),
- *   "retention_ms": 86400000 (24 h), "trim_interval_ms": 60000. */
+ *   "retention_ms": 86400000 (24 h), "trim_interval_ms": 60000,
+ *   "visibility_delay_ms": 0 (GetRecords returns a record that long after
+ *   its write: the stream's own propagation delay). */
 #ifndef TP_DDB_STREAMS_H
 #define TP_DDB_STREAMS_H
 

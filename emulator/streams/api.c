@@ -513,7 +513,7 @@ int streams_get_shard_iterator(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
 int streams_get_records(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
 {
     static const char sql[] =
-        "SELECT seq, record, size FROM streams_records WHERE shard=?1 AND seq >= ?2"
+        "SELECT seq, record, size, created_ms FROM streams_records WHERE shard=?1 AND seq >= ?2"
         " ORDER BY seq LIMIT ?3";
     iterator it;
     if (iterator_decode(tp_json_str(in, "ShardIterator"), &it, err) != 0)
@@ -554,9 +554,14 @@ int streams_get_records(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     cJSON *records = cJSON_AddArrayToObject(res, "Records");
     int64_t next = it.pos, bytes = 0;
     int rc, n = 0, more = 0;
+    /* "visibility_delay_ms": a record becomes readable that long after its
+     * write (records are in time order, so reading stops at the first one
+     * not yet visible; a closed shard keeps its next iterator until then) */
+    int64_t visible_until = r->now_ms - streams_setting(r->core, "visibility_delay_ms", 0);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t size = sqlite3_column_int64(st, 2);
-        if (n == limit || (n > 0 && bytes + size > GET_RECORDS_MAX_BYTES)) {
+        if (n == limit || (n > 0 && bytes + size > GET_RECORDS_MAX_BYTES) ||
+            sqlite3_column_int64(st, 3) > visible_until) {
             more = 1;
             break;
         }

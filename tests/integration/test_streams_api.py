@@ -423,3 +423,46 @@ class Lifecycle(StreamsCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class VisibilityDelay(StreamsCase):
+    """"visibility_delay_ms": a record is readable that long after its write
+    (the stream's propagation delay, which seeds/004 measured as part of its
+    0.55-3.06 s write-to-handler lags); a closed shard keeps handing out a
+    next iterator until its last record is visible."""
+    tidepool_kwargs = {"config": {"streams": {"visibility_delay_ms": 800,
+                                              "shard_rollover_ms": 10 * MIN}}}
+
+    def keys(self, resp):
+        return [r["dynamodb"]["Keys"]["pk"]["S"] for r in resp["Records"]]
+
+    def test_records_appear_after_the_delay_in_order(self):
+        arn = self.create(view="KEYS_ONLY")
+        self.put("a")
+        self.tidepool.advance(300)
+        self.put("b")
+        shard = self.shards(arn)[0]["ShardId"]
+        it = self.iterator(arn, shard)
+        resp = self.streams.get_records(ShardIterator=it)
+        self.assertEqual(self.keys(resp), [])
+        self.tidepool.advance(500)          # a is 800 ms old, b 500 ms
+        resp = self.streams.get_records(ShardIterator=resp["NextShardIterator"])
+        self.assertEqual(self.keys(resp), ["a"])
+        self.tidepool.advance(300)
+        resp = self.streams.get_records(ShardIterator=resp["NextShardIterator"])
+        self.assertEqual(self.keys(resp), ["b"])
+
+    def test_closed_shard_waits_for_its_last_record(self):
+        arn = self.create(view="KEYS_ONLY")
+        self.tidepool.advance(10 * MIN - 100)
+        self.put("last")
+        self.tidepool.advance(100)          # the shard closes; "last" is 100 ms old
+        parent = self.shards(arn)[0]
+        self.assertIn("EndingSequenceNumber", parent["SequenceNumberRange"])
+        resp = self.streams.get_records(ShardIterator=self.iterator(arn, parent["ShardId"]))
+        self.assertEqual(self.keys(resp), [])
+        self.assertIn("NextShardIterator", resp)
+        self.tidepool.advance(700)
+        resp = self.streams.get_records(ShardIterator=resp["NextShardIterator"])
+        self.assertEqual(self.keys(resp), ["last"])
+        self.assertNotIn("NextShardIterator", resp)
