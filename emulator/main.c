@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/log.h"
 #include "engine_internal.h"
 #include "runner/scenario.h"
@@ -31,36 +32,6 @@ static const char usage[] =
     "                       tp_handlers_init registers them); repeatable\n"
     "  --threads N          HTTP worker threads (default 2)\n"
     "  --log-level L        debug|info|warn|error|off (default info)\n";
-
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *data = NULL;
-    size_t len = 0, cap = 0, n;
-    char chunk[8192];
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (len + n + 1 > cap) {
-            cap = (len + n + 1) * 2;
-            char *d = realloc(data, cap);
-            if (!d) {
-                free(data);
-                fclose(f);
-                return NULL;
-            }
-            data = d;
-        }
-        memcpy(data + len, chunk, n);
-        len += n;
-    }
-    fclose(f);
-    if (!data)
-        data = calloc(1, 1);
-    else
-        data[len] = '\0';
-    return data;
-}
 
 static int serve(int argc, char **argv)
 {
@@ -134,7 +105,7 @@ static int serve(int argc, char **argv)
     }
     char *config = NULL;
     if (config_path) {
-        config = read_file(config_path);
+        config = tp_read_file(config_path);
         if (!config) {
             fprintf(stderr, "tidepool: cannot read config %s: %s\n", config_path, strerror(errno));
             return 1;

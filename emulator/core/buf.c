@@ -72,3 +72,26 @@ char *tp_buf_take(tp_buf *b)
     tp_buf_init(b);
     return d;
 }
+
+char *tp_read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    tp_buf b;
+    tp_buf_init(&b);
+    char chunk[8192];
+    size_t n;
+    int ok = 1;
+    while (ok && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        ok = tp_buf_append(&b, chunk, n) == 0;
+    if (ok && ferror(f))
+        ok = 0;
+    fclose(f);
+    if (!ok) {
+        tp_buf_free(&b);
+        return NULL;
+    }
+    char *s = tp_buf_take(&b);
+    return s ? s : calloc(1, 1);
+}

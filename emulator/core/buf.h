@@ -24,4 +24,8 @@ int tp_buf_printf(tp_buf *b, const char *fmt, ...)
 /* Hands the bytes to the caller (who frees them) and empties b. */
 char *tp_buf_take(tp_buf *b);
 
+/* A whole file as a NUL-terminated string (the caller frees it), or NULL
+ * with errno set. */
+char *tp_read_file(const char *path);
+
 #endif

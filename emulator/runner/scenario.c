@@ -19,6 +19,7 @@
  * keeps the per-record and per-invocation books and prints the timeline,
  * folding runs of routine events (requests, throttles, SDK retries) into
  * one line each. */
+#include "core/buf.h"
 #include "runner/scenario.h"
 
 #include <cjson/cJSON.h>
@@ -1788,40 +1789,10 @@ int tp_scenario_run_json(const char *text, const tp_scenario_options *opts,
     return rc;
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *data = NULL;
-    size_t len = 0, cap = 0, n;
-    char chunk[8192];
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (len + n + 1 > cap) {
-            cap = (len + n + 1) * 2;
-            char *d = realloc(data, cap);
-            if (!d) {
-                free(data);
-                fclose(f);
-                return NULL;
-            }
-            data = d;
-        }
-        memcpy(data + len, chunk, n);
-        len += n;
-    }
-    fclose(f);
-    if (!data)
-        data = calloc(1, 1);
-    else
-        data[len] = '\0';
-    return data;
-}
-
 int tp_scenario_run_file(const char *path, const tp_scenario_options *opts,
                          tp_scenario_summary *out, char *why, size_t why_cap)
 {
-    char *text = slurp(path);
+    char *text = tp_read_file(path);
     if (!text) {
         memset(out, 0, sizeof *out);
         return fail_why(why, why_cap, "cannot read %s: %s", path, strerror(errno));
