@@ -430,6 +430,20 @@ static void resume_event(tp_core *core, void *arg, int64_t due)
 
 /* --- the handler thread --------------------------------------------------- */
 
+/* A handler that returns 0 with Lambda's error shape as its answer,
+ * {"errorType": "...", "errorMessage": "..."}, has failed too, as a
+ * runtime reporting that error would. */
+static int is_error_response(const struct tp_response *r)
+{
+    if (!r->buf.len || r->buf.data[0] != '{' || !strstr(r->buf.data, "errorMessage"))
+        return 0;
+    cJSON *o = cJSON_ParseWithLength(r->buf.data, r->buf.len);
+    int err = cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "errorType")) &&
+              cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "errorMessage"));
+    cJSON_Delete(o);
+    return err;
+}
+
 static void *inv_main(void *p)
 {
     lambda_inv *inv = p;
@@ -449,7 +463,9 @@ static void *inv_main(void *p)
     inv->rc = rc;
     if (!inv->resolved && !inv->abandoned && inv->generation == s->generation) {
         if (tp_store_begin(core->store) == 0) {
-            resolve(inv, rc == 0 && inv->handler ? LAMBDA_SUCCESS : LAMBDA_FN_ERROR);
+            resolve(inv, rc == 0 && inv->handler && !is_error_response(&inv->resp)
+                             ? LAMBDA_SUCCESS
+                             : LAMBDA_FN_ERROR);
             if (tp_store_commit(core->store) != 0)
                 tp_store_rollback(core->store);
         }

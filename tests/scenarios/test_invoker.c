@@ -146,8 +146,16 @@ static int h_fail(tp_ctx *ctx, const char *event, size_t len, tp_response *resp)
     return 1;
 }
 
+/* Returns 0 but answers in Lambda's error shape. */
+static int h_error_answer(tp_ctx *ctx, const char *event, size_t len, tp_response *resp)
+{
+    tp_respondf(resp, "{\"errorType\":\"Validation\",\"errorMessage\":\"bad order\"}");
+    return 0;
+}
+
 static void register_all(tp_engine *e)
 {
+    assert_int_equal(tp_engine_register_handler(e, "t.error_answer", h_error_answer), 0);
     assert_int_equal(tp_engine_register_handler(e, "t.echo", h_echo), 0);
     assert_int_equal(tp_engine_register_handler(e, "t.put_get", h_put_get), 0);
     assert_int_equal(tp_engine_register_handler(e, "t.sleepy", h_sleepy), 0);
@@ -294,9 +302,14 @@ static void function_errors_and_fault_rules(void **state)
     register_all(e);
     create_function(e, "boom", "t.fail", 3, NULL);
     create_function(e, "echo", "t.echo", 2, NULL);
+    create_function(e, "answer", "t.error_answer", 2, NULL);
     char *out = invoke(e, "boom", "{}");
     assert_non_null(strstr(out, "\"FunctionError\":\"Unhandled\""));
     assert_non_null(strstr(out, "exploded"));
+    free(out);
+    out = invoke(e, "answer", "{}");   /* returned 0, answered an error */
+    assert_non_null(strstr(out, "\"FunctionError\":\"Unhandled\""));
+    assert_non_null(strstr(out, "bad order"));
     free(out);
     out = invoke(e, "echo", "{}");   /* first: runs */
     assert_null(strstr(out, "FunctionError"));

@@ -5,7 +5,9 @@
  * {"Records":[{"eventID":..,"eventName":..,"dynamodb":{..},"eventSourceARN":..}]}),
  * the handler does its work, calling back into tidepool with tp_call (the
  * same JSON as the wire API), and writes its response. Return 0 for success
- * and non-zero for a function error ("Unhandled"). A stream handler whose
+ * and non-zero for a function error ("Unhandled"); an answer in Lambda's
+ * error shape, {"errorType": "...", "errorMessage": "..."}, is a function
+ * error too, whatever the return value (it becomes the error payload). A stream handler whose
  * mapping has FunctionResponseTypes ReportBatchItemFailures may answer
  * {"batchItemFailures":[{"itemIdentifier":"<SequenceNumber>"}]}.
  *
