@@ -198,6 +198,7 @@ static int64_t engine_advance(void *ctx, int64_t ms)
     pthread_mutex_lock(&e->lock);
     advance_begin(e);
     int64_t until = tp_clock_now_ms(e->core.clock) + ms;
+    e->core.baton_until_ms = until;
     int64_t ran = run_due(e, until);
     tp_clock_set_ms(e->core.clock, until);
     advance_end(e);
@@ -309,6 +310,7 @@ static int host_run_until(void *ctx, int (*done)(void *arg), void *arg)
     if (done(arg))
         return 0;
     e->advancing = 1;
+    e->core.baton_until_ms = INT64_MAX;
     int rc = 0;
     while (!done(arg)) {
         int64_t next = tp_sched_next_due(e->core.sched);

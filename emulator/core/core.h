@@ -64,6 +64,11 @@ typedef struct tp_core {
      * engine calls it after each timer event commits (lock held, no
      * transaction). May be NULL. */
     void (*after_event)(tp_core *core);
+    /* Virtual clock: how far the scheduler run in progress may move time
+     * (an advance's target; INT64_MAX while waiting for an invocation). A
+     * handler that waits past no pending event and not beyond it moves the
+     * clock itself instead of handing the baton back (invoke.c). */
+    int64_t baton_until_ms;
 } tp_core;
 
 typedef struct tp_req {
