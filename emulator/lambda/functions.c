@@ -1130,6 +1130,8 @@ int lambda_functions_start(tp_core *core)
         cJSON *in = cJSON_Duplicate(def, 1);
         cJSON_DeleteItemFromObjectCaseSensitive(in, "access_key");
         cJSON_DeleteItemFromObjectCaseSensitive(in, "region");
+        /* the function's reserved concurrency, as PutFunctionConcurrency sets it */
+        cJSON *reserved = cJSON_DetachItemFromObjectCaseSensitive(in, "ReservedConcurrentExecutions");
         if (!cJSON_GetObjectItemCaseSensitive(in, "Role")) {
             char role[128];
             snprintf(role, sizeof role, "arn:aws:iam::%s:role/tidepool", account);
@@ -1149,6 +1151,7 @@ int lambda_functions_start(tp_core *core)
         lambda_fn_clear(&have);
         if (exists == 1) {
             cJSON_Delete(in);
+            cJSON_Delete(reserved);
             continue;
         }
         tp_error err;
@@ -1157,8 +1160,21 @@ int lambda_functions_start(tp_core *core)
         int rc = tp_shape_check(&tp_lambda_input_CreateFunction, in, &err);
         if (rc == 0)
             rc = create_function(&r, in, 1, &out, &err);
-        cJSON_Delete(in);
         cJSON_Delete(out);
+        out = NULL;
+        if (rc == 0 && reserved) {
+            cJSON *pc = cJSON_CreateObject();
+            cJSON_AddStringToObject(pc, "FunctionName", fname ? fname : "");
+            cJSON_AddItemToObject(pc, "ReservedConcurrentExecutions", reserved);
+            reserved = NULL;
+            rc = tp_shape_check(&tp_lambda_input_PutFunctionConcurrency, pc, &err);
+            if (rc == 0)
+                rc = lambda_put_function_concurrency(&r, pc, &out, &err);
+            cJSON_Delete(pc);
+            cJSON_Delete(out);
+        }
+        cJSON_Delete(reserved);
+        cJSON_Delete(in);
         if (rc != 0) {
             tp_log_msg(TP_LOG_ERROR, "config: lambda.functions[%d]: %s: %s", i - 1, err.code,
                        err.message);

@@ -281,6 +281,7 @@ class TestConfigFunctions(LambdaCase):
         {"FunctionName": "from-config", "Handler": "echo", "Timeout": 60,
          "Environment": {"Variables": {"GREETING": "hi"}}},
         {"FunctionName": "other-region", "Handler": "echo", "region": "eu-west-1"},
+        {"FunctionName": "reserved", "Handler": "echo", "ReservedConcurrentExecutions": 0},
     ]}}}
 
     def test_created_at_start_and_after_reset(self):
@@ -294,6 +295,14 @@ class TestConfigFunctions(LambdaCase):
             self.tidepool.reset()
         eu = self.client("lambda", region="eu-west-1", retries=1)
         self.assertEqual([f["FunctionName"] for f in eu.list_functions()["Functions"]], ["other-region"])
+
+    def test_config_reserved_concurrency(self):
+        c = self.lam.get_function_concurrency(FunctionName="reserved")
+        self.assertEqual(c["ReservedConcurrentExecutions"], 0)
+        with self.assertRaises(self.lam.exceptions.TooManyRequestsException) as cm:
+            self.lam.invoke(FunctionName="reserved", Payload=b"{}")
+        self.assertEqual(cm.exception.response["Error"]["Message"], "Rate Exceeded.")
+        self.assertEqual(cm.exception.response["ResponseMetadata"]["HTTPStatusCode"], 429)
 
     def test_config_env_reaches_handler(self):
         r = self.lam.invoke(FunctionName="from-config", Payload=b'{"getenv": true}')
