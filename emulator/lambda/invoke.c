@@ -113,6 +113,9 @@ struct lambda_state {
 
 /* The invocation this thread is running, for tp_call's request trace. */
 static _Thread_local lambda_inv *current_inv;
+/* Why the last lambda_invoke_start on this thread was throttled (the
+ * "Reason" member of Invoke's TooManyRequestsException). */
+static _Thread_local const char *throttle_reason;
 
 static int is_virtual(const tp_core *core)
 {
@@ -573,6 +576,7 @@ int lambda_invoke_start(tp_core *core, const lambda_invoke_req *req, int64_t *id
         reason = "ReservedFunctionConcurrentInvocationLimitExceeded";
     else if (s->inflight >= account_limit)
         reason = "ConcurrentInvocationLimitExceeded";
+    throttle_reason = reason;
     if (reason || !c) {
         trace_throttle(core, req, inv->fn.name, reason ? reason : "OutOfMemory");
         lambda_fn_clear(&inv->fn);
@@ -827,8 +831,14 @@ int lambda_invoke_sync(tp_req *r, const lambda_invoke_req *req, int log_tail, tp
     lambda_invoke_req q = *req;
     q.done = sync_done;
     q.arg = w;
+    throttle_reason = NULL;
     if (lambda_invoke_start(core, &q, NULL, err) != 0) {
         free(w);
+        if (throttle_reason && !r->error_fields) {
+            /* {"Reason": "ReservedFunctionConcurrentInvocationLimitExceeded", ...} */
+            r->error_fields = cJSON_CreateObject();
+            cJSON_AddStringToObject(r->error_fields, "Reason", throttle_reason);
+        }
         return -1;
     }
     r->deferred = sync_deferred;

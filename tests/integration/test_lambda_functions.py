@@ -303,6 +303,8 @@ class TestConfigFunctions(LambdaCase):
             self.lam.invoke(FunctionName="reserved", Payload=b"{}")
         self.assertEqual(cm.exception.response["Error"]["Message"], "Rate Exceeded.")
         self.assertEqual(cm.exception.response["ResponseMetadata"]["HTTPStatusCode"], 429)
+        self.assertEqual(cm.exception.response["Reason"],
+                         "ReservedFunctionConcurrentInvocationLimitExceeded")
 
     def test_config_env_reaches_handler(self):
         r = self.lam.invoke(FunctionName="from-config", Payload=b'{"getenv": true}')
