@@ -20,6 +20,7 @@
  * folding runs of routine events (requests, throttles, SDK retries) into
  * one line each. */
 #include "core/buf.h"
+#include "core/json.h"
 #include "runner/scenario.h"
 
 #include <cjson/cJSON.h>
@@ -83,12 +84,6 @@ static const cJSON *member(const cJSON *o, const char *name)
     return o ? cJSON_GetObjectItemCaseSensitive(o, name) : NULL;
 }
 
-static const char *str_member(const cJSON *o, const char *name)
-{
-    const cJSON *v = member(o, name);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 static int64_t int_member(const cJSON *o, const char *name, int64_t dflt)
 {
     const cJSON *v = member(o, name);
@@ -127,7 +122,6 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static const cJSON *path_get(const cJSON *o, const char *path);
 
 #define MAX_VARS 32
 
@@ -457,7 +451,7 @@ static int is_throttle_code(const char *code)
 static void on_request(runner *r, const cJSON *ev, int64_t rel)
 {
     tp_scenario_summary *s = r->sum;
-    const char *err = str_member(ev, "error");
+    const char *err = tp_json_str(ev, "error");
     int64_t invid = int_member(ev, "invocation", 0);
     if (!invid && r->runner_calling && pthread_equal(pthread_self(), r->self))
         return;   /* the runner's own write: its line says how it went */
@@ -474,8 +468,8 @@ static void on_request(runner *r, const cJSON *ev, int64_t rel)
         }
     }
     char name[64];
-    snprintf(name, sizeof name, "%s.%s", str_member(ev, "service") ? str_member(ev, "service") : "?",
-             str_member(ev, "operation") ? str_member(ev, "operation") : "?");
+    snprintf(name, sizeof name, "%s.%s", tp_json_str(ev, "service") ? tp_json_str(ev, "service") : "?",
+             tp_json_str(ev, "operation") ? tp_json_str(ev, "operation") : "?");
     flood_call(r, rel, name, err != NULL, thr);
 }
 
@@ -489,7 +483,7 @@ static void on_stream_record(runner *r, const cJSON *ev, int64_t t, int64_t rel)
     if (k && k->write_ms < 0)
         k->write_ms = t;
     if (!seq[0]) {
-        shard_pos *sp = shard_get(r, str_member(ev, "shard") ? str_member(ev, "shard") : "");
+        shard_pos *sp = shard_get(r, tp_json_str(ev, "shard") ? tp_json_str(ev, "shard") : "");
         if (sp && sp->pw_n == sp->pw_cap) {
             size_t ncap = sp->pw_cap ? sp->pw_cap * 2 : 64;
             int64_t *nw = realloc(sp->pending_w, ncap * sizeof *nw);
@@ -505,8 +499,8 @@ static void on_stream_record(runner *r, const cJSON *ev, int64_t t, int64_t rel)
         r->stream_lines++;
         char *keys = member(ev, "keys") ? cJSON_PrintUnformatted(member(ev, "keys")) : NULL;
         tl_line(r, rel, "stream record %s %s%s%s%s%s",
-                str_member(ev, "event") ? str_member(ev, "event") : "",
-                str_member(ev, "shard") ? str_member(ev, "shard") : "", seq[0] ? " seq " : "", seq,
+                tp_json_str(ev, "event") ? tp_json_str(ev, "event") : "",
+                tp_json_str(ev, "shard") ? tp_json_str(ev, "shard") : "", seq[0] ? " seq " : "", seq,
                 keys ? " keys " : "",
                 keys ? keys : "");
         free(keys);
@@ -595,8 +589,8 @@ static void on_batch(runner *r, const cJSON *ev, int64_t t, int64_t rel)
 {
     tp_scenario_summary *s = r->sum;
     s->batches++;
-    const char *mapping = str_member(ev, "mapping") ? str_member(ev, "mapping") : "";
-    const char *shard = str_member(ev, "shard") ? str_member(ev, "shard") : "";
+    const char *mapping = tp_json_str(ev, "mapping") ? tp_json_str(ev, "mapping") : "";
+    const char *shard = tp_json_str(ev, "shard") ? tp_json_str(ev, "shard") : "";
     pending_batch *b = NULL;
     for (size_t i = 0; i < r->n_batches; i++)
         if (strcmp(r->batches[i].mapping, mapping) == 0 && strcmp(r->batches[i].shard, shard) == 0) {
@@ -618,7 +612,7 @@ static void on_batch(runner *r, const cJSON *ev, int64_t t, int64_t rel)
         copy_str(b->shard, sizeof b->shard, shard);
     }
     batch_free(b);
-    copy_str(b->function, sizeof b->function, str_member(ev, "function"));
+    copy_str(b->function, sizeof b->function, tp_json_str(ev, "function"));
     b->size = int_member(ev, "size", 0);
     b->attempt = int_member(ev, "attempt", 0);
     b->used = 0;
@@ -669,8 +663,8 @@ static void on_invoke_start(runner *r, const cJSON *ev, int64_t t, int64_t rel)
     if (!v)
         return;
     v->invocation = int_member(ev, "invocation", (int64_t)s->n_inv);
-    copy_str(v->function, sizeof v->function, str_member(ev, "function"));
-    copy_str(v->source_id, sizeof v->source_id, str_member(ev, "source_id"));
+    copy_str(v->function, sizeof v->function, tp_json_str(ev, "function"));
+    copy_str(v->source_id, sizeof v->source_id, tp_json_str(ev, "source_id"));
     v->start_ms = rel;
     v->end_ms = -1;
     /* a batch recorded just before, for this mapping */
@@ -683,14 +677,14 @@ static void on_invoke_start(runner *r, const cJSON *ev, int64_t t, int64_t rel)
     }
     r->start_pending = 1;
     r->start_inv = v->invocation;
-    copy_str(r->start_rid, sizeof r->start_rid, str_member(ev, "request_id"));
-    copy_str(r->start_source, sizeof r->start_source, str_member(ev, "source"));
+    copy_str(r->start_rid, sizeof r->start_rid, tp_json_str(ev, "request_id"));
+    copy_str(r->start_source, sizeof r->start_source, tp_json_str(ev, "source"));
 }
 
 static void on_invoke_end(runner *r, const cJSON *ev, int64_t rel)
 {
     tp_scenario_summary *s = r->sum;
-    const char *outcome = str_member(ev, "outcome") ? str_member(ev, "outcome") : "?";
+    const char *outcome = tp_json_str(ev, "outcome") ? tp_json_str(ev, "outcome") : "?";
     if (strcmp(outcome, "success") == 0)
         s->inv_success++;
     else if (strcmp(outcome, "timeout") == 0)
@@ -700,7 +694,7 @@ static void on_invoke_end(runner *r, const cJSON *ev, int64_t rel)
     int64_t id = int_member(ev, "invocation", 0);
     tp_scenario_invocation *v = inv_find(r, id);
     int64_t dur = int_member(ev, "duration_ms", -1);
-    const char *et = str_member(ev, "error_type"), *em = str_member(ev, "error_message");
+    const char *et = tp_json_str(ev, "error_type"), *em = tp_json_str(ev, "error_message");
     if (v) {
         copy_str(v->outcome, sizeof v->outcome, outcome);
         copy_str(v->error_type, sizeof v->error_type, et);
@@ -717,7 +711,7 @@ static void on_invoke_end(runner *r, const cJSON *ev, int64_t rel)
                  group_int(v->sdk_retries, c, sizeof c));
     }
     tl_line(r, rel, "invoke #%" PRId64 " %s end: %s after %s s%s%s%s%s%s", id,
-            str_member(ev, "function") ? str_member(ev, "function") : "", outcome, d,
+            tp_json_str(ev, "function") ? tp_json_str(ev, "function") : "", outcome, d,
             et ? " — " : "", et ? et : "", em ? ": " : "", em ? em : "", calls);
 }
 
@@ -745,7 +739,7 @@ static void print_fields(runner *r, const char *what, const cJSON *ev, int64_t r
 static void on_event(runner *r, const cJSON *ev)
 {
     tp_scenario_summary *s = r->sum;
-    const char *type = str_member(ev, "type");
+    const char *type = tp_json_str(ev, "type");
     if (!type)
         return;
     int64_t t = int_member(ev, "t_ms", 0);
@@ -767,7 +761,7 @@ static void on_event(runner *r, const cJSON *ev)
         r->flood.sdk_retries++;
     } else if (strcmp(type, "fault") == 0) {
         s->faults++;
-        const char *effect = str_member(ev, "effect");
+        const char *effect = tp_json_str(ev, "effect");
         if (s->faults <= 20 || (effect && strcmp(effect, "latency") != 0 && s->faults <= 200))
             print_fields(r, "fault", ev, rel);
         else {
@@ -978,7 +972,7 @@ static int api_call(runner *r, tp_engine *e, const char *target, const char *bod
  * (setup happens before the run's t = 0, so this only delays t = 0). */
 static int run_data(runner *r, tp_engine *e, const cJSON *d, char *why, size_t cap)
 {
-    const char *table = str_member(d, "table");
+    const char *table = tp_json_str(d, "table");
     const cJSON *item = member(d, "item");
     int64_t count = int_member(d, "count", 0), first = int_member(d, "start", 0);
     if (!table || !cJSON_IsObject(item) || count < 0)
@@ -1071,7 +1065,7 @@ static int run_data(runner *r, tp_engine *e, const cJSON *d, char *why, size_t c
 
 static int run_step(runner *r, tp_engine *e, const cJSON *st, char *why, size_t cap)
 {
-    const char *target = str_member(st, "target"), *control = str_member(st, "control");
+    const char *target = tp_json_str(st, "target"), *control = tp_json_str(st, "control");
     if (member(st, "data"))
         return run_data(r, e, member(st, "data"), why, cap);
     if (cJSON_IsNumber(member(st, "advance_ms"))) {
@@ -1101,7 +1095,7 @@ static int run_step(runner *r, tp_engine *e, const cJSON *st, char *why, size_t 
         const cJSON *x;
         cJSON_ArrayForEach(x, save)
         {
-            const cJSON *val = cJSON_IsString(x) ? path_get(o, x->valuestring) : NULL;
+            const cJSON *val = cJSON_IsString(x) ? tp_json_path(o, x->valuestring) : NULL;
             if (!val || r->vars.n == MAX_VARS) {
                 cJSON_Delete(o);
                 free(resp);
@@ -1199,9 +1193,9 @@ static int run_writes(runner *r, tp_engine *e, const cJSON *writes, char *why, s
     for (int k = 0; k < n && rc == 0; k++) {
         const cJSON *w = cJSON_GetArrayItem(writes, k);
         g[k].spec = w;
-        g[k].target = str_member(w, "target");
-        g[k].control = str_member(w, "control");
-        g[k].label = str_member(w, "label") ? str_member(w, "label") : "";
+        g[k].target = tp_json_str(w, "target");
+        g[k].control = tp_json_str(w, "control");
+        g[k].label = tp_json_str(w, "label") ? tp_json_str(w, "label") : "";
         g[k].at = int_member(w, "at_ms", 0);
         g[k].every = int_member(w, "every_ms", 0);
         g[k].count = int_member(w, "count", 1);
@@ -1240,30 +1234,13 @@ static int run_writes(runner *r, tp_engine *e, const cJSON *writes, char *why, s
 
 /* --- probes and expectations -------------------------------------------------- */
 
-/* "Item.balance.N" in nested objects. */
-static const cJSON *path_get(const cJSON *o, const char *path)
-{
-    char part[128];
-    while (o && *path) {
-        const char *dot = strchr(path, '.');
-        size_t n = dot ? (size_t)(dot - path) : strlen(path);
-        if (n >= sizeof part)
-            return NULL;
-        memcpy(part, path, n);
-        part[n] = '\0';
-        o = member(o, part);
-        path += n + (dot ? 1 : 0);
-    }
-    return o;
-}
-
 /* Runs a probe call, following LastEvaluatedKey, summing the numeric
  * response member "value" names (default "Count"). */
 static void run_probe(runner *r, tp_engine *e, const cJSON *p, tp_scenario_probe *out)
 {
-    copy_str(out->name, sizeof out->name, str_member(p, "name"));
-    const char *target = str_member(p, "target");
-    const char *value = str_member(p, "value") ? str_member(p, "value") : "Count";
+    copy_str(out->name, sizeof out->name, tp_json_str(p, "name"));
+    const char *target = tp_json_str(p, "target");
+    const char *value = tp_json_str(p, "value") ? tp_json_str(p, "value") : "Count";
     cJSON *req = cJSON_Duplicate(member(p, "request"), 1);
     if (!req)
         req = cJSON_CreateObject();
@@ -1283,7 +1260,7 @@ static void run_probe(runner *r, tp_engine *e, const cJSON *p, tp_scenario_probe
         }
         cJSON *o = cJSON_Parse(resp);
         free(resp);
-        const cJSON *v = path_get(o, value);
+        const cJSON *v = tp_json_path(o, value);
         if (cJSON_IsNumber(v))
             out->value += v->valuedouble;
         else if (cJSON_IsString(v))
@@ -1459,11 +1436,11 @@ static void print_logs(runner *r, tp_engine *e)
             continue;
         }
         const cJSON *v = cJSON_GetArrayItem(arr, i);
-        const char *fname = str_member(v, "function"), *outcome = str_member(v, "outcome");
+        const char *fname = tp_json_str(v, "function"), *outcome = tp_json_str(v, "outcome");
         fprintf(r->out, "    #%" PRId64 " %s (%s)\n", int_member(v, "id", 0), fname ? fname : "-",
                 outcome ? outcome : "-");
-        if (str_member(v, "logs"))
-            print_log_text(r->out, str_member(v, "logs"));
+        if (tp_json_str(v, "logs"))
+            print_log_text(r->out, tp_json_str(v, "logs"));
     }
     cJSON_Delete(o);
 }
@@ -1642,7 +1619,7 @@ static int run_fixture(const cJSON *fx, const tp_scenario_options *opts, tp_scen
     s->trace_hash = FNV_INIT;
     if (!cJSON_IsObject(fx))
         return fail_why(why, cap, "the fixture must be a JSON object");
-    copy_str(s->name, sizeof s->name, str_member(fx, "name") ? str_member(fx, "name") : "scenario");
+    copy_str(s->name, sizeof s->name, tp_json_str(fx, "name") ? tp_json_str(fx, "name") : "scenario");
     int64_t real0 = wall_ms();
 
     runner r;
@@ -1679,8 +1656,8 @@ static int run_fixture(const cJSON *fx, const tp_scenario_options *opts, tp_scen
         rc = fail_why(why, cap, "--handlers %s: %s", opts->handlers_lib, err.message);
     if (r.out) {
         fprintf(r.out, "scenario %s (seed %" PRIu64 ")\n", s->name, eo.seed);
-        if (str_member(fx, "description"))
-            fprintf(r.out, "  %s\n", str_member(fx, "description"));
+        if (tp_json_str(fx, "description"))
+            fprintf(r.out, "  %s\n", tp_json_str(fx, "description"));
     }
 
     /* setup */
