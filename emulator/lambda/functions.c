@@ -217,6 +217,21 @@ static int row_find(tp_req *r, const char *name_or_arn, fn_row *row, fn_ref *ref
     return 1;
 }
 
+/* row_find for the request's FunctionName, where only $LATEST exists: any
+ * other Qualifier is a missing function, as for an unpublished version. */
+static int row_find_latest(tp_req *r, const cJSON *in, fn_row *row, fn_ref *ref, tp_error *err)
+{
+    if (row_find(r, tp_json_str(in, "FunctionName"), row, ref, err) < 0)
+        return -1;
+    const char *q = tp_json_str(in, "Qualifier");
+    if (q && strcmp(q, "$LATEST") != 0) {
+        snprintf(ref->qualifier, sizeof ref->qualifier, "%s", q);
+        row_clear(row);
+        return not_found(ref, err);
+    }
+    return 0;
+}
+
 int lambda_fn_find(tp_core *core, const char *account, const char *region,
                    const char *name_or_arn, lambda_fn *out)
 {
@@ -526,14 +541,8 @@ int lambda_get_function_configuration(tp_req *r, cJSON *in, cJSON **out, tp_erro
 {
     fn_row row;
     fn_ref ref;
-    const char *q = tp_json_str(in, "Qualifier");
-    if (row_find(r, tp_json_str(in, "FunctionName"), &row, &ref, err) < 0)
+    if (row_find_latest(r, in, &row, &ref, err) < 0)
         return -1;
-    if (q && strcmp(q, "$LATEST") != 0) {
-        snprintf(ref.qualifier, sizeof ref.qualifier, "%s", q);
-        row_clear(&row);
-        return not_found(&ref, err);
-    }
     *out = config_view(row.config);
     row_clear(&row);
     return 0;
@@ -543,14 +552,8 @@ int lambda_get_function(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
 {
     fn_row row;
     fn_ref ref;
-    const char *q = tp_json_str(in, "Qualifier");
-    if (row_find(r, tp_json_str(in, "FunctionName"), &row, &ref, err) < 0)
+    if (row_find_latest(r, in, &row, &ref, err) < 0)
         return -1;
-    if (q && strcmp(q, "$LATEST") != 0) {
-        snprintf(ref.qualifier, sizeof ref.qualifier, "%s", q);
-        row_clear(&row);
-        return not_found(&ref, err);
-    }
     cJSON *o = cJSON_CreateObject();
     cJSON_AddItemToObject(o, "Configuration", config_view(row.config));
     cJSON *code = cJSON_AddObjectToObject(o, "Code");
@@ -1052,14 +1055,8 @@ int lambda_invoke(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
                            is_event ? "InvokeAsync" : "InvokeFunction");
     fn_row row;
     fn_ref ref;
-    if (row_find(r, tp_json_str(in, "FunctionName"), &row, &ref, err) < 0)
+    if (row_find_latest(r, in, &row, &ref, err) < 0)
         return -1;
-    const char *q = tp_json_str(in, "Qualifier");
-    if (q && strcmp(q, "$LATEST") != 0) {
-        snprintf(ref.qualifier, sizeof ref.qualifier, "%s", q);
-        row_clear(&row);
-        return not_found(&ref, err);
-    }
     char arn[256];
     snprintf(arn, sizeof arn, "%s", row.fn.arn);
     row_clear(&row);
