@@ -44,6 +44,10 @@ typedef struct tp_core_host {
      * waiting for them — until done(arg) returns 1. 0, or -1 when nothing
      * is left to run and done(arg) is still 0. */
     int (*run_until)(void *ctx, int (*done)(void *arg), void *arg);
+    /* Engine lock held: the parked calls waiting on key (tp_req.park_key)
+     * are to run again once the current transaction commits. May be NULL
+     * (nothing parks). */
+    void (*wake)(void *ctx, const char *key);
 } tp_core_host;
 
 typedef struct tp_core {
@@ -89,6 +93,22 @@ typedef struct tp_req {
      * deferred_arg. */
     int (*deferred)(struct tp_req *r, void *arg, struct cJSON **out, tp_error *err);
     void *deferred_arg;
+    /* Long polls (SQS ReceiveMessage with WaitTimeSeconds): an action that
+     * has nothing to answer yet returns 0 with *out NULL after setting
+     * park_until_ms (> now_ms) and park_key (e.g. the queue's ARN). Its
+     * transaction commits; the engine parks the call, holding neither a
+     * server thread nor the lock, and runs the action again (a new
+     * transaction, a new now_ms) when tp_core_wake(core, park_key) is
+     * called or the clock reaches park_until_ms. On that last run
+     * park_final is 1 and the action must answer (an empty result). */
+    int64_t park_until_ms;
+    char park_key[256];
+    int park_final;
 } tp_req;
+
+/* Wakes the calls parked on key (see tp_req.park_key): they run again after
+ * the caller's transaction commits. Engine lock held. A no-op in a core
+ * without a host. */
+void tp_core_wake(tp_core *core, const char *key);
 
 #endif

@@ -118,3 +118,9 @@ const tp_service *tp_dispatch_service(const tp_dispatch *d, size_t i)
 {
     return i < d->nservices ? d->services[i] : NULL;
 }
+
+void tp_core_wake(tp_core *core, const char *key)
+{
+    if (core && core->host && core->host->wake && key && *key)
+        core->host->wake(core->host->ctx, key);
+}
