@@ -81,6 +81,10 @@ typedef struct tp_req {
     const char *region;      /* e.g. "us-east-1" */
     const char *request_id;
     int64_t now_ms;          /* clock reading for this call (epoch ms) */
+    /* "http://host:port" as the client addressed tidepool (its Host
+     * header), for answers that name an endpoint (SQS queue URLs); NULL for
+     * calls from inside (handlers, pollers, tp_engine_call). */
+    const char *endpoint;
     const struct tp_action *action;
     /* Set by an action that fails with an error whose envelope carries more
      * than __type and message (ConditionalCheckFailedException's "Item"):
