@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json.h"
+
 int tp_awsjson_error(const tp_json_service *svc, const tp_error *err, tp_buf *out)
 {
     return tp_awsjson_error_fields(svc, err, NULL, out);
@@ -33,7 +35,7 @@ int tp_awsjson_error_fields(const tp_json_service *svc, const tp_error *err,
         if (f->string && !cJSON_GetObjectItemCaseSensitive(o, f->string))
             cJSON_AddItemToObject(o, f->string, cJSON_Duplicate(f, 1));
     }
-    char *text = cJSON_PrintUnformatted(o);
+    char *text = tp_json_print(o);
     cJSON_Delete(o);
     if (!text)
         return -1;

@@ -147,7 +147,7 @@ static enum MHD_Result handle_awsjson(tp_http_server *s, struct MHD_Connection *
         cJSON_Delete(out);
         return ret;
     }
-    char *text = out ? cJSON_PrintUnformatted(out) : NULL;
+    char *text = out ? tp_json_print(out) : NULL;
     cJSON_Delete(out);
     tp_buf b;
     tp_buf_init(&b);

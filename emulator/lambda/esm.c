@@ -157,7 +157,7 @@ static int mapping_read(sqlite3_stmt *st, esm_mapping *m, row_extra *x)
     copy_text(m->function_arn, sizeof m->function_arn, sqlite3_column_text(st, 4));
     copy_text(m->source_arn, sizeof m->source_arn, sqlite3_column_text(st, 5));
     const char *conf = (const char *)sqlite3_column_text(st, 6);
-    m->conf = conf ? cJSON_Parse(conf) : NULL;
+    m->conf = conf ? tp_json_parse_str(conf) : NULL;
     if (!m->conf)
         m->conf = cJSON_CreateObject();
     copy_text(m->state, sizeof m->state, sqlite3_column_text(st, 7));
@@ -580,7 +580,7 @@ static int create_mapping(tp_req *r, cJSON *in, int from_config, int64_t *id_out
     char uuid[37];
     tp_rng_uuid(&r->core->rng, uuid);
     int enabled = tp_json_bool(in, "Enabled", 1);
-    char *text = cJSON_PrintUnformatted(conf);
+    char *text = tp_json_print(conf);
     cJSON_Delete(conf);
     st = stmt(r->core, ins_sql);
     if (!st || !text) {
@@ -747,7 +747,7 @@ int esm_update(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         goto out;
     if (fname && function_resolve(r, fname, 0, farn, sizeof farn, err) != 0)
         goto out;
-    char *text = cJSON_PrintUnformatted(m.conf);
+    char *text = tp_json_print(m.conf);
     sqlite3_stmt *st = stmt(r->core, sql);
     if (!st || !text) {
         free(text);

@@ -150,8 +150,8 @@ static int lane_fetch_batch(tp_core *core, lane *l)
     if (rc == SQLITE_ROW) {
         const char *b = (const char *)sqlite3_column_text(st, 0);
         const char *z = (const char *)sqlite3_column_text(st, 1);
-        l->batch = b ? cJSON_Parse(b) : NULL;
-        l->sizes = z ? cJSON_Parse(z) : NULL;
+        l->batch = b ? tp_json_parse_str(b) : NULL;
+        l->sizes = z ? tp_json_parse_str(z) : NULL;
     }
     sqlite3_reset(st);
     l->loaded = rc == SQLITE_ROW;
@@ -193,8 +193,8 @@ static int lane_save(tp_core *core, const lane *l)
     sqlite3_stmt *st = stmt(core, l->loaded ? sql : state_sql);
     if (!st)
         return -1;
-    char *b = l->batch ? cJSON_PrintUnformatted(l->batch) : NULL;
-    char *s = l->sizes ? cJSON_PrintUnformatted(l->sizes) : NULL;
+    char *b = l->batch ? tp_json_print(l->batch) : NULL;
+    char *s = l->sizes ? tp_json_print(l->sizes) : NULL;
     sqlite3_bind_int64(st, 1, l->id);
     sqlite3_bind_text(st, 2, l->checkpoint, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int(st, 3, l->done);
@@ -292,7 +292,7 @@ static int lane_of(const cJSON *rec, int nlanes)
         return 0;
     const cJSON *keys = tp_json_path(rec, "dynamodb.Keys");
     const cJSON *pk = keys ? keys->child : NULL;
-    char *text = pk ? cJSON_PrintUnformatted(pk) : NULL;
+    char *text = pk ? tp_json_print(pk) : NULL;
     uint32_t h = text ? tp_crc32(text, strlen(text)) : 0;
     free(text);
     return (int)(h % (uint32_t)nlanes);
@@ -536,7 +536,7 @@ static void read_lane(tp_core *core, const esm_mapping *m, const lane *l, const 
                 rec = next;
                 continue;
             }
-            char *text = cJSON_PrintUnformatted(rec);
+            char *text = tp_json_print(rec);
             size_t len = text ? strlen(text) + 1 : 0;
             free(text);
             if (count > 0 && rr->bytes + len + 16 > PAYLOAD_MAX) {
@@ -674,7 +674,7 @@ static void discard(tp_core *core, const esm_mapping *m, const lane *l, const cJ
 
     int delivered = 0;
     if (m->on_failure && strncmp(m->on_failure, "arn:aws:sqs:", 12) == 0) {
-        char *body = cJSON_PrintUnformatted(fr);
+        char *body = tp_json_print(fr);
         if (body)
             delivered = send_to_sqs(core, m, m->on_failure, body);
         free(body);
@@ -836,7 +836,7 @@ static void deliver(tp_core *core, const esm_mapping *m, lane *l)
         cJSON_AddItemReferenceToArray(recs, (cJSON *)r);
         cJSON_AddItemToArray(seqs, cJSON_CreateString(record_seq(r)));
     }
-    char *event = cJSON_PrintUnformatted(ev);
+    char *event = tp_json_print(ev);
     cJSON_Delete(ev);
     lambda_invoke_req req = {.account = m->account,
                              .region = m->region,
@@ -907,7 +907,7 @@ static void set_iterator_age(tp_core *core, const esm_mapping *m, int64_t create
  * (an identifier that is empty, not a string or not in the batch). */
 static int partial_failure(const lane *l, int64_t n, const char *payload)
 {
-    cJSON *resp = payload && *payload ? cJSON_Parse(payload) : NULL;
+    cJSON *resp = payload && *payload ? tp_json_parse_str(payload) : NULL;
     const cJSON *items = cJSON_IsObject(resp) ? cJSON_GetObjectItemCaseSensitive(resp, "batchItemFailures") : NULL;
     int lowest = -1;
     if (cJSON_IsArray(items)) {
