@@ -111,6 +111,7 @@ static void conf_fill(esm_mapping *m)
             m->report_failures = 1;
     m->on_failure = tp_json_str(tp_json_path(c, "DestinationConfig.OnFailure"), "Destination");
     m->filter = cJSON_GetObjectItemCaseSensitive(c, "FilterCriteria");
+    m->src = esm_source_for(m->source_arn);
     if (m->batch_size < 1)
         m->batch_size = 1;
     if (m->parallel < 1)
