@@ -36,6 +36,7 @@ typedef struct esm_mapping {
     /* from conf */
     char starting_position[16];
     int64_t batch_size, window_s, parallel, max_age_s, max_retries;
+    int64_t max_concurrency;  /* ScalingConfig.MaximumConcurrency, 0 = not set */
     int bisect, report_failures;
     const char *on_failure;   /* borrowed from conf, or NULL */
     const cJSON *filter;      /* FilterCriteria, borrowed from conf, or NULL */
@@ -111,6 +112,7 @@ struct esm_source {
 /* The source an ARN names, or NULL. */
 const esm_source *esm_source_for(const char *arn);
 extern const esm_source esm_dynamodb_source;   /* source_dynamodb.c */
+extern const esm_source esm_sqs_source;        /* source_sqs.c */
 
 /* esm.c */
 /* 1 found (esm_mapping_clear it), 0 no such row, -1 storage error. */

@@ -319,7 +319,7 @@ void esm_poller_wake(tp_core *core, int64_t mapping_id, int64_t due_ms)
 
 /* --- sources ---------------------------------------------------------------- */
 
-static const esm_source *const sources[] = {&esm_dynamodb_source};
+static const esm_source *const sources[] = {&esm_dynamodb_source, &esm_sqs_source};
 
 const esm_source *esm_source_for(const char *arn)
 {
