@@ -101,6 +101,9 @@ typedef struct esm_stream_source {
 struct esm_source {
     const char *kind;       /* "dynamodb", "sqs" */
     int (*owns)(const char *arn);
+    /* CreateEventSourceMapping's check that the source is there: 0, or
+     * -1 with Lambda's answer in err */
+    int (*exists)(tp_req *r, const char *arn, tp_error *err);
     const esm_stream_source *stream;   /* stream-like: poller.c's lanes */
     /* a source with its own runtime (stream == NULL) */
     int64_t (*poll)(tp_core *core, esm_mapping *m);   /* when it next wants a turn */

@@ -76,6 +76,28 @@ static int owns(const char *arn)
     return arn && sscanf(arn, "arn:aws:sqs:%31[^:]:%12[^:]:%127s", region, account, name) == 3;
 }
 
+/* "arn:aws:sqs:REGION:ACCOUNT:NAME" */
+static int exists(tp_req *r, const char *arn, tp_error *err)
+{
+    char region[32], account[13], name[128];
+    if (sscanf(arn, "arn:aws:sqs:%31[^:]:%12[^:]:%127s", region, account, name) != 3)
+        return tp_fail(err, TP_ERR_LAMBDA_INVALID_PARAMETER, "Unrecognized event source, must be kinesis, dynamodb stream or sqs. "
+                            "Unsupported source arn : %s", arn);
+    cJSON *in = cJSON_CreateObject(), *res = NULL;
+    cJSON_AddStringToObject(in, "QueueName", name);
+    cJSON_AddStringToObject(in, "QueueOwnerAWSAccountId", account);
+    tp_error e = {0};
+    int rc = lambda_call_internal(r->core, account, region, "AmazonSQS.GetQueueUrl", in, &res, &e);
+    cJSON_Delete(in);
+    cJSON_Delete(res);
+    if (rc == 0)
+        return 0;
+    /* unverified wording: Lambda's answer for a queue that does not exist */
+    return tp_fail(err, TP_ERR_LAMBDA_INVALID_PARAMETER, "Error occurred while ReceiveMessage. SQS Error Code: "
+                        "AWS.SimpleQueueService.NonExistentQueue. SQS Error Message: The specified "
+                        "queue does not exist for this wsdl version. (Queue: %s)", arn);
+}
+
 static int call(tp_core *core, const queue_ref *q, const char *op, cJSON *in, cJSON **out,
                 tp_error *err)
 {
@@ -769,6 +791,7 @@ static int busy(tp_core *core)
 const esm_source esm_sqs_source = {
     .kind = "sqs",
     .owns = owns,
+    .exists = exists,
     .stream = NULL,
     .poll = poll,
     .forget = forget,

@@ -751,7 +751,7 @@ static void test_stream_on_failure_to_queue(void **state)
     queue dest;
     create_queue(e, "failures", NULL, &dest);
     char *out = call(e, "DynamoDB_20120810.CreateTable",
-                     "{\"TableName\":\"t\",\"KeySchema\":[{\"AttributeName\":\"pk\",\"KeyType\":\"HASH\"}],"
+                     "{\"TableName\":\"tab\",\"KeySchema\":[{\"AttributeName\":\"pk\",\"KeyType\":\"HASH\"}],"
                      "\"AttributeDefinitions\":[{\"AttributeName\":\"pk\",\"AttributeType\":\"S\"}],"
                      "\"BillingMode\":\"PAY_PER_REQUEST\",\"StreamSpecification\":{\"StreamEnabled\":true,"
                      "\"StreamViewType\":\"NEW_IMAGE\"}}",
@@ -760,8 +760,8 @@ static void test_stream_on_failure_to_queue(void **state)
     free(out);
     tp_engine_advance(e, 1000);
     create_function(e, "f", "t_fail_always", 30);
-    free(call(e, "DynamoDB_20120810.PutItem", "{\"TableName\":\"t\",\"Item\":{\"pk\":{\"S\":\"k1\"}}}", NULL));
-    free(call(e, "DynamoDB_20120810.PutItem", "{\"TableName\":\"t\",\"Item\":{\"pk\":{\"S\":\"k2\"}}}", NULL));
+    free(call(e, "DynamoDB_20120810.PutItem", "{\"TableName\":\"tab\",\"Item\":{\"pk\":{\"S\":\"k1\"}}}", NULL));
+    free(call(e, "DynamoDB_20120810.PutItem", "{\"TableName\":\"tab\",\"Item\":{\"pk\":{\"S\":\"k2\"}}}", NULL));
     char extra[1024];
     snprintf(extra, sizeof extra,
              "\"StartingPosition\":\"TRIM_HORIZON\",\"MaximumRetryAttempts\":1,"
