@@ -689,6 +689,16 @@ static void test_pollers_scale_to_maximum_concurrency(void **state)
             most = p;
     }
     assert_int_equal(most, 12);
+    /* the first step is up from five, and growth takes tidepool time */
+    const cJSON *s0 = cJSON_GetArrayItem(scale, 0);
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(s0, "from")->valueint, 5);
+    const cJSON *top = NULL;
+    cJSON_ArrayForEach(s, scale)
+        if (!top && cJSON_GetObjectItemCaseSensitive(s, "pollers")->valueint == 12)
+            top = s;
+    int64_t took = (int64_t)cJSON_GetObjectItemCaseSensitive(top, "t_ms")->valuedouble -
+                   (int64_t)cJSON_GetObjectItemCaseSensitive(s0, "t_ms")->valuedouble;
+    assert_true(took >= 6 * 200);   /* 300 a minute: one per 200 ms */
     cJSON_Delete(scale);
     assert_true(most_running > 5);
     assert_true(most_running <= 12);
@@ -739,6 +749,63 @@ static void test_throttled_invocations_reappear(void **state)
         snprintf(b, sizeof b, "y%d", i);
         assert_int_equal(seen_body(b), 1);
     }
+    tp_engine_free(e);
+}
+
+/* Update keeps Lambda's rules; a Disabled mapping leaves the queue alone;
+ * a config-file mapping reads a queue made after it. */
+static void test_update_disable_and_config(void **state)
+{
+    (void)state;
+    tp_engine *e = engine("{\"lambda\":{\"functions\":[{\"FunctionName\":\"cf\",\"Handler\":\"echo\",\"access_key\":\"123456789012\"}],"
+                          "\"event_source_mappings\":[{\"FunctionName\":\"cf\","
+                          "\"EventSourceArn\":\"arn:aws:sqs:us-east-1:123456789012:later\",\"BatchSize\":4}]}}");
+    queue later;
+    tp_engine_advance(e, 2000);
+    create_queue(e, "later", NULL, &later);
+    for (int i = 0; i < 6; i++)
+        send(e, &later, "c", NULL);
+    tp_engine_run_until_idle(e, IDLE_MAX);
+    cJSON *batches = trace_events(e, "batch");
+    assert_int_equal(cJSON_GetArraySize(batches), 2);
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(batches, 0), "size")->valueint, 4);
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(batches, 1), "size")->valueint, 2);
+    assert_string_equal(str_at(cJSON_GetArrayItem(batches, 0), "function"), "cf");
+    cJSON_Delete(batches);
+    assert_int_equal(queue_depth(e, &later, 1), 0);
+
+    seen_reset();
+    queue q;
+    create_queue(e, "upd", NULL, &q);
+    create_function(e, "f", "t_record", 30);
+    char *out = create_mapping(e, "f", q.arn, NULL);
+    char *uuid = json_member(out, "UUID");
+    free(out);
+    char body[512];
+    snprintf(body, sizeof body, "{\"UUID\":\"%s\",\"BatchSize\":50}", uuid);
+    char *msg = call(e, "Lambda_20150331.UpdateEventSourceMapping", body, "InvalidParameterValueException");
+    assert_string_equal(msg, "Maximum batch window in seconds must be greater than 0 if maximum batch "
+                             "size is greater than 10");
+    free(msg);
+    snprintf(body, sizeof body, "{\"UUID\":\"%s\",\"Enabled\":false}", uuid);
+    free(call(e, "Lambda_20150331.UpdateEventSourceMapping", body, NULL));
+    tp_engine_advance(e, 1500);
+    send(e, &q, "waits", NULL);
+    tp_engine_advance(e, 5000);
+    assert_int_equal(ncalls, 0);
+    assert_int_equal(queue_depth(e, &q, 0), 1);
+    snprintf(body, sizeof body,
+             "{\"UUID\":\"%s\",\"Enabled\":true,\"BatchSize\":50,\"MaximumBatchingWindowInSeconds\":1}",
+             uuid);
+    out = call(e, "Lambda_20150331.UpdateEventSourceMapping", body, NULL);
+    char *bs = json_member(out, "BatchSize");
+    assert_string_equal(bs, "50");
+    free(bs);
+    free(out);
+    tp_engine_run_until_idle(e, IDLE_MAX);
+    assert_int_equal(ncalls, 1);
+    assert_string_equal(calls[0].body[0], "waits");
+    free(uuid);
     tp_engine_free(e);
 }
 
@@ -813,6 +880,7 @@ int main(void)
         cmocka_unit_test(test_fifo_order_per_group),
         cmocka_unit_test(test_pollers_scale_to_maximum_concurrency),
         cmocka_unit_test(test_throttled_invocations_reappear),
+        cmocka_unit_test(test_update_disable_and_config),
         cmocka_unit_test(test_stream_on_failure_to_queue),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
