@@ -27,8 +27,15 @@ int tp_awsjson_error_fields(const tp_json_service *svc, const tp_error *err,
     if (!o)
         return -1;
     cJSON_AddStringToObject(o, "__type", type);
+    /* DynamoDB's SerializationException says it under "Message" (the
+     * front end's serializer), every other error under "message" */
     if (err->message[0])
-        cJSON_AddStringToObject(o, "message", err->message);
+        cJSON_AddStringToObject(o,
+                                strcmp(err->code, "SerializationException") == 0 &&
+                                        strncmp(svc->service, "dynamodb", 8) == 0
+                                    ? "Message"
+                                    : "message",
+                                err->message);
     const cJSON *f;
     cJSON_ArrayForEach(f, fields)
     {
