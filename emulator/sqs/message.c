@@ -578,9 +578,29 @@ static void add_num_str(cJSON *o, const char *name, int64_t v)
     cJSON_AddStringToObject(o, name, b);
 }
 
-static const char SQL_TAKE_COLS[] =
-    "message_id, body, attrs, sys_attrs, md5_body, sent_ms, receive_count, first_receive_ms, "
-    "group_id, dedup_id, seq, sender, dlq_source";
+/* The facts of a stored message's state (the diagram above): a receipt
+ * handle exists only once the message was received, and a first-receive
+ * time with it. Checked in debug builds after every receive. */
+#ifndef NDEBUG
+static int message_check(tp_core *core, int64_t row)
+{
+    static const char sql[] = "SELECT receive_count, first_receive_ms, receipt, sent_ms, visible_ms "
+                              "FROM sqs_messages WHERE id = ?1";
+    sqlite3_stmt *st = sqs_stmt(core, sql);
+    if (!st)
+        return 1;
+    sqlite3_bind_int64(st, 1, row);
+    int ok = 1;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        int64_t count = sqlite3_column_int64(st, 0), first = sqlite3_column_int64(st, 1);
+        const char *receipt = col_text(st, 2);
+        int64_t sent_ms = sqlite3_column_int64(st, 3), visible = sqlite3_column_int64(st, 4);
+        ok = (*receipt == 0 || count > 0) && (count == 0 || first >= sent_ms) && visible >= sent_ms;
+    }
+    sqlite3_reset(st);
+    return ok;
+}
+#endif
 
 /* Receives row id: counts the receive, hides it for vt seconds, hands out
  * a new receipt handle and builds the Message. */
@@ -591,7 +611,6 @@ static int take_one(tp_req *r, const sqs_queue *q, int64_t row, int64_t vt_ms, c
         "SELECT message_id, body, attrs, sys_attrs, md5_body, sent_ms, receive_count, "
         "first_receive_ms, group_id, dedup_id, seq, sender, dlq_source "
         "FROM sqs_messages WHERE id = ?1";
-    (void)SQL_TAKE_COLS;
     sqlite3_stmt *st = sqs_stmt(r->core, sql);
     if (!st)
         return storage(err);
@@ -676,6 +695,7 @@ static int take_one(tp_req *r, const sqs_queue *q, int64_t row, int64_t vt_ms, c
         cJSON_Delete(m);
         return storage(err);
     }
+    assert(message_check(r->core, row));
     cJSON_AddItemToArray(messages, m);
     return 1;
 }
@@ -912,7 +932,9 @@ int sqs_receive_message(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     if (taken == 0 && wait > 0 && !r->park_final && r->endpoint && r->core->host &&
         r->core->host->wake) {
         cJSON_Delete(messages);
-        r->park_until_ms = r->now_ms + wait * 1000;
+        /* a woken poll that still finds nothing keeps its first deadline */
+        if (r->park_until_ms <= r->now_ms)
+            r->park_until_ms = r->now_ms + wait * 1000;
         snprintf(r->park_key, sizeof r->park_key, "%s", q.arn);
         sqs_queue_clear(&q);
         *out = NULL;

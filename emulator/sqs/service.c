@@ -37,6 +37,7 @@ const char sqs_schema_sql[] =
     "  sender TEXT NOT NULL DEFAULT '',"
     "  dlq_source TEXT NOT NULL DEFAULT '');"      /* DeadLetterQueueSourceArn */
     "CREATE INDEX IF NOT EXISTS sqs_messages_by_visibility ON sqs_messages(queue_id, visible_ms);"
+    "CREATE INDEX IF NOT EXISTS sqs_messages_by_age ON sqs_messages(queue_id, sent_ms);"
     "CREATE TABLE IF NOT EXISTS sqs_tags("
     "  queue_id INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
     "  PRIMARY KEY(queue_id, key)) WITHOUT ROWID;"
