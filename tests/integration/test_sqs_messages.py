@@ -285,5 +285,38 @@ class Batches(SqsTestCase):
                          {"ApproximateNumberOfMessagesNotVisible": "1"})
 
 
+class Persistence(SqsTestCase):
+    """--data-dir: queues and messages survive kill -9, in-flight state too."""
+
+    def test_kill9_keeps_queues_and_messages(self):
+        import shutil
+        import tempfile
+        from tidepool import Tidepool
+        d = tempfile.mkdtemp(prefix="tidepool-sqs-")
+        tp = Tidepool(data_dir=d)
+        try:
+            tp.start()
+            c = tp.client("sqs", retries=1)
+            url = c.create_queue(QueueName="durable", Attributes={"VisibilityTimeout": "600"})["QueueUrl"]
+            sent = [c.send_message(QueueUrl=url, MessageBody="m%d" % i)["MessageId"] for i in range(3)]
+            [held] = c.receive_message(QueueUrl=url)["Messages"]
+            tp.kill9()
+            tp.start()
+            c = tp.client("sqs", retries=1)
+            got = c.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+            self.assertEqual((got["ApproximateNumberOfMessages"], got["ApproximateNumberOfMessagesNotVisible"],
+                              got["VisibilityTimeout"]), ("2", "1", "600"))
+            rest = c.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+            self.assertEqual(sorted(m["MessageId"] for m in rest + [held]), sorted(sent))
+            # the receipt handle from before the restart still deletes
+            c.delete_message(QueueUrl=url, ReceiptHandle=held["ReceiptHandle"])
+            got = c.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"])
+            self.assertEqual(got["Attributes"]["ApproximateNumberOfMessagesNotVisible"], "2")
+        finally:
+            tp.stop()
+            tp.close()
+            shutil.rmtree(d, ignore_errors=True)
+
+
 if __name__ == "__main__":
     unittest.main()
