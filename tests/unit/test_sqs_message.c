@@ -18,6 +18,7 @@
 #include "core/json.h"
 #include "core/rng.h"
 #include "sqs/sqs.h"
+#include "engine_internal.h"
 #include "tidepool/engine.h"
 
 static cJSON *parse(const char *s)
@@ -204,6 +205,157 @@ static void internal_calls(void **state)
     tp_engine_free(e);
 }
 
+/* --- long polls: wake calls and the parking contract ----------------------- */
+
+static char woken[16][256];
+static int nwoken;
+static const tp_core_host *real_host;
+static tp_core_host spy_host;
+
+static void spy_wake(void *ctx, const char *key)
+{
+    (void)ctx;
+    if (nwoken < 16)
+        snprintf(woken[nwoken++], sizeof woken[0], "%s", key);
+}
+
+static tp_engine *spy_engine(void)
+{
+    tp_error err = {0};
+    tp_engine *e = tp_engine_new(NULL, &err);
+    assert_non_null(e);
+    tp_core *core = tp_engine_core(e);
+    real_host = core->host;
+    spy_host = *core->host;
+    spy_host.wake = spy_wake;
+    core->host = &spy_host;
+    nwoken = 0;
+    return e;
+}
+
+static void spy_free(tp_engine *e)
+{
+    tp_engine_core(e)->host = real_host;
+    tp_engine_free(e);
+}
+
+static void call_ok(tp_engine *e, const char *target, const char *req, char **out)
+{
+    tp_error err = {0};
+    char *o = NULL;
+    int rc = tp_engine_call(e, "123456789012", NULL, target, req, &o, &err);
+    if (rc != 0)
+        fail_msg("%s: %s %s", target, err.code, err.message);
+    if (out)
+        *out = o;
+    else
+        free(o);
+}
+
+#define URL "{\"QueueUrl\":\"http://localhost:4566/123456789012/w\""
+#define ARN "arn:aws:sqs:us-east-1:123456789012:w"
+
+static void wakes_when_messages_become_receivable(void **state)
+{
+    (void)state;
+    tp_engine *e = spy_engine();
+    call_ok(e, "AmazonSQS.CreateQueue", "{\"QueueName\":\"w\"}", NULL);
+    call_ok(e, "AmazonSQS.SendMessage", URL ",\"MessageBody\":\"now\"}", NULL);
+    assert_int_equal(nwoken, 1);
+    assert_string_equal(woken[0], ARN);
+    /* a delayed message wakes when its delay ends, not before */
+    call_ok(e, "AmazonSQS.SendMessage", URL ",\"MessageBody\":\"later\",\"DelaySeconds\":5}", NULL);
+    assert_int_equal(nwoken, 1);
+    tp_engine_advance(e, 4999);
+    assert_int_equal(nwoken, 1);
+    tp_engine_advance(e, 1);
+    assert_int_equal(nwoken, 2);
+    assert_string_equal(woken[1], ARN);
+    /* a visibility timeout wakes when it ends */
+    char *out = NULL;
+    call_ok(e, "AmazonSQS.ReceiveMessage", URL ",\"VisibilityTimeout\":10}", &out);
+    cJSON *j = parse(out);
+    free(out);
+    char handle[1024];
+    snprintf(handle, sizeof handle, "%s",
+             tp_json_str(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "Messages"), 0),
+                         "ReceiptHandle"));
+    cJSON_Delete(j);
+    int before = nwoken;
+    tp_engine_advance(e, 10000);
+    assert_int_equal(nwoken, before + 1);
+    /* ChangeMessageVisibility to 0 wakes at once */
+    call_ok(e, "AmazonSQS.ReceiveMessage", URL ",\"VisibilityTimeout\":100,\"MaxNumberOfMessages\":10}", &out);
+    j = parse(out);
+    free(out);
+    snprintf(handle, sizeof handle, "%s",
+             tp_json_str(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "Messages"), 0),
+                         "ReceiptHandle"));
+    cJSON_Delete(j);
+    before = nwoken;
+    char req[1400];
+    snprintf(req, sizeof req, URL ",\"ReceiptHandle\":\"%s\",\"VisibilityTimeout\":0}", handle);
+    call_ok(e, "AmazonSQS.ChangeMessageVisibility", req, NULL);
+    assert_int_equal(nwoken, before + 1);
+    assert_string_equal(woken[nwoken - 1], ARN);
+    spy_free(e);
+}
+
+/* Runs the ReceiveMessage action as the engine does for a client call with
+ * an endpoint (so it may park), inside its own transaction. */
+static int run_receive(tp_engine *e, const char *req_json, int final, tp_req *r, cJSON **out)
+{
+    tp_core *core = tp_engine_core(e);
+    memset(r, 0, sizeof *r);
+    r->core = core;
+    r->account = "123456789012";
+    r->region = "us-east-1";
+    r->request_id = "rid";
+    r->now_ms = tp_engine_now_ms(e);
+    r->endpoint = "http://127.0.0.1:9";
+    r->park_final = final;
+    cJSON *in = parse(req_json);
+    tp_error err = {0};
+    assert_int_equal(tp_store_begin(core->store), 0);
+    int rc = sqs_receive_message(r, in, out, &err);
+    assert_int_equal(tp_store_commit(core->store), 0);
+    cJSON_Delete(in);
+    return rc;
+}
+
+static void long_poll_parks_then_answers(void **state)
+{
+    (void)state;
+    tp_engine *e = spy_engine();
+    call_ok(e, "AmazonSQS.CreateQueue", "{\"QueueName\":\"w\"}", NULL);
+    tp_req r;
+    cJSON *out = NULL;
+    assert_int_equal(run_receive(e, URL ",\"WaitTimeSeconds\":20}", 0, &r, &out), 0);
+    assert_null(out);
+    assert_int_equal(r.park_until_ms, r.now_ms + 20000);
+    assert_string_equal(r.park_key, ARN);
+    /* the final run answers, empty */
+    assert_int_equal(run_receive(e, URL ",\"WaitTimeSeconds\":20}", 1, &r, &out), 0);
+    assert_non_null(out);
+    assert_null(cJSON_GetObjectItemCaseSensitive(out, "Messages"));
+    cJSON_Delete(out);
+    /* WaitTimeSeconds 0 never parks; the queue's ReceiveMessageWaitTimeSeconds does */
+    assert_int_equal(run_receive(e, URL ",\"WaitTimeSeconds\":0}", 0, &r, &out), 0);
+    assert_non_null(out);
+    cJSON_Delete(out);
+    call_ok(e, "AmazonSQS.SetQueueAttributes", URL ",\"Attributes\":{\"ReceiveMessageWaitTimeSeconds\":\"3\"}}", NULL);
+    assert_int_equal(run_receive(e, URL "}", 0, &r, &out), 0);
+    assert_null(out);
+    assert_int_equal(r.park_until_ms, r.now_ms + 3000);
+    /* a message there: no parking */
+    call_ok(e, "AmazonSQS.SendMessage", URL ",\"MessageBody\":\"x\"}", NULL);
+    assert_int_equal(run_receive(e, URL ",\"WaitTimeSeconds\":20}", 0, &r, &out), 0);
+    assert_non_null(out);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(out, "Messages")), 1);
+    cJSON_Delete(out);
+    spy_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -212,6 +364,8 @@ int main(void)
         cmocka_unit_test(attribute_refusals),
         cmocka_unit_test(receipt_handles),
         cmocka_unit_test(internal_calls),
+        cmocka_unit_test(wakes_when_messages_become_receivable),
+        cmocka_unit_test(long_poll_parks_then_answers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
