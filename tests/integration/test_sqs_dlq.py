@@ -52,6 +52,10 @@ class Redrive(SqsTestCase):
         dlq = self.queue("d")
         arn = self.attrs(dlq, "QueueArn")["QueueArn"]
         src = self.queue("s")
+        self.assertSqsError(lambda: self.sqs.set_queue_attributes(QueueUrl=src, Attributes={"RedrivePolicy": "{}"}),
+                            "InvalidParameterValue",
+                            "Value {} for parameter RedrivePolicy is invalid. Reason: Redrive policy does not "
+                            "contain mandatory attribute: maxReceiveCount.")
         for policy in [{"maxReceiveCount": 3}, {"deadLetterTargetArn": arn},
                        {"deadLetterTargetArn": arn, "maxReceiveCount": 0},
                        {"deadLetterTargetArn": arn, "maxReceiveCount": 1001},
