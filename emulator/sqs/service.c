@@ -31,6 +31,7 @@ const char sqs_schema_sql[] =
     "  visible_ms INTEGER NOT NULL,"
     "  receive_count INTEGER NOT NULL DEFAULT 0,"
     "  first_receive_ms INTEGER NOT NULL DEFAULT 0,"
+    "  last_receive_ms INTEGER NOT NULL DEFAULT 0,"   /* the 12-hour visibility cap counts from it */
     "  receipt TEXT NOT NULL DEFAULT '',"          /* the latest receipt handle */
     "  group_id TEXT NOT NULL DEFAULT '', dedup_id TEXT NOT NULL DEFAULT '',"
     "  seq TEXT NOT NULL DEFAULT '',"

@@ -103,6 +103,12 @@ class SendReceive(SqsTestCase):
         self.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=100)
         self.tidepool.advance(99000)
         self.assertEqual(self.receive(url), [])
+        # the 12-hour cap counts from the receive
+        self.assertSqsError(lambda: self.sqs.change_message_visibility(
+            QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=43200 - 98), "InvalidParameterValue",
+            "Value 43102 for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout for the "
+            "message is beyond the limit [43200 seconds]")
+        self.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=43200 - 99)
         self.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0)
         [again] = self.receive(url, VisibilityTimeout=5)
         self.assertEqual(again["MessageId"], m["MessageId"])
