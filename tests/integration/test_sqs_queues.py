@@ -118,6 +118,9 @@ class FindingQueues(SqsTestCase):
                      "http://localhost:4566/%s/hosts"]:
             got = self.attrs(form % account, "ApproximateNumberOfMessages")
             self.assertEqual(got, {"ApproximateNumberOfMessages": "1"})
+        # a URL that names no queue is a queue that does not exist (as on AWS)
+        self.assertSqsError(lambda: self.attrs("http://whatever-incorrect-queue-address"),
+                            "AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist.")
         # the host names the region: us-west-2 has no such queue
         self.assertSqsError(lambda: self.attrs("https://sqs.us-west-2.amazonaws.com/%s/hosts" % account),
                             "AWS.SimpleQueueService.NonExistentQueue")
