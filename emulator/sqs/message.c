@@ -901,10 +901,8 @@ int sqs_receive_message(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
                 if (m < 0)
                     rc = storage(err);
                 else if (m > 0) {
+                    /* the group's next candidate (FIFO) is next in c[] */
                     moved++;
-                    /* a FIFO group's next message may be behind this one */
-                    if (q.fifo)
-                        break;
                     continue;
                 }
             }

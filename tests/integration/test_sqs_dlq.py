@@ -56,6 +56,16 @@ class Redrive(SqsTestCase):
         self.assertEqual(d["Body"], "1")
         self.assertEqual(d["Attributes"]["MessageGroupId"], "G")
 
+    def test_fifo_receive_past_a_redriven_message_takes_the_rest_of_the_group(self):
+        src, dlq, _ = self.pair(1, fifo=True)
+        for b in ["1", "2", "3"]:
+            self.sqs.send_message(QueueUrl=src, MessageBody=b, MessageGroupId="G", MessageDeduplicationId=b)
+        [m] = self.receive(src, 1, VisibilityTimeout=0)
+        self.assertEqual(m["Body"], "1")
+        # one receive: "1" moves to the DLQ, "2" and "3" come back together
+        self.assertEqual([x["Body"] for x in self.receive(src, 10)], ["2", "3"])
+        self.assertEqual([x["Body"] for x in self.receive(dlq, 10)], ["1"])
+
     def test_redrive_policy_is_checked(self):
         dlq = self.queue("d")
         arn = self.attrs(dlq, "QueueArn")["QueueArn"]
