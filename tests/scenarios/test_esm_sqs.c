@@ -117,6 +117,14 @@ static int h_partial(tp_ctx *ctx, const char *event, size_t len, tp_response *re
     return tp_respondf(resp, "%s", "{\"batchItemFailures\":[]}");
 }
 
+/* Answers with text that is not JSON. */
+static int h_not_json(tp_ctx *ctx, const char *event, size_t len, tp_response *resp)
+{
+    (void)ctx;
+    record_event(event, len);
+    return tp_respondf(resp, "%s", ncalls == 1 ? "not json" : "");
+}
+
 /* Takes a second of tidepool time; counts how many run at once. */
 static int h_slow(tp_ctx *ctx, const char *event, size_t len, tp_response *resp)
 {
@@ -142,7 +150,8 @@ static tp_engine *engine(const char *config)
         const char *name;
         tp_handler_fn fn;
     } handlers[] = {{"t_record", h_record},   {"t_fail_n", h_fail_n}, {"t_fail_always", h_fail_always},
-                    {"t_partial", h_partial}, {"t_slow", h_slow}};
+                    {"t_partial", h_partial}, {"t_slow", h_slow},
+                    {"t_not_json", h_not_json}};
     for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
         tp_engine_register_handler(e, handlers[i].name, handlers[i].fn);
     seen_reset();
@@ -521,6 +530,28 @@ static void test_report_batch_item_failures(void **state)
     tp_engine_free(e);
 }
 
+/* With ReportBatchItemFailures, an answer that is not JSON fails the whole
+ * batch, as Lambda treats it; an empty answer is a success. */
+static void test_report_failures_not_json_fails_the_batch(void **state)
+{
+    (void)state;
+    tp_engine *e = engine(NULL);
+    queue q;
+    create_queue(e, "notjson", "{\"VisibilityTimeout\":\"10\"}", &q);
+    create_function(e, "f", "t_not_json", 30);
+    send(e, &q, "a", NULL);
+    send(e, &q, "b", NULL);
+    free(create_mapping(e, "f", q.arn, "\"FunctionResponseTypes\":[\"ReportBatchItemFailures\"]"));
+    tp_engine_run_until_idle(e, IDLE_MAX);
+    assert_int_equal(ncalls, 1);
+    assert_int_equal(queue_depth(e, &q, 1), 2);
+    tp_engine_advance(e, 11000);
+    tp_engine_run_until_idle(e, IDLE_MAX);
+    assert_int_equal(total_records(), 4);
+    assert_int_equal(queue_depth(e, &q, 1), 0);
+    tp_engine_free(e);
+}
+
 static void test_filter_deletes_unmatched(void **state)
 {
     (void)state;
@@ -874,6 +905,7 @@ int main(void)
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_failure_redelivered_after_visibility),
         cmocka_unit_test(test_report_batch_item_failures),
+        cmocka_unit_test(test_report_failures_not_json_fails_the_batch),
         cmocka_unit_test(test_filter_deletes_unmatched),
         cmocka_unit_test(test_batching_window),
         cmocka_unit_test(test_redrive_to_dlq),
