@@ -677,7 +677,10 @@ static int create_mapping(tp_req *r, cJSON *in, int from_config, int64_t *id_out
         return invalid(err, "%s",
                        "1 validation error detected: Value null at 'startingPosition' failed to "
                        "satisfy constraint: Member must not be null.");
-    if (strcmp(pos, "TRIM_HORIZON") != 0 && strcmp(pos, "LATEST") != 0)
+    int known = 0;
+    for (const char *const *p = src->stream->starting_positions; p && *p; p++)
+        known |= strcmp(pos, *p) == 0;
+    if (!known)
         return invalid(err, "Unsupported starting position for arn type: %s", source);
     cJSON *conf = cJSON_CreateObject();
     cJSON_AddStringToObject(conf, "StartingPosition", pos);
