@@ -476,6 +476,8 @@ static int settings_merge(tp_core *core, const cJSON *in, cJSON *conf, int queue
         "BisectBatchOnFunctionError", "MaximumRetryAttempts", "TumblingWindowInSeconds",
         "StartingPosition", "StartingPositionTimestamp"};
     (void)core;
+    if (queue && cJSON_GetObjectItemCaseSensitive(in, "StartingPosition"))
+        return invalid(err, "%s", "StartingPosition is not valid for SQS event sources.");
     /* unverified wording: the form of Lambda's DestinationConfig refusal
      * below, for the other members */
     for (size_t i = 0; queue && i < sizeof stream_only / sizeof stream_only[0]; i++)
@@ -600,6 +602,11 @@ static int insert_mapping(tp_req *r, cJSON *in, const char *source, cJSON *conf,
     if (rc == SQLITE_ROW) {
         cJSON_Delete(conf);
         const char *fn_name = strrchr(farn, ':') ? strrchr(farn, ':') + 1 : farn;
+        if (!esm_source_for(source)->stream)
+            return tp_fail(err, TP_ERR_LAMBDA_CONFLICT,
+                           "An event source mapping with SQS arn (\" %s \") and function (\" %s \") "
+                           "already exists. Please update or delete the existing mapping with UUID %s",
+                           source, fn_name, dup);
         return tp_fail(err, TP_ERR_LAMBDA_CONFLICT,
                        "The event source arn (\" %s \") and function (\" %s \") provided mapping "
                        "already exists. Please update or delete the existing mapping with UUID %s",

@@ -92,10 +92,10 @@ static int exists(tp_req *r, const char *arn, tp_error *err)
     cJSON_Delete(res);
     if (rc == 0)
         return 0;
-    /* unverified wording: Lambda's answer for a queue that does not exist */
-    return tp_fail(err, TP_ERR_LAMBDA_INVALID_PARAMETER, "Error occurred while ReceiveMessage. SQS Error Code: "
-                        "AWS.SimpleQueueService.NonExistentQueue. SQS Error Message: The specified "
-                        "queue does not exist for this wsdl version. (Queue: %s)", arn);
+    return tp_fail(err, TP_ERR_LAMBDA_INVALID_PARAMETER, "%s",
+                   "Error occurred while ReceiveMessage. SQS Error Code: "
+                   "AWS.SimpleQueueService.NonExistentQueue. SQS Error Message: The specified queue "
+                   "does not exist or you do not have access to it.");
 }
 
 static int call(tp_core *core, const queue_ref *q, const char *op, cJSON *in, cJSON **out,

@@ -429,7 +429,7 @@ static void test_validation(void **state)
                              "size is greater than 10");
     free(msg);
     msg = mapping_error(e, q.arn, "\"StartingPosition\":\"LATEST\"");
-    assert_string_equal(msg, "Unsupported StartingPosition parameter for given event source mapping type.");
+    assert_string_equal(msg, "StartingPosition is not valid for SQS event sources.");
     free(msg);
     msg = mapping_error(e, q.arn, "\"ParallelizationFactor\":2");
     assert_string_equal(msg, "Unsupported ParallelizationFactor parameter for given event source mapping type.");
@@ -438,7 +438,9 @@ static void test_validation(void **state)
     assert_string_equal(msg, "Batch size for SQS FIFO event source must be between 1 and 10");
     free(msg);
     msg = mapping_error(e, "arn:aws:sqs:us-east-1:123456789012:nope", NULL);
-    assert_non_null(strstr(msg, "NonExistentQueue"));
+    assert_string_equal(msg, "Error occurred while ReceiveMessage. SQS Error Code: "
+                             "AWS.SimpleQueueService.NonExistentQueue. SQS Error Message: The specified "
+                             "queue does not exist or you do not have access to it.");
     free(msg);
     /* the model's ranges: BatchSize 1..10000, MaximumConcurrency 2..1000 */
     char body[1024];
@@ -467,7 +469,18 @@ static void test_validation(void **state)
     char *bs = json_member(out, "BatchSize");
     assert_string_equal(bs, "10000");
     free(bs);
+    char *uuid = json_member(out, "UUID");
     free(out);
+    snprintf(body, sizeof body, "{\"FunctionName\":\"f\",\"EventSourceArn\":\"%s\"}", q.arn);
+    msg = call(e, "Lambda_20150331.CreateEventSourceMapping", body, "ResourceConflictException");
+    char want[512];
+    snprintf(want, sizeof want,
+             "An event source mapping with SQS arn (\" %s \") and function (\" f \") already exists. "
+             "Please update or delete the existing mapping with UUID %s",
+             q.arn, uuid);
+    assert_string_equal(msg, want);
+    free(msg);
+    free(uuid);
     tp_engine_free(e);
 }
 
