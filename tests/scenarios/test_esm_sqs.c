@@ -853,6 +853,41 @@ static void test_update_disable_and_config(void **state)
     tp_engine_free(e);
 }
 
+/* One run of a small queue pipeline; its trace. */
+static char *replay_once(void)
+{
+    tp_engine *e = engine(NULL);
+    queue q;
+    create_queue(e, "replay", "{\"VisibilityTimeout\":\"5\"}", &q);
+    create_function(e, "f", "t_fail_n", 30);
+    fail_below = 2;
+    for (int i = 0; i < 30; i++) {
+        char b[16];
+        snprintf(b, sizeof b, "r%d", i);
+        send(e, &q, b, NULL);
+    }
+    free(create_mapping(e, "f", q.arn, "\"BatchSize\":3"));
+    for (int i = 0; i < 3; i++) {
+        tp_engine_run_until_idle(e, IDLE_MAX);
+        tp_engine_advance(e, 6000);
+    }
+    char *trace = tp_engine_trace(e, 0, 0, NULL);
+    tp_engine_free(e);
+    return trace;
+}
+
+static void test_replays_identically(void **state)
+{
+    (void)state;
+    char *a = replay_once();
+    char *b = replay_once();
+    assert_non_null(strstr(a, "\"type\":\"delete\""));
+    assert_non_null(strstr(a, "\"type\":\"retry\""));
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+}
+
 /* A stream batch that runs out of retries lands on the OnFailure queue as
  * one message holding Lambda's failure record. */
 static void test_stream_on_failure_to_queue(void **state)
@@ -927,6 +962,7 @@ int main(void)
         cmocka_unit_test(test_throttled_invocations_reappear),
         cmocka_unit_test(test_update_disable_and_config),
         cmocka_unit_test(test_stream_on_failure_to_queue),
+        cmocka_unit_test(test_replays_identically),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
