@@ -651,6 +651,25 @@ static void ready_remove(tp_engine *e, parked *p)
     p->rnext = NULL;
 }
 
+/* tidepool_parked_calls: long polls waiting right now (/_tidepool/metrics). */
+static void park_gauge(tp_engine *e)
+{
+    tp_trace_gauge_set(e->core.trace, "tidepool_parked_calls", "", (double)e->nparked);
+}
+
+static void park_event(tp_engine *e, const parked *p, const char *type, const char *reason)
+{
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "service", p->act->service);
+    cJSON_AddStringToObject(f, "operation", p->act->name);
+    cJSON_AddStringToObject(f, "key", p->key);
+    tp_json_add_int(f, "deadline_ms", p->deadline_ms);
+    if (reason)
+        cJSON_AddStringToObject(f, "reason", reason);
+    tp_trace_emit(&e->core, type, f);
+    cJSON_Delete(f);
+}
+
 /* Takes p out of the table: its timer, the READY queue, the list. */
 static void park_unlink(tp_engine *e, parked *p)
 {
@@ -668,6 +687,7 @@ static void park_unlink(tp_engine *e, parked *p)
         e->parked_tail = p->prev;
     p->prev = p->next = NULL;
     e->nparked--;
+    park_gauge(e);
 }
 
 static void park_free(parked *p)
@@ -847,6 +867,8 @@ static parked *park_call(tp_engine *e, const tp_req *req, const tp_action *act, 
         e->parked_head = p;
     e->parked_tail = p;
     e->nparked++;
+    park_gauge(e);
+    park_event(e, p, "park", NULL);
     if (p->deadline_ms <= req->now_ms) {
         p->final = 1;
         ready_push(e, p);
@@ -870,6 +892,7 @@ static int host_cancel(void *ctx, uint64_t id)
     pthread_mutex_lock(&e->lock);
     for (parked *p = e->parked_head; p; p = p->next) {
         if (p->id == id) {
+            park_event(e, p, "unpark", "the client went away");
             park_unlink(e, p);
             park_free(p);
             found = 1;

@@ -476,6 +476,8 @@ static int settings_merge(tp_core *core, const cJSON *in, cJSON *conf, int queue
         "BisectBatchOnFunctionError", "MaximumRetryAttempts", "TumblingWindowInSeconds",
         "StartingPosition", "StartingPositionTimestamp"};
     (void)core;
+    if (queue && cJSON_GetObjectItemCaseSensitive(in, "StartingPosition"))
+        return invalid(err, "%s", "StartingPosition is not valid for SQS event sources.");
     /* unverified wording: the form of Lambda's DestinationConfig refusal
      * below, for the other members */
     for (size_t i = 0; queue && i < sizeof stream_only / sizeof stream_only[0]; i++)
@@ -600,6 +602,11 @@ static int insert_mapping(tp_req *r, cJSON *in, const char *source, cJSON *conf,
     if (rc == SQLITE_ROW) {
         cJSON_Delete(conf);
         const char *fn_name = strrchr(farn, ':') ? strrchr(farn, ':') + 1 : farn;
+        if (!esm_source_for(source)->stream)
+            return tp_fail(err, TP_ERR_LAMBDA_CONFLICT,
+                           "An event source mapping with SQS arn (\" %s \") and function (\" %s \") "
+                           "already exists. Please update or delete the existing mapping with UUID %s",
+                           source, fn_name, dup);
         return tp_fail(err, TP_ERR_LAMBDA_CONFLICT,
                        "The event source arn (\" %s \") and function (\" %s \") provided mapping "
                        "already exists. Please update or delete the existing mapping with UUID %s",
@@ -677,7 +684,10 @@ static int create_mapping(tp_req *r, cJSON *in, int from_config, int64_t *id_out
         return invalid(err, "%s",
                        "1 validation error detected: Value null at 'startingPosition' failed to "
                        "satisfy constraint: Member must not be null.");
-    if (strcmp(pos, "TRIM_HORIZON") != 0 && strcmp(pos, "LATEST") != 0)
+    int known = 0;
+    for (const char *const *p = src->stream->starting_positions; p && *p; p++)
+        known |= strcmp(pos, *p) == 0;
+    if (!known)
         return invalid(err, "Unsupported starting position for arn type: %s", source);
     cJSON *conf = cJSON_CreateObject();
     cJSON_AddStringToObject(conf, "StartingPosition", pos);

@@ -72,6 +72,10 @@ typedef struct esm_shard {
 typedef struct esm_stream_source {
     /* the failure record's member naming the batch: "DDBStreamBatchInfo" */
     const char *batch_info;
+    /* the StartingPosition values it accepts (NULL-terminated); poller.c
+     * positions TRIM_HORIZON (the oldest record) and LATEST (the newest
+     * when the mapping first polls) */
+    const char *const *starting_positions;
     /* the config's "lambda" setting for the shard polling interval, and
      * its default (DynamoDB: "poll_interval_ms", 250) */
     const char *poll_setting;

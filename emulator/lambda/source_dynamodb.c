@@ -166,8 +166,11 @@ static int owns(const char *arn)
            strstr(arn, "/stream/");
 }
 
+static const char *const positions[] = {"TRIM_HORIZON", "LATEST", NULL};
+
 static const esm_stream_source stream = {
     .batch_info = "DDBStreamBatchInfo",
+    .starting_positions = positions,
     .poll_setting = "poll_interval_ms",
     .poll_default_ms = 250,
     .list_shards = list_shards,

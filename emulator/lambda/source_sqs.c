@@ -92,10 +92,10 @@ static int exists(tp_req *r, const char *arn, tp_error *err)
     cJSON_Delete(res);
     if (rc == 0)
         return 0;
-    /* unverified wording: Lambda's answer for a queue that does not exist */
-    return tp_fail(err, TP_ERR_LAMBDA_INVALID_PARAMETER, "Error occurred while ReceiveMessage. SQS Error Code: "
-                        "AWS.SimpleQueueService.NonExistentQueue. SQS Error Message: The specified "
-                        "queue does not exist for this wsdl version. (Queue: %s)", arn);
+    return tp_fail(err, TP_ERR_LAMBDA_INVALID_PARAMETER, "%s",
+                   "Error occurred while ReceiveMessage. SQS Error Code: "
+                   "AWS.SimpleQueueService.NonExistentQueue. SQS Error Message: The specified queue "
+                   "does not exist or you do not have access to it.");
 }
 
 static int call(tp_core *core, const queue_ref *q, const char *op, cJSON *in, cJSON **out,
@@ -479,13 +479,19 @@ static int deliver(tp_core *core, const esm_mapping *m, const queue_ref *q, qbat
 }
 
 /* The batch's records the response reports as failed (a new array of
- * borrowed references), NULL when the whole batch counts as failed (an
- * identifier that is empty, not a string or not in the batch). */
+ * borrowed references); *whole when the batch counts as failed as a whole,
+ * as Lambda treats a response that is not JSON and an identifier that is
+ * missing, empty, not a string or not in the batch. No response, or none
+ * or an empty list of batchItemFailures: all succeeded. */
 static cJSON *reported_failures(const cJSON *records, const char *payload, int *whole)
 {
     *whole = 0;
     cJSON *failed = cJSON_CreateArray();
     cJSON *resp = payload && *payload ? tp_json_parse(payload, strlen(payload)) : NULL;
+    if (payload && *payload && !resp) {
+        *whole = 1;
+        return failed;
+    }
     const cJSON *items = cJSON_IsObject(resp) ? cJSON_GetObjectItemCaseSensitive(resp, "batchItemFailures") : NULL;
     const cJSON *it;
     cJSON_ArrayForEach(it, items)

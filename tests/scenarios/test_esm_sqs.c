@@ -117,6 +117,14 @@ static int h_partial(tp_ctx *ctx, const char *event, size_t len, tp_response *re
     return tp_respondf(resp, "%s", "{\"batchItemFailures\":[]}");
 }
 
+/* Answers with text that is not JSON. */
+static int h_not_json(tp_ctx *ctx, const char *event, size_t len, tp_response *resp)
+{
+    (void)ctx;
+    record_event(event, len);
+    return tp_respondf(resp, "%s", ncalls == 1 ? "not json" : "");
+}
+
 /* Takes a second of tidepool time; counts how many run at once. */
 static int h_slow(tp_ctx *ctx, const char *event, size_t len, tp_response *resp)
 {
@@ -142,7 +150,8 @@ static tp_engine *engine(const char *config)
         const char *name;
         tp_handler_fn fn;
     } handlers[] = {{"t_record", h_record},   {"t_fail_n", h_fail_n}, {"t_fail_always", h_fail_always},
-                    {"t_partial", h_partial}, {"t_slow", h_slow}};
+                    {"t_partial", h_partial}, {"t_slow", h_slow},
+                    {"t_not_json", h_not_json}};
     for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
         tp_engine_register_handler(e, handlers[i].name, handlers[i].fn);
     seen_reset();
@@ -420,7 +429,7 @@ static void test_validation(void **state)
                              "size is greater than 10");
     free(msg);
     msg = mapping_error(e, q.arn, "\"StartingPosition\":\"LATEST\"");
-    assert_string_equal(msg, "Unsupported StartingPosition parameter for given event source mapping type.");
+    assert_string_equal(msg, "StartingPosition is not valid for SQS event sources.");
     free(msg);
     msg = mapping_error(e, q.arn, "\"ParallelizationFactor\":2");
     assert_string_equal(msg, "Unsupported ParallelizationFactor parameter for given event source mapping type.");
@@ -429,7 +438,9 @@ static void test_validation(void **state)
     assert_string_equal(msg, "Batch size for SQS FIFO event source must be between 1 and 10");
     free(msg);
     msg = mapping_error(e, "arn:aws:sqs:us-east-1:123456789012:nope", NULL);
-    assert_non_null(strstr(msg, "NonExistentQueue"));
+    assert_string_equal(msg, "Error occurred while ReceiveMessage. SQS Error Code: "
+                             "AWS.SimpleQueueService.NonExistentQueue. SQS Error Message: The specified "
+                             "queue does not exist or you do not have access to it.");
     free(msg);
     /* the model's ranges: BatchSize 1..10000, MaximumConcurrency 2..1000 */
     char body[1024];
@@ -458,7 +469,18 @@ static void test_validation(void **state)
     char *bs = json_member(out, "BatchSize");
     assert_string_equal(bs, "10000");
     free(bs);
+    char *uuid = json_member(out, "UUID");
     free(out);
+    snprintf(body, sizeof body, "{\"FunctionName\":\"f\",\"EventSourceArn\":\"%s\"}", q.arn);
+    msg = call(e, "Lambda_20150331.CreateEventSourceMapping", body, "ResourceConflictException");
+    char want[512];
+    snprintf(want, sizeof want,
+             "An event source mapping with SQS arn (\" %s \") and function (\" f \") already exists. "
+             "Please update or delete the existing mapping with UUID %s",
+             q.arn, uuid);
+    assert_string_equal(msg, want);
+    free(msg);
+    free(uuid);
     tp_engine_free(e);
 }
 
@@ -518,6 +540,28 @@ static void test_report_batch_item_failures(void **state)
     assert_int_equal(calls[1].receives[0], 2);
     assert_int_equal(seen_body("a"), 1);
     assert_int_equal(seen_body("c"), 1);
+    tp_engine_free(e);
+}
+
+/* With ReportBatchItemFailures, an answer that is not JSON fails the whole
+ * batch, as Lambda treats it; an empty answer is a success. */
+static void test_report_failures_not_json_fails_the_batch(void **state)
+{
+    (void)state;
+    tp_engine *e = engine(NULL);
+    queue q;
+    create_queue(e, "notjson", "{\"VisibilityTimeout\":\"10\"}", &q);
+    create_function(e, "f", "t_not_json", 30);
+    send(e, &q, "a", NULL);
+    send(e, &q, "b", NULL);
+    free(create_mapping(e, "f", q.arn, "\"FunctionResponseTypes\":[\"ReportBatchItemFailures\"]"));
+    tp_engine_run_until_idle(e, IDLE_MAX);
+    assert_int_equal(ncalls, 1);
+    assert_int_equal(queue_depth(e, &q, 1), 2);
+    tp_engine_advance(e, 11000);
+    tp_engine_run_until_idle(e, IDLE_MAX);
+    assert_int_equal(total_records(), 4);
+    assert_int_equal(queue_depth(e, &q, 1), 0);
     tp_engine_free(e);
 }
 
@@ -809,6 +853,41 @@ static void test_update_disable_and_config(void **state)
     tp_engine_free(e);
 }
 
+/* One run of a small queue pipeline; its trace. */
+static char *replay_once(void)
+{
+    tp_engine *e = engine(NULL);
+    queue q;
+    create_queue(e, "replay", "{\"VisibilityTimeout\":\"5\"}", &q);
+    create_function(e, "f", "t_fail_n", 30);
+    fail_below = 2;
+    for (int i = 0; i < 30; i++) {
+        char b[16];
+        snprintf(b, sizeof b, "r%d", i);
+        send(e, &q, b, NULL);
+    }
+    free(create_mapping(e, "f", q.arn, "\"BatchSize\":3"));
+    for (int i = 0; i < 3; i++) {
+        tp_engine_run_until_idle(e, IDLE_MAX);
+        tp_engine_advance(e, 6000);
+    }
+    char *trace = tp_engine_trace(e, 0, 0, NULL);
+    tp_engine_free(e);
+    return trace;
+}
+
+static void test_replays_identically(void **state)
+{
+    (void)state;
+    char *a = replay_once();
+    char *b = replay_once();
+    assert_non_null(strstr(a, "\"type\":\"delete\""));
+    assert_non_null(strstr(a, "\"type\":\"retry\""));
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+}
+
 /* A stream batch that runs out of retries lands on the OnFailure queue as
  * one message holding Lambda's failure record. */
 static void test_stream_on_failure_to_queue(void **state)
@@ -874,6 +953,7 @@ int main(void)
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_failure_redelivered_after_visibility),
         cmocka_unit_test(test_report_batch_item_failures),
+        cmocka_unit_test(test_report_failures_not_json_fails_the_batch),
         cmocka_unit_test(test_filter_deletes_unmatched),
         cmocka_unit_test(test_batching_window),
         cmocka_unit_test(test_redrive_to_dlq),
@@ -882,6 +962,7 @@ int main(void)
         cmocka_unit_test(test_throttled_invocations_reappear),
         cmocka_unit_test(test_update_disable_and_config),
         cmocka_unit_test(test_stream_on_failure_to_queue),
+        cmocka_unit_test(test_replays_identically),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
