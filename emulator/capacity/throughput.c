@@ -205,6 +205,20 @@ void tp_cap_charge(tp_req *r, const tp_cap_resource *res, int dim, double units)
     tp_bucket_refill(&e->b[dim], r->now_ms);
     tp_bucket_charge(&e->b[dim], m);
     e->consumed_milli[dim] += m;
+    const cJSON *c = cap_config(r->core);
+    if (m > 0 && c && tp_json_bool(c, "trace_consumed", 0)) {
+        cJSON *f = cJSON_CreateObject();
+        if (f) {
+            cJSON_AddStringToObject(f, "service", e->service);
+            cJSON_AddStringToObject(f, e->resource_label, e->name);
+            if (e->part[0])
+                cJSON_AddStringToObject(f, e->part_label, e->part);
+            cJSON_AddStringToObject(f, "kind", e->dim_name[dim]);
+            cJSON_AddNumberToObject(f, "units", (double)m / 1000.0);
+            tp_trace_emit(r->core, "consume", f);
+            cJSON_Delete(f);
+        }
+    }
 }
 
 void tp_cap_reconfigure(tp_core *core, const char *service, int64_t generation,

@@ -27,7 +27,10 @@
  * Generic settings in the config file's "capacity" object:
  * "burst_seconds" (300: how much unused capacity a provisioned bucket
  * holds, tp_capacity_burst_ms) and "start_full" (true: new buckets start
- * full, tp_capacity_start_full). Each owner reads its own section beside
+ * full, tp_capacity_start_full) and "trace_consumed" (false: when true,
+ * every charge is also a "consume" trace event {service, <resource_label>,
+ * <part_label>?, kind, units}, from which `tidepool run` draws consumed
+ * capacity per second and per minute). Each owner reads its own section beside
  * them (DynamoDB: "tables", "on_demand_max_read/write"; see
  * dynamodb/capacity.h).
  *
