@@ -68,7 +68,21 @@ const char esm_schema[] =
     "  inflight INTEGER NOT NULL DEFAULT 0,"  /* invocation id */
     "  retry_at INTEGER NOT NULL DEFAULT 0,"
     "  window_start INTEGER NOT NULL DEFAULT 0,"
-    "  UNIQUE(mapping_id, shard_id, lane));";
+    "  UNIQUE(mapping_id, shard_id, lane));"
+    /* queue sources (source_sqs.c): the batches received and not yet done
+     * with (inflight 0: still gathering in the batching window), and each
+     * mapping's poller count */
+    "CREATE TABLE IF NOT EXISTS esm_queue_batches("
+    "  id INTEGER PRIMARY KEY,"
+    "  mapping_id INTEGER NOT NULL,"
+    "  records TEXT NOT NULL,"                /* the event records, JSON array */
+    "  bytes INTEGER NOT NULL DEFAULT 0,"
+    "  window_start INTEGER NOT NULL DEFAULT 0,"
+    "  inflight INTEGER NOT NULL DEFAULT 0);"  /* invocation id */
+    "CREATE TABLE IF NOT EXISTS esm_queue_pollers("
+    "  mapping_id INTEGER PRIMARY KEY,"
+    "  pollers INTEGER NOT NULL,"             /* concurrent batches allowed now */
+    "  scaled_ms INTEGER NOT NULL DEFAULT 0);";
 
 #define DEFAULT_TRANSITION_MS 1000
 #define LIST_DEFAULT 100
@@ -98,7 +112,10 @@ static void conf_fill(esm_mapping *m)
     const cJSON *c = m->conf;
     snprintf(m->starting_position, sizeof m->starting_position, "%s",
              tp_json_str(c, "StartingPosition") ? tp_json_str(c, "StartingPosition") : "TRIM_HORIZON");
-    m->batch_size = tp_json_int(c, "BatchSize", 100);
+    m->src = esm_source_for(m->source_arn);
+    int queue = m->src && !m->src->stream;
+    m->batch_size = tp_json_int(c, "BatchSize", queue ? 10 : 100);
+    m->max_concurrency = tp_json_int(tp_json_path(c, "ScalingConfig"), "MaximumConcurrency", 0);
     m->window_s = tp_json_int(c, "MaximumBatchingWindowInSeconds", 0);
     m->parallel = tp_json_int(c, "ParallelizationFactor", 1);
     m->max_age_s = tp_json_int(c, "MaximumRecordAgeInSeconds", -1);
@@ -346,10 +363,43 @@ static void add_copy(cJSON *out, const cJSON *conf, const char *name)
         cJSON_AddItemToObject(out, name, cJSON_Duplicate(v, 1));
 }
 
+static void add_mapping_arn(cJSON *o, const esm_mapping *m)
+{
+    char arn[256];
+    snprintf(arn, sizeof arn, "arn:aws:lambda:%s:%s:event-source-mapping:%s", m->region, m->account,
+             m->uuid);
+    cJSON_AddStringToObject(o, "EventSourceMappingArn", arn);
+}
+
+/* A queue's mapping has none of the stream settings (StartingPosition,
+ * ParallelizationFactor, DestinationConfig, retries, record age). */
+static cJSON *queue_mapping_json(const esm_mapping *m, const row_extra *x)
+{
+    const cJSON *c = m->conf;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "UUID", m->uuid);
+    tp_json_add_int(o, "BatchSize", m->batch_size);
+    tp_json_add_int(o, "MaximumBatchingWindowInSeconds", m->window_s);
+    cJSON_AddStringToObject(o, "EventSourceArn", m->source_arn);
+    add_copy(o, c, "FilterCriteria");
+    cJSON_AddStringToObject(o, "FunctionArn", m->function_arn);
+    cJSON_AddNumberToObject(o, "LastModified", (double)x->modified_ms / 1000.0);
+    cJSON_AddStringToObject(o, "State", m->state);
+    cJSON_AddStringToObject(o, "StateTransitionReason", "User action");
+    const cJSON *types = cJSON_GetObjectItemCaseSensitive(c, "FunctionResponseTypes");
+    cJSON_AddItemToObject(o, "FunctionResponseTypes",
+                          types ? cJSON_Duplicate(types, 1) : cJSON_CreateArray());
+    add_copy(o, c, "ScalingConfig");
+    add_mapping_arn(o, m);
+    return o;
+}
+
 /* EventSourceMappingConfiguration, in the member order Lambda answers with. */
 static cJSON *mapping_json(const esm_mapping *m, const row_extra *x)
 {
     const cJSON *c = m->conf;
+    if (m->src && !m->src->stream)
+        return queue_mapping_json(m, x);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "UUID", m->uuid);
     cJSON_AddStringToObject(o, "StartingPosition", m->starting_position);
@@ -379,10 +429,7 @@ static cJSON *mapping_json(const esm_mapping *m, const row_extra *x)
     const cJSON *types = cJSON_GetObjectItemCaseSensitive(c, "FunctionResponseTypes");
     cJSON_AddItemToObject(o, "FunctionResponseTypes",
                           types ? cJSON_Duplicate(types, 1) : cJSON_CreateArray());
-    char arn[256];
-    snprintf(arn, sizeof arn, "arn:aws:lambda:%s:%s:event-source-mapping:%s", m->region, m->account,
-             m->uuid);
-    cJSON_AddStringToObject(o, "EventSourceMappingArn", arn);
+    add_mapping_arn(o, m);
     return o;
 }
 
@@ -413,23 +460,41 @@ static int invalid(tp_error *err, const char *fmt, const char *arg)
     return tp_fail(err, TP_ERR_LAMBDA_INVALID_PARAMETER, fmt, arg);
 }
 
-/* arn:aws:dynamodb:REGION:ACCOUNT:table/NAME/stream/LABEL */
-static int is_ddb_stream_arn(const char *arn)
-{
-    return arn && strncmp(arn, "arn:aws:dynamodb:", 17) == 0 && strstr(arn, ":table/") &&
-           strstr(arn, "/stream/");
-}
-
 /* Checks the settings members common to Create and Update, copying the
  * ones present from `in` into conf. */
-static int settings_merge(tp_core *core, const cJSON *in, cJSON *conf, tp_error *err)
+static int settings_merge(tp_core *core, const cJSON *in, cJSON *conf, int queue, tp_error *err)
 {
     static const char *const members[] = {
         "BatchSize", "MaximumBatchingWindowInSeconds", "ParallelizationFactor",
         "FilterCriteria", "DestinationConfig", "MaximumRecordAgeInSeconds",
         "BisectBatchOnFunctionError", "MaximumRetryAttempts", "TumblingWindowInSeconds",
-        "FunctionResponseTypes"};
+        "FunctionResponseTypes", "ScalingConfig"};
+    /* settings that only streams have, and the one only queues have */
+    static const char *const stream_only[] = {
+        "ParallelizationFactor", "DestinationConfig", "MaximumRecordAgeInSeconds",
+        "BisectBatchOnFunctionError", "MaximumRetryAttempts", "TumblingWindowInSeconds",
+        "StartingPosition", "StartingPositionTimestamp"};
     (void)core;
+    /* unverified wording: the form of Lambda's DestinationConfig refusal
+     * below, for the other members */
+    for (size_t i = 0; queue && i < sizeof stream_only / sizeof stream_only[0]; i++)
+        if (cJSON_GetObjectItemCaseSensitive(in, stream_only[i]))
+            return invalid(err, "Unsupported %s parameter for given event source mapping type.",
+                           stream_only[i]);
+    if (!queue && cJSON_GetObjectItemCaseSensitive(in, "ScalingConfig"))
+        return invalid(err, "Unsupported %s parameter for given event source mapping type.",
+                       "ScalingConfig");
+    if (queue) {
+        const cJSON *b = cJSON_GetObjectItemCaseSensitive(in, "BatchSize");
+        const cJSON *w = cJSON_GetObjectItemCaseSensitive(in, "MaximumBatchingWindowInSeconds");
+        int64_t batch = cJSON_IsNumber(b) ? (int64_t)b->valuedouble : tp_json_int(conf, "BatchSize", 10);
+        int64_t window = cJSON_IsNumber(w) ? (int64_t)w->valuedouble
+                                           : tp_json_int(conf, "MaximumBatchingWindowInSeconds", 0);
+        if (batch > 10 && window <= 0)
+            return invalid(err, "%s",
+                           "Maximum batch window in seconds must be greater than 0 if maximum batch "
+                           "size is greater than 10");
+    }
     int64_t age = tp_json_int(in, "MaximumRecordAgeInSeconds", -1);
     if (age != -1 && (age < 60 || age > 604800))
         return tp_fail(err, TP_ERR_LAMBDA_INVALID_PARAMETER,
@@ -518,7 +583,30 @@ static int stream_exists(tp_req *r, const char *arn, tp_error *err)
 
 /* --- CreateEventSourceMapping ----------------------------------------------- */
 
-static int create_mapping(tp_req *r, cJSON *in, int from_config, int64_t *id_out, tp_error *err)
+/* "arn:aws:sqs:REGION:ACCOUNT:NAME" */
+static int queue_exists(tp_req *r, const char *arn, tp_error *err)
+{
+    char region[32], account[13], name[128];
+    if (sscanf(arn, "arn:aws:sqs:%31[^:]:%12[^:]:%127s", region, account, name) != 3)
+        return invalid(err, "Unrecognized event source, must be kinesis, dynamodb stream or sqs. "
+                            "Unsupported source arn : %s", arn);
+    cJSON *in = cJSON_CreateObject(), *res = NULL;
+    cJSON_AddStringToObject(in, "QueueName", name);
+    cJSON_AddStringToObject(in, "QueueOwnerAWSAccountId", account);
+    tp_error e = {0};
+    int rc = lambda_call_internal(r->core, account, region, "AmazonSQS.GetQueueUrl", in, &res, &e);
+    cJSON_Delete(in);
+    cJSON_Delete(res);
+    if (rc == 0)
+        return 0;
+    /* unverified wording: Lambda's answer for a queue that does not exist */
+    return invalid(err, "Error occurred while ReceiveMessage. SQS Error Code: "
+                        "AWS.SimpleQueueService.NonExistentQueue. SQS Error Message: The specified "
+                        "queue does not exist for this wsdl version. (Queue: %s)", arn);
+}
+
+static int insert_mapping(tp_req *r, cJSON *in, const char *source, cJSON *conf, int from_config,
+                          int64_t *id_out, tp_error *err)
 {
     static const char dup_sql[] =
         "SELECT uuid FROM esm_mappings WHERE account=?1 AND region=?2 AND function_arn=?3"
@@ -527,31 +615,11 @@ static int create_mapping(tp_req *r, cJSON *in, int from_config, int64_t *id_out
         "INSERT INTO esm_mappings(uuid, account, region, function_arn, source_arn, conf, state,"
         " target, state_due_ms, modified_ms, positioned) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
         " ?9, ?10, 0)";
-    const char *source = tp_json_str(in, "EventSourceArn");
     const char *fname = tp_json_str(in, "FunctionName");
-    if (!source)
-        return invalid(err, "%s", "Unrecognized event source.");
-    if (!is_ddb_stream_arn(source))
-        return invalid(err,
-                       "Unrecognized event source, must be kinesis, dynamodb stream or sqs. "
-                       "Unsupported source arn : %s",
-                       source);
-    const char *pos = tp_json_str(in, "StartingPosition");
-    if (!pos)
-        return invalid(err, "%s",
-                       "1 validation error detected: Value null at 'startingPosition' failed to "
-                       "satisfy constraint: Member must not be null.");
-    if (strcmp(pos, "TRIM_HORIZON") != 0 && strcmp(pos, "LATEST") != 0)
-        return invalid(err, "Unsupported starting position for arn type: %s", source);
-    cJSON *conf = cJSON_CreateObject();
-    cJSON_AddStringToObject(conf, "StartingPosition", pos);
-    if (settings_merge(r->core, in, conf, err) != 0) {
-        cJSON_Delete(conf);
-        return -1;
-    }
+    int queue = !esm_source_for(source)->stream;
     char farn[256];
     if (function_resolve(r, fname ? fname : "", from_config, farn, sizeof farn, err) != 0 ||
-        (!from_config && stream_exists(r, source, err) != 0)) {
+        (!from_config && (queue ? queue_exists(r, source, err) : stream_exists(r, source, err)) != 0)) {
         cJSON_Delete(conf);
         return -1;
     }
@@ -610,6 +678,54 @@ static int create_mapping(tp_req *r, cJSON *in, int from_config, int64_t *id_out
     esm_poller_wake(r->core, id, from_config ? r->now_ms : r->now_ms + transition_ms(r->core));
     *id_out = id;
     return 0;
+}
+
+
+static int create_queue_mapping(tp_req *r, cJSON *in, const char *source, int from_config,
+                                int64_t *id_out, tp_error *err)
+{
+    size_t n = strlen(source);
+    int fifo = n > 5 && strcmp(source + n - 5, ".fifo") == 0;
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(in, "BatchSize");
+    /* unverified wording */
+    if (fifo && cJSON_IsNumber(b) && b->valuedouble > 10)
+        return invalid(err, "%s", "Batch size for SQS FIFO event source must be between 1 and 10");
+    cJSON *conf = cJSON_CreateObject();
+    if (settings_merge(r->core, in, conf, 1, err) != 0) {
+        cJSON_Delete(conf);
+        return -1;
+    }
+    return insert_mapping(r, in, source, conf, from_config, id_out, err);
+}
+
+static int create_mapping(tp_req *r, cJSON *in, int from_config, int64_t *id_out, tp_error *err)
+{
+    const char *source = tp_json_str(in, "EventSourceArn");
+    if (!source)
+        return invalid(err, "%s", "Unrecognized event source.");
+    const esm_source *src = esm_source_for(source);
+    if (!src)
+        return invalid(err,
+                       "Unrecognized event source, must be kinesis, dynamodb stream or sqs. "
+                       "Unsupported source arn : %s",
+                       source);
+    int queue = !src->stream;
+    if (queue)
+        return create_queue_mapping(r, in, source, from_config, id_out, err);
+    const char *pos = tp_json_str(in, "StartingPosition");
+    if (!pos)
+        return invalid(err, "%s",
+                       "1 validation error detected: Value null at 'startingPosition' failed to "
+                       "satisfy constraint: Member must not be null.");
+    if (strcmp(pos, "TRIM_HORIZON") != 0 && strcmp(pos, "LATEST") != 0)
+        return invalid(err, "Unsupported starting position for arn type: %s", source);
+    cJSON *conf = cJSON_CreateObject();
+    cJSON_AddStringToObject(conf, "StartingPosition", pos);
+    if (settings_merge(r->core, in, conf, queue, err) != 0) {
+        cJSON_Delete(conf);
+        return -1;
+    }
+    return insert_mapping(r, in, source, conf, from_config, id_out, err);
 }
 
 int esm_create(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
@@ -743,7 +859,7 @@ int esm_update(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         in_use(err, "update");
         goto out;
     }
-    if (settings_merge(r->core, in, m.conf, err) != 0)
+    if (settings_merge(r->core, in, m.conf, m.src && !m.src->stream, err) != 0)
         goto out;
     if (fname && function_resolve(r, fname, 0, farn, sizeof farn, err) != 0)
         goto out;
@@ -801,12 +917,12 @@ int esm_delete(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
 
 /* --- start / busy ---------------------------------------------------------- */
 
-/* "arn:aws:dynamodb:REGION:ACCOUNT:table/..." -> region, account. */
+/* "arn:aws:SERVICE:REGION:ACCOUNT:..." -> region, account. */
 static int arn_scope(const char *arn, char *region, size_t rcap, char *account, size_t acap)
 {
-    if (!arn || strncmp(arn, "arn:aws:dynamodb:", 17) != 0)
+    if (!arn || strncmp(arn, "arn:aws:", 8) != 0 || !strchr(arn + 8, ':'))
         return -1;
-    const char *p = arn + 17, *c1 = strchr(p, ':');
+    const char *p = strchr(arn + 8, ':') + 1, *c1 = strchr(p, ':');
     const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
     if (!c2 || (size_t)(c1 - p) >= rcap || (size_t)(c2 - c1 - 1) >= acap)
         return -1;
@@ -839,7 +955,7 @@ static int config_mappings(tp_core *core)
             snprintf(region, sizeof region, "%s", reg);
         if (!scoped || !fname) {
             tp_log_msg(TP_LOG_ERROR, "config: event_source_mappings: an entry needs FunctionName and "
-                                     "a DynamoDB stream EventSourceArn");
+                                     "an EventSourceArn");
             continue;
         }
         /* a restart with --data-dir already has it */

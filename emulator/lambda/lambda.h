@@ -9,8 +9,10 @@
  *                invocation log (lambda_invocations)
  *   esm.c        event source mappings: Create/Get/List/Update/Delete, the
  *                state machine, config "event_source_mappings"
- *   poller.c     DynamoDB stream polling: lanes, batching, retries, bisect,
- *                partial failures, discard + OnFailure, lineage
+ *   poller.c     the mappings' poll event; stream-like sources' lanes,
+ *                batching, retries, bisect, partial failures, discard +
+ *                OnFailure, lineage (esm.h: the event source interface)
+ *   source_dynamodb.c  DynamoDB streams as a stream-like source
  *   filter.c     FilterCriteria patterns (compile, match)
  *   registry.c   handler registry (compiled-in + --handlers lib.so)
  *   service.c    the tp_service (action table from actions.def, schema,
