@@ -839,7 +839,10 @@ static void on_event(runner *r, const cJSON *ev)
     if (strcmp(type, "request") == 0) {
         on_request(r, ev, rel);
     } else if (strcmp(type, "throttle") == 0) {
-        s->throttles++;
+        if (!s->throttles++) {
+            s->first_throttle_ms = rel;
+            s->wcu_before_throttle_milli = s->wcu_consumed_milli;
+        }
         flood_touch(r, rel);
         r->flood.throttles++;
     } else if (strcmp(type, "sdk_retry") == 0) {
@@ -1407,7 +1410,15 @@ static void run_probe(runner *r, tp_engine *e, const cJSON *p, tp_scenario_probe
     copy_str(out->name, sizeof out->name, tp_json_str(p, "name"));
     const char *target = tp_json_str(p, "target");
     const char *value = tp_json_str(p, "value") ? tp_json_str(p, "value") : "Count";
-    cJSON *req = cJSON_Duplicate(member(p, "request"), 1);
+    /* ${VAR} from setup's "save" works in probes too */
+    cJSON *req = NULL;
+    char *tpl = member(p, "request") ? tp_json_print(member(p, "request")) : NULL;
+    subst sv = {.i = 0, .now_ms = tp_engine_now_ms(e), .t_ms = 0, .v = &r->vars};
+    char *text = tpl ? expand(tpl, &sv) : NULL;
+    if (text)
+        req = tp_json_parse(text, strlen(text));
+    free(tpl);
+    free(text);
     if (!req)
         req = cJSON_CreateObject();
     out->ok = target != NULL;
@@ -1494,12 +1505,14 @@ int tp_scenario_metric(const tp_scenario_summary *s, const char *name, double *v
         M("lag.min_ms", lag_min_ms),
         M("iterator_age_max_ms", iterator_age_max_ms),
         M("out_of_order", out_of_order),
+        M("first_throttle_ms", first_throttle_ms),
 #undef M
     };
     if (strncmp(name, "wcu.", 4) == 0) {
         int64_t v = strcmp(name + 4, "peak") == 0             ? s->wcu_peak_milli
                     : strcmp(name + 4, "cloudwatch_peak") == 0 ? s->wcu_cloudwatch_peak_milli
                     : strcmp(name + 4, "consumed") == 0        ? s->wcu_consumed_milli
+                    : strcmp(name + 4, "before_throttle") == 0 ? s->wcu_before_throttle_milli
                                                                : -1;
         if (v < 0)
             return -1;
@@ -1523,6 +1536,8 @@ int tp_scenario_metric(const tp_scenario_summary *s, const char *name, double *v
                 *value = (double)g->invocations;
             else if (strcmp(dot + 1, "end_ms") == 0)
                 *value = (double)g->end_ms;
+            else if (strcmp(dot + 1, "start_ms") == 0)
+                *value = (double)g->start_ms;
             else
                 return -1;
             return 0;
@@ -1824,6 +1839,7 @@ static int run_fixture(const cJSON *fx, const tp_scenario_options *opts, tp_scen
         opts = &no_opts;
     memset(s, 0, sizeof *s);
     s->trace_hash = FNV_INIT;
+    s->first_throttle_ms = -1;
     if (!cJSON_IsObject(fx))
         return fail_why(why, cap, "the fixture must be a JSON object");
     copy_str(s->name, sizeof s->name, tp_json_str(fx, "name") ? tp_json_str(fx, "name") : "scenario");

@@ -85,6 +85,8 @@ typedef struct tp_scenario_summary {
     size_t n_stages;
     int64_t wcu_consumed_milli;      /* write units charged to report_table (not its GSIs) */
     int64_t wcu_peak_milli;          /* the busiest virtual second's write units */
+    int64_t first_throttle_ms;       /* the first throttle since t = 0 (-1: none) */
+    int64_t wcu_before_throttle_milli;   /* report_table's write units charged before it */
     int64_t wcu_cloudwatch_peak_milli;   /* the busiest minute's sum / 60, as CloudWatch shows
                                           * ConsumedWriteCapacityUnits (epoch-aligned minutes) */
     int64_t *wcu_per_second;         /* n_wcu_seconds entries from t = 0, milli-units (owned) */
@@ -121,8 +123,10 @@ void tp_scenario_summary_free(tp_scenario_summary *s);
 double tp_scenario_probe_value(const tp_scenario_summary *s, const char *name, double def);
 /* A summary number by its fixture "expect" name ("invocations.timeout",
  * "throttles", "lag.p99_ms", "probe.NAME", "stage.NAME.duration_ms",
- * "stage.NAME.timeouts", "stage.NAME.invocations", "wcu.peak",
- * "wcu.cloudwatch_peak", "wcu.consumed", ...). 0 ok, -1 unknown name. */
+ * "stage.NAME.timeouts", "stage.NAME.invocations", "stage.NAME.start_ms",
+ * "stage.NAME.end_ms", "stage.NAME.errors", "wcu.peak",
+ * "wcu.cloudwatch_peak", "wcu.consumed", "wcu.before_throttle",
+ * "first_throttle_ms", ...). 0 ok, -1 unknown name. */
 int tp_scenario_metric(const tp_scenario_summary *s, const char *name, double *value);
 
 /* Prints the comparison table of n summaries that have a report row

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <cjson/cJSON.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -357,6 +358,60 @@ static void sqs_rules_match_sqs_targets(void **state)
     tp_dispatch_free(d);
 }
 
+/* Through the engine and the real SQS service: the rule fires on every
+ * second SendMessage to "jobs" and the message it refuses is not sent. */
+static void engine_applies_sqs_rules(void **state)
+{
+    (void)state;
+    tp_error err;
+    tp_error_clear(&err);
+    tp_engine_options o = {
+        .config_json = "{\"faults\":[{\"service\":\"sqs\",\"operation\":\"SendMessage\","
+                       "\"resource\":\"jobs\",\"every\":2,\"error\":{\"code\":"
+                       "\"ThrottlingException\",\"status\":400,\"message\":\"Rate exceeded\"}}]}"};
+    tp_engine *e = tp_engine_new(&o, &err);
+    assert_non_null(e);
+    char *out = NULL, url[256], other[256];
+    const char *names[2] = {"jobs", "other"};
+    char *urls[2] = {url, other};
+    for (int k = 0; k < 2; k++) {
+        char body[64];
+        snprintf(body, sizeof body, "{\"QueueName\":\"%s\"}", names[k]);
+        assert_int_equal(tp_engine_call(e, NULL, NULL, "AmazonSQS.CreateQueue", body, &out, &err), 0);
+        cJSON *r = cJSON_Parse(out);
+        snprintf(urls[k], 256, "%s", cJSON_GetObjectItem(r, "QueueUrl")->valuestring);
+        cJSON_Delete(r);
+        free(out);
+    }
+    int failed = 0;
+    for (int i = 0; i < 4; i++) {
+        char body[400];
+        snprintf(body, sizeof body, "{\"QueueUrl\":\"%s\",\"MessageBody\":\"m%d\"}", url, i);
+        tp_error_clear(&err);
+        int rc = tp_engine_call(e, NULL, NULL, "AmazonSQS.SendMessage", body, &out, &err);
+        free(out);
+        out = NULL;
+        assert_int_equal(rc, i % 2 ? -1 : 0);
+        if (rc) {
+            failed++;
+            assert_string_equal(err.code, "ThrottlingException");
+            assert_int_equal(err.status, 400);
+            assert_string_equal(err.message, "Rate exceeded");
+        }
+        snprintf(body, sizeof body, "{\"QueueUrl\":\"%s\",\"MessageBody\":\"m%d\"}", other, i);
+        assert_int_equal(tp_engine_call(e, NULL, NULL, "AmazonSQS.SendMessage", body, &out, &err), 0);
+        free(out);
+    }
+    assert_int_equal(failed, 2);
+    char body[400];
+    snprintf(body, sizeof body,
+             "{\"QueueUrl\":\"%s\",\"AttributeNames\":[\"ApproximateNumberOfMessages\"]}", url);
+    assert_int_equal(tp_engine_call(e, NULL, NULL, "AmazonSQS.GetQueueAttributes", body, &out, &err), 0);
+    assert_non_null(strstr(out, "\"ApproximateNumberOfMessages\":\"2\""));   /* refused ones not sent */
+    free(out);
+    tp_engine_free(e);
+}
+
 static void trace_ring_is_bounded(void **state)
 {
     (void)state;
@@ -463,6 +518,7 @@ int main(void)
         cmocka_unit_test(function_rules_fire_for_invocations_only),
         cmocka_unit_test(resource_of_request),
         cmocka_unit_test(sqs_rules_match_sqs_targets),
+        cmocka_unit_test(engine_applies_sqs_rules),
         cmocka_unit_test(trace_ring_is_bounded),
         cmocka_unit_test(engine_reports_connection_faults),
     };
