@@ -171,7 +171,24 @@ static void the_table_and_replay(void **state)
         all[i] = get(rows[i].fixture);
     printf("[statement-etl] seed 002: scheduling 153/77/39 s; loading 20 WCU timed out, 176, 168, "
            "86, 44 s; CloudWatch peaks 70, 135, 140, 265, 328\n");
-    tp_scenario_print_table(stdout, all, NROWS);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    assert_non_null(m);
+    tp_scenario_print_table(m, all, NROWS);
+    fclose(m);
+    fputs(text, stdout);
+    assert_non_null(strstr(text, "configuration"));
+    assert_non_null(strstr(text, "peak WCU/s"));
+    for (size_t i = 0; i < NROWS; i++)
+        assert_non_null(strstr(text, all[i]->row));
+    free(text);
+    /* `tidepool run A.json B.json --quiet`: both run, the table ends it */
+    char a[1024], b[1024];
+    fixture_path("statement-etl-schedule-1file-batch", a, sizeof a);
+    fixture_path("statement-etl-schedule-4files", b, sizeof b);
+    char *argv[] = {a, b, "--quiet", NULL};
+    assert_int_equal(tp_scenario_main(3, argv), 0);
     /* the same fixture, the same trace, byte for byte */
     tp_scenario_summary again;
     run_fixture_named("statement-etl-schedule-2files", &again, NULL);
