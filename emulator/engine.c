@@ -5,7 +5,24 @@
  * A call: model validation (outside the lock) -> lock -> clock reading ->
  * BEGIN -> action -> COMMIT, or ROLLBACK on error -> unlock. Timer events
  * run the same way, one transaction each, with the clock set to their due
- * time in virtual mode. */
+ * time in virtual mode.
+ *
+ * Long polls (tp_req.park_*): an action with nothing to answer yet parks.
+ *
+ *     first run --nothing yet--> PARKED --tp_core_wake(key)--> READY
+ *        |                         |  ^                          |
+ *        answers                   |  +--- re-run finds nothing --+
+ *        v                         | deadline timer              | re-run answers
+ *     answered                     v                             v
+ *                                READY+final --re-run must answer--> answered
+ *
+ * park_call makes an entry (a copy of the request, its deadline a
+ * core/sched timer); engine_wake marks entries READY; run_ready re-runs
+ * READY entries after each commit (calls, timer events, control), each in a
+ * fresh transaction with a fresh now_ms, and hands the answer to whoever
+ * waits: an HTTP connection (tp_http_call.done), or tp_engine_call's
+ * thread. Handlers and pollers never park: their first run is the final
+ * one. */
 #include <cjson/cJSON.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -36,8 +53,10 @@ extern const tp_service sqs_service;
 static const tp_service *const services[] = {&ddb_service, &streams_service, &lambda_service,
                                              &sqs_service};
 
+typedef struct parked parked;
+
 struct tp_engine {
-    tp_core core;
+    tp_core core;   /* first: a timer event's core is its engine */
     cJSON *config;
     pthread_mutex_t lock;
     pthread_cond_t wake;
@@ -52,7 +71,50 @@ struct tp_engine {
      * POST /_tidepool/clock, a synchronous Invoke) waits here. */
     int advancing;
     pthread_cond_t adv_cv;
+    /* Parked long polls, in park order, and the READY queue. */
+    parked *parked_head, *parked_tail;
+    parked *ready_head, *ready_tail;
+    size_t nparked;
+    uint64_t park_seq;
+    int in_run_ready;
+    /* keys whose re-run found nothing during the run_ready pass in progress */
+    char idle_keys[16][256];
+    size_t nidle;
 };
+
+/* How a call may wait for a long poll's answer. */
+enum { PARK_NEVER, PARK_ASYNC, PARK_WAIT };
+
+typedef struct park_opts {
+    int mode;
+    void (*done)(void *arg, int rc, cJSON *out, const tp_error *err);  /* PARK_ASYNC */
+    void *done_arg;
+    uint64_t id;      /* out: the parked call's id */
+} park_opts;
+
+struct parked {
+    uint64_t id;
+    parked *prev, *next;   /* e->parked_* */
+    parked *rnext;         /* e->ready_* */
+    int ready, final, lose;
+    char key[256];
+    const tp_action *act;
+    cJSON *in;
+    char account[13], region[64], request_id[64], endpoint[300];
+    int64_t deadline_ms;
+    uint64_t timer;
+    void (*done)(void *arg, int rc, cJSON *out, const tp_error *err);
+    void *done_arg;
+    /* PARK_WAIT: the answer, kept for the waiting thread */
+    int answered, rc;
+    cJSON *out;
+    tp_error err;
+};
+
+static void run_ready(tp_engine *e);
+static void park_finish_all(tp_engine *e);
+static void park_free_all(tp_engine *e);
+static void engine_wake(void *ctx, const char *key);
 
 void tp_account_for_key(const char *access_key, char out[13])
 {
@@ -101,6 +163,7 @@ static int64_t run_due(tp_engine *e, int64_t until)
         if (tp_store_commit(e->core.store) != 0)
             tp_log_msg(TP_LOG_ERROR, "timer event at %lld did not commit", (long long)due);
         ran++;
+        run_ready(e);   /* long polls the event woke or timed out */
         /* a handler the event woke runs now, while the scheduler waits */
         if (e->core.after_event)
             e->core.after_event(&e->core);
@@ -174,6 +237,7 @@ static int engine_reset(void *ctx)
     pthread_mutex_lock(&e->lock);
     advance_begin(e);
     lambda_abandon_all(&e->core);
+    park_finish_all(e);   /* before their deadline timers go */
     tp_sched_clear(e->core.sched);
     tp_trace_clear(e->core.trace);
     tp_faults_reset(e->core.faults);   /* API rules go, config rules re-arm */
@@ -187,6 +251,7 @@ static int engine_reset(void *ctx)
         rc = tp_store_commit(e->core.store);
     else
         tp_store_rollback(e->core.store);
+    run_ready(e);   /* parked calls answer against the wiped store */
     advance_end(e);
     pthread_mutex_unlock(&e->lock);
     return rc;
@@ -220,6 +285,7 @@ static int engine_locked(void *ctx, int (*fn)(tp_core *core, void *arg), void *a
         else
             tp_store_rollback(e->core.store);
     }
+    run_ready(e);
     pthread_mutex_unlock(&e->lock);
     return rc;
 }
@@ -242,7 +308,8 @@ static size_t engine_pending(void *ctx)
 
 static int engine_exec(tp_engine *e, const char *access_key, const char *region,
                        const tp_action *act, cJSON *in, cJSON **out, tp_error *err,
-                       char *request_id, size_t rid_cap, int64_t *latency_out);
+                       char *request_id, size_t rid_cap, int64_t *latency_out,
+                       const char *endpoint, park_opts *park);
 
 static int host_call_in_txn(void *ctx, const char *account, const char *region,
                             const char *target, cJSON *in, cJSON **out, tp_error *err)
@@ -261,10 +328,13 @@ static int host_call_in_txn(void *ctx, const char *account, const char *region,
                   .region = region && *region ? region : "us-east-1",
                   .request_id = rid,
                   .now_ms = tp_clock_now_ms(e->core.clock),
-                  .action = act};
+                  .action = act,
+                  .park_final = 1};   /* pollers never park: a long poll answers at once */
     if (tp_store_exec(e->core.store, "SAVEPOINT tp_internal") != 0)
         return tp_fail(err, TP_ERR_INTERNAL, "storage is unavailable");
     int rc = act->run(&req, in, out, err);
+    if (rc == 0 && !*out)
+        *out = cJSON_CreateObject();
     if (rc != 0)
         tp_store_exec(e->core.store, "ROLLBACK TO tp_internal");
     tp_store_exec(e->core.store, "RELEASE tp_internal");
@@ -286,7 +356,10 @@ static int host_handler_call(void *ctx, const char *access_key, const char *regi
     if (!act)
         return tp_fail(err, TP_ERR_UNKNOWN_OPERATION, NULL);
     char rid[64];
-    int rc = engine_exec(e, access_key, region, act, in, out, err, rid, sizeof rid, latency_ms);
+    /* a handler's long poll answers at once (handler.h) */
+    park_opts park = {.mode = PARK_NEVER};
+    int rc = engine_exec(e, access_key, region, act, in, out, err, rid, sizeof rid, latency_ms,
+                         NULL, &park);
     if (rc != 0) {
         cJSON_Delete(*out);
         *out = NULL;
@@ -343,7 +416,8 @@ tp_engine *tp_engine_new(const tp_engine_options *opts, tp_error *err)
     e->host = (tp_core_host){.ctx = e,
                              .call_in_txn = host_call_in_txn,
                              .call = host_handler_call,
-                             .run_until = host_run_until};
+                             .run_until = host_run_until,
+                             .wake = engine_wake};
     e->core.lock = &e->lock;
     e->core.host = &e->host;
     pthread_mutex_init(&e->rid_lock, NULL);
@@ -432,6 +506,7 @@ void tp_engine_free(tp_engine *e)
         pthread_mutex_unlock(&e->lock);
         pthread_join(e->timer_thread, NULL);
     }
+    park_free_all(e);
     if (e->core.store) {
         tp_store_checkpoint(e->core.store);
         tp_store_close(e->core.store);
@@ -530,9 +605,308 @@ static void observe_call(tp_engine *e, const tp_action *act, int rc, const tp_er
     cJSON_Delete(f);
 }
 
+/* --- parked calls (long polls) ------------------------------------------- */
+
+static void ready_push(tp_engine *e, parked *p)
+{
+    if (p->ready)
+        return;
+    p->ready = 1;
+    p->rnext = NULL;
+    if (e->ready_tail)
+        e->ready_tail->rnext = p;
+    else
+        e->ready_head = p;
+    e->ready_tail = p;
+}
+
+static parked *ready_pop(tp_engine *e)
+{
+    parked *p = e->ready_head;
+    if (!p)
+        return NULL;
+    e->ready_head = p->rnext;
+    if (!e->ready_head)
+        e->ready_tail = NULL;
+    p->rnext = NULL;
+    p->ready = 0;
+    return p;
+}
+
+static void ready_remove(tp_engine *e, parked *p)
+{
+    if (!p->ready)
+        return;
+    parked **pp = &e->ready_head, *prev = NULL;
+    while (*pp && *pp != p) {
+        prev = *pp;
+        pp = &(*pp)->rnext;
+    }
+    if (*pp) {
+        *pp = p->rnext;
+        if (e->ready_tail == p)
+            e->ready_tail = prev;
+    }
+    p->ready = 0;
+    p->rnext = NULL;
+}
+
+/* tidepool_parked_calls: long polls waiting right now (/_tidepool/metrics). */
+static void park_gauge(tp_engine *e)
+{
+    tp_trace_gauge_set(e->core.trace, "tidepool_parked_calls", "", (double)e->nparked);
+}
+
+static void park_event(tp_engine *e, const parked *p, const char *type, const char *reason)
+{
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "service", p->act->service);
+    cJSON_AddStringToObject(f, "operation", p->act->name);
+    cJSON_AddStringToObject(f, "key", p->key);
+    tp_json_add_int(f, "deadline_ms", p->deadline_ms);
+    if (reason)
+        cJSON_AddStringToObject(f, "reason", reason);
+    tp_trace_emit(&e->core, type, f);
+    cJSON_Delete(f);
+}
+
+/* Takes p out of the table: its timer, the READY queue, the list. */
+static void park_unlink(tp_engine *e, parked *p)
+{
+    if (p->timer)
+        tp_sched_cancel(e->core.sched, p->timer);
+    p->timer = 0;
+    ready_remove(e, p);
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        e->parked_head = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    else
+        e->parked_tail = p->prev;
+    p->prev = p->next = NULL;
+    e->nparked--;
+    park_gauge(e);
+}
+
+static void park_free(parked *p)
+{
+    cJSON_Delete(p->in);
+    cJSON_Delete(p->out);
+    free(p);
+}
+
+static void park_deadline(tp_core *core, void *arg, int64_t due_ms)
+{
+    (void)due_ms;
+    tp_engine *e = (tp_engine *)core;   /* core is the engine's first member */
+    parked *p = arg;
+    p->timer = 0;
+    p->final = 1;
+    ready_push(e, p);   /* run_due runs it once this event commits */
+}
+
+/* tp_core_host.wake: lock held. */
+static void engine_wake(void *ctx, const char *key)
+{
+    tp_engine *e = ctx;
+    for (size_t i = 0; i < e->nidle; i++) {
+        if (strcmp(e->idle_keys[i], key) == 0) {
+            /* something changed for key: its parked calls are worth a run */
+            memmove(e->idle_keys[i], e->idle_keys[e->nidle - 1], sizeof e->idle_keys[i]);
+            e->nidle--;
+            break;
+        }
+    }
+    for (parked *p = e->parked_head; p; p = p->next)
+        if (strcmp(p->key, key) == 0)
+            ready_push(e, p);
+}
+
+/* A parked call's answer: to its connection, or kept for its waiter. */
+static void park_deliver(tp_engine *e, parked *p, int rc, cJSON *out, tp_error *err)
+{
+    park_unlink(e, p);
+    if (rc == 0 && p->lose) {
+        cJSON_Delete(out);
+        out = NULL;
+        rc = tp_fail_raw(err, 0, "ResponseLost", "the action ran; fault injection lost its response");
+    }
+    observe_call(e, p->act, rc, err);
+    if (p->done) {
+        p->done(p->done_arg, rc, out, err);
+        park_free(p);
+        return;
+    }
+    p->answered = 1;
+    p->rc = rc;
+    p->out = out;
+    p->err = *err;
+}
+
+/* Runs p's action again in its own transaction. 1 when it parks again
+ * (nothing yet), else 0 with the answer in rc/out/err. */
+static int park_rerun(tp_engine *e, parked *p, int *rc, cJSON **out, tp_error *err)
+{
+    *out = NULL;
+    tp_error_clear(err);
+    tp_req req = {.core = &e->core,
+                  .account = p->account,
+                  .region = p->region,
+                  .request_id = p->request_id,
+                  .now_ms = tp_clock_now_ms(e->core.clock),
+                  .endpoint = p->endpoint[0] ? p->endpoint : NULL,
+                  .action = p->act,
+                  .park_final = p->final};
+    int r = tp_store_begin(e->core.store);
+    if (r != 0) {
+        r = tp_fail(err, TP_ERR_INTERNAL, "storage is unavailable");
+    } else {
+        r = p->act->run(&req, p->in, out, err);
+        if (r == 0 && tp_store_commit(e->core.store) != 0)
+            r = tp_fail(err, TP_ERR_INTERNAL, "storage commit failed");
+        if (r != 0)
+            tp_store_rollback(e->core.store);
+    }
+    if (r == 0) {
+        cJSON_Delete(req.error_fields);
+        if (!*out && req.park_until_ms > 0 && !p->final)
+            return 1;   /* the deadline stays the first run's */
+        if (!*out)
+            *out = cJSON_CreateObject();
+    } else {
+        cJSON_Delete(*out);
+        *out = req.error_fields;
+        if (!err->code[0])
+            tp_fail(err, TP_ERR_INTERNAL, "internal error");
+    }
+    *rc = r;
+    return 0;
+}
+
+/* Lock held, no transaction open: re-runs the READY parked calls. Calls
+ * parked on a key whose re-run found nothing in this pass stay parked
+ * without a run (they would find the same nothing) until the key is woken
+ * again. */
+static void run_ready(tp_engine *e)
+{
+    if (e->in_run_ready || !e->ready_head)
+        return;
+    e->in_run_ready = 1;
+    e->nidle = 0;
+    parked *p;
+    while ((p = ready_pop(e))) {
+        int idle = 0;
+        for (size_t i = 0; !p->final && i < e->nidle; i++)
+            idle |= strcmp(e->idle_keys[i], p->key) == 0;
+        if (idle)
+            continue;
+        int rc = 0;
+        cJSON *out = NULL;
+        tp_error err;
+        if (park_rerun(e, p, &rc, &out, &err)) {
+            if (e->nidle < sizeof e->idle_keys / sizeof e->idle_keys[0])
+                snprintf(e->idle_keys[e->nidle++], sizeof e->idle_keys[0], "%s", p->key);
+            continue;
+        }
+        park_deliver(e, p, rc, out, &err);
+    }
+    e->nidle = 0;
+    e->in_run_ready = 0;
+}
+
+/* Reset: every parked call runs its final run (after the reset commits). */
+static void park_finish_all(tp_engine *e)
+{
+    for (parked *p = e->parked_head; p; p = p->next) {
+        if (p->timer)
+            tp_sched_cancel(e->core.sched, p->timer);
+        p->timer = 0;
+        p->final = 1;
+        ready_push(e, p);
+    }
+}
+
+static void park_free_all(tp_engine *e)
+{
+    while (e->parked_head) {
+        parked *p = e->parked_head;
+        park_unlink(e, p);
+        park_free(p);
+    }
+}
+
+/* After the first run committed with nothing to answer: the entry. */
+static parked *park_call(tp_engine *e, const tp_req *req, const tp_action *act, const cJSON *in,
+                         int lose, const park_opts *opts)
+{
+    parked *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->in = cJSON_Duplicate(in, 1);
+    if (!p->in) {
+        free(p);
+        return NULL;
+    }
+    p->id = ++e->park_seq;
+    p->act = act;
+    p->lose = lose;
+    snprintf(p->key, sizeof p->key, "%s", req->park_key);
+    snprintf(p->account, sizeof p->account, "%s", req->account);
+    snprintf(p->region, sizeof p->region, "%s", req->region);
+    snprintf(p->request_id, sizeof p->request_id, "%s", req->request_id);
+    snprintf(p->endpoint, sizeof p->endpoint, "%s", req->endpoint ? req->endpoint : "");
+    p->deadline_ms = req->park_until_ms;
+    p->done = opts->mode == PARK_ASYNC ? opts->done : NULL;
+    p->done_arg = opts->done_arg;
+    p->prev = e->parked_tail;
+    if (e->parked_tail)
+        e->parked_tail->next = p;
+    else
+        e->parked_head = p;
+    e->parked_tail = p;
+    e->nparked++;
+    park_gauge(e);
+    park_event(e, p, "park", NULL);
+    if (p->deadline_ms <= req->now_ms) {
+        p->final = 1;
+        ready_push(e, p);
+    } else {
+        p->timer = tp_sched_at(e->core.sched, p->deadline_ms, park_deadline, p);
+        if (!p->timer) {
+            p->final = 1;
+            ready_push(e, p);
+        }
+    }
+    return p;
+}
+
+static int park_answered(void *arg) { return ((parked *)arg)->answered; }
+
+/* tp_http_host.cancel */
+static int host_cancel(void *ctx, uint64_t id)
+{
+    tp_engine *e = ctx;
+    int found = 0;
+    pthread_mutex_lock(&e->lock);
+    for (parked *p = e->parked_head; p; p = p->next) {
+        if (p->id == id) {
+            park_event(e, p, "unpark", "the client went away");
+            park_unlink(e, p);
+            park_free(p);
+            found = 1;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&e->lock);
+    return found;
+}
+
 static int engine_exec_inner(tp_engine *e, const char *access_key, const char *region,
                              const tp_action *act, cJSON *in, cJSON **out, tp_error *err,
-                             char *request_id, size_t rid_cap, int64_t *latency_out)
+                             char *request_id, size_t rid_cap, int64_t *latency_out,
+                             const char *endpoint, park_opts *park)
 {
     *out = NULL;
     char account[13];
@@ -552,7 +926,9 @@ static int engine_exec_inner(tp_engine *e, const char *access_key, const char *r
                   .region = region && *region ? region : "us-east-1",
                   .request_id = request_id,
                   .now_ms = tp_clock_now_ms(e->core.clock),
-                  .action = act};
+                  .endpoint = endpoint,
+                  .action = act,
+                  .park_final = park->mode == PARK_NEVER};
     int rc = tp_store_begin(e->core.store);
     if (rc != 0) {
         tp_fail(err, TP_ERR_INTERNAL, "storage is unavailable");
@@ -567,6 +943,17 @@ static int engine_exec_inner(tp_engine *e, const char *access_key, const char *r
         if (rc != 0)
             tp_store_rollback(e->core.store);
     }
+    parked *p = NULL;
+    if (rc == 0 && !*out && req.park_until_ms > 0 && park->mode != PARK_NEVER) {
+        p = park_call(e, &req, act, in, lose, park);
+        if (!p)
+            rc = tp_fail(err, TP_ERR_INTERNAL, "out of memory");
+        else
+            park->id = p->id;   /* p may be answered and freed by run_ready below */
+    } else if (rc == 0 && !*out && req.park_until_ms > 0) {
+        *out = cJSON_CreateObject();   /* parked although final: an empty answer */
+    }
+    run_ready(e);   /* calls this one woke, or p itself when already due */
     if (rc == 0 && req.deferred) {
         /* Invoke RequestResponse: the answer comes when the handler ends */
         cJSON_Delete(*out);
@@ -575,6 +962,27 @@ static int engine_exec_inner(tp_engine *e, const char *access_key, const char *r
     }
     if (e->timer_running)
         pthread_cond_signal(&e->wake);   /* the action may have scheduled something */
+    if (p && park->mode == PARK_ASYNC) {
+        pthread_mutex_unlock(&e->lock);
+        return TP_HTTP_PARKED;
+    }
+    if (p) {
+        /* PARK_WAIT: move time (virtual) or wait for the timer thread (real)
+         * until a wake or the deadline answers it */
+        while (!p->answered && host_run_until(e, park_answered, p) != 0) {
+            p->final = 1;
+            ready_push(e, p);
+            run_ready(e);
+        }
+        rc = p->rc;
+        *out = p->out;
+        p->out = NULL;
+        if (rc != 0)
+            *err = p->err;
+        park_free(p);
+        pthread_mutex_unlock(&e->lock);
+        return rc;
+    }
     pthread_mutex_unlock(&e->lock);
     if (rc != 0) {
         /* on failure *out carries the error's extra members, if any */
@@ -595,27 +1003,33 @@ static int engine_exec_inner(tp_engine *e, const char *access_key, const char *r
 
 static int engine_exec(tp_engine *e, const char *access_key, const char *region,
                        const tp_action *act, cJSON *in, cJSON **out, tp_error *err,
-                       char *request_id, size_t rid_cap, int64_t *latency_out)
+                       char *request_id, size_t rid_cap, int64_t *latency_out,
+                       const char *endpoint, park_opts *park)
 {
     int rc = engine_exec_inner(e, access_key, region, act, in, out, err, request_id, rid_cap,
-                               latency_out);
-    observe_call(e, act, rc, err);
+                               latency_out, endpoint, park);
+    if (!park->id)
+        observe_call(e, act, rc, err);   /* a parked call is observed when it answers */
     return rc;
 }
 
-static int host_call(void *ctx, const tp_scope *scope, const char *service, const char *operation,
-                     cJSON *in, cJSON **out, tp_error *err, char *request_id, size_t rid_cap)
+static int host_call(void *ctx, tp_http_call *call, cJSON *in, cJSON **out, tp_error *err,
+                     char *request_id, size_t rid_cap)
 {
     tp_engine *e = ctx;
-    const tp_action *act = tp_dispatch_find_op(e->core.dispatch, service, operation);
+    const tp_action *act = tp_dispatch_find_op(e->core.dispatch, call->service, call->operation);
     if (!act) {
         pthread_mutex_lock(&e->rid_lock);
-        make_request_id(&e->rid_rng, service, request_id, rid_cap);
+        make_request_id(&e->rid_rng, call->service, request_id, rid_cap);
         pthread_mutex_unlock(&e->rid_lock);
         return tp_fail(err, TP_ERR_UNKNOWN_OPERATION, NULL);
     }
-    return engine_exec(e, scope->access_key, scope->region, act, in, out, err, request_id, rid_cap,
-                       NULL);
+    park_opts park = {.mode = call->done ? PARK_ASYNC : PARK_NEVER, .done = call->done,
+                      .done_arg = call->done_arg};
+    int rc = engine_exec(e, call->scope->access_key, call->scope->region, act, in, out, err,
+                         request_id, rid_cap, NULL, call->endpoint, &park);
+    call->parked_id = park.id;
+    return rc;
 }
 
 static int host_has_operation(void *ctx, const char *service, const char *operation)
@@ -644,6 +1058,7 @@ void tp_engine_http_host(tp_engine *e, tp_http_host *out)
 {
     *out = (tp_http_host){.ctx = e,
                           .call = host_call,
+                          .cancel = host_cancel,
                           .control = host_control,
                           .has_operation = host_has_operation,
                           .request_id = host_request_id,
@@ -657,18 +1072,20 @@ int tp_engine_call(tp_engine *e, const char *access_key, const char *region, con
     const tp_action *act = tp_dispatch_find(e->core.dispatch, target);
     if (!act)
         return tp_fail(err, TP_ERR_UNKNOWN_OPERATION, NULL);
-    cJSON *in = request_json ? cJSON_Parse(request_json) : cJSON_CreateObject();
+    cJSON *in = request_json ? tp_json_parse(request_json, strlen(request_json))
+                             : cJSON_CreateObject();
     if (!cJSON_IsObject(in)) {
         cJSON_Delete(in);
         return tp_fail(err, TP_ERR_SERIALIZATION, NULL);
     }
     cJSON *out = NULL;
     char rid[64];
+    park_opts park = {.mode = PARK_WAIT};
     int rc = engine_exec(e, access_key ? access_key : "AKIDTIDEPOOL", region, act, in, &out, err,
-                         rid, sizeof rid, NULL);
+                         rid, sizeof rid, NULL, NULL, &park);
     cJSON_Delete(in);
     if (rc == 0)
-        *response_json = out ? cJSON_PrintUnformatted(out) : strdup("{}");
+        *response_json = out ? tp_json_print(out) : strdup("{}");
     cJSON_Delete(out);
     return rc;
 }

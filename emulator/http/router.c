@@ -6,11 +6,11 @@
 
 static const tp_json_service json_services[] = {
     {"DynamoDB_20120810", "dynamodb", "application/x-amz-json-1.0",
-     "com.amazonaws.dynamodb.v20120810", 1},
+     "com.amazonaws.dynamodb.v20120810", 1, 0},
     {"DynamoDBStreams_20120810", "dynamodbstreams", "application/x-amz-json-1.0",
-     "com.amazonaws.dynamodb.v20120810", 1},
-    {"Kinesis_20131202", "kinesis", "application/x-amz-json-1.1", "", 0},
-    {"AmazonSQS", "sqs", "application/x-amz-json-1.0", "com.amazonaws.sqs", 0},
+     "com.amazonaws.dynamodb.v20120810", 1, 0},
+    {"Kinesis_20131202", "kinesis", "application/x-amz-json-1.1", "", 0, 0},
+    {"AmazonSQS", "sqs", "application/x-amz-json-1.0", "com.amazonaws.sqs", 0, 1},
 };
 
 const tp_json_service *tp_route_default_service(void) { return &json_services[0]; }

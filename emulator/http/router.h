@@ -16,6 +16,9 @@ typedef struct tp_json_service {
     const char *content_type;  /* response content type */
     const char *error_ns;      /* __type namespace of service errors */
     int crc32;                 /* add x-amz-crc32 to responses */
+    /* awsQueryCompatible (SQS): errors also carry x-amzn-query-error
+     * "<query code>;Sender", which the SDKs report as the error code. */
+    int query_compat;
 } tp_json_service;
 
 typedef enum tp_route_kind {

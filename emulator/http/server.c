@@ -7,31 +7,78 @@
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "awsjson.h"
 #include "core/hash.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "query.h"
 #include "restjson.h"
 #include "router.h"
+
+typedef struct conn_state conn_state;
 
 struct tp_http_server {
     struct MHD_Daemon *daemon;
     tp_http_host host;
+    /* Suspended connections (parked long polls), guarded by mu. */
+    pthread_mutex_t mu;
+    pthread_cond_t drained;
+    conn_state *parked;
+    size_t nparked;
+    int stopping;
+    pthread_t watchdog;
+    int watchdog_running;
+    int wake_pipe[2];   /* tells the watchdog the parked set changed */
 };
 
-typedef struct conn_state {
+/* How the answer to this request is written: decided before the call so a
+ * parked call's late answer is written the same way. */
+typedef enum { PROTO_JSON, PROTO_QUERY } proto_kind;
+
+typedef enum {
+    PARK_NONE,
+    PARK_WAITING,    /* the host parked the call; its answer has not come */
+    PARK_ANSWERED,   /* rc/out/err hold the answer */
+} park_state;
+
+struct conn_state {
     tp_buf body;
     int too_large;
-} conn_state;
+    /* a long poll: linked into server->parked while suspended */
+    tp_http_server *server;
+    struct MHD_Connection *conn;
+    park_state park;
+    int suspended, hung_up;
+    uint64_t parked_id;
+    int fd;
+    conn_state *prev, *next;
+    /* the answer */
+    proto_kind proto;
+    const tp_json_service *svc;
+    const char *resp_ct;
+    const tp_qop *qop;
+    char rid[64];
+    char endpoint[300];
+    int rc;
+    cJSON *out;
+    tp_error err;
+};
 
-static enum MHD_Result send_body(struct MHD_Connection *c, int status, const char *content_type,
-                                 const char *request_id, int crc, tp_buf *body)
+static enum MHD_Result send_body_hdr(struct MHD_Connection *c, int status,
+                                     const char *content_type, const char *request_id, int crc,
+                                     const char *hname, const char *hvalue, tp_buf *body)
 {
     size_t len = body->len;
     char *data = tp_buf_take(body);
@@ -50,9 +97,17 @@ static enum MHD_Result send_body(struct MHD_Connection *c, int status, const cha
         snprintf(v, sizeof v, "%u", (unsigned)tp_crc32(data, len));
         MHD_add_response_header(r, "x-amz-crc32", v);
     }
+    if (hname && hvalue)
+        MHD_add_response_header(r, hname, hvalue);
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
     MHD_destroy_response(r);
     return ret;
+}
+
+static enum MHD_Result send_body(struct MHD_Connection *c, int status, const char *content_type,
+                                 const char *request_id, int crc, tp_buf *body)
+{
+    return send_body_hdr(c, status, content_type, request_id, crc, NULL, NULL, body);
 }
 
 static enum MHD_Result send_json_error_fields(struct MHD_Connection *c,
@@ -63,17 +118,250 @@ static enum MHD_Result send_json_error_fields(struct MHD_Connection *c,
     tp_buf b;
     tp_buf_init(&b);
     tp_awsjson_error_fields(svc, err, fields, &b);
-    return send_body(c, err->status, content_type, rid, svc->crc32, &b);
+    char qe[300];
+    const char *qh = NULL;
+    if (svc->query_compat) {
+        /* SQS: the code a query client would see, which the JSON SDKs
+         * report too (botocore's QueryErrorCode, the JS SDK's Code) */
+        const char *code;
+        int sender;
+        tp_query_error_code(&tp_sqs_query_api, err, &code, &sender);
+        snprintf(qe, sizeof qe, "%s;%s", code, sender ? "Sender" : "Receiver");
+        qh = qe;
+    }
+    return send_body_hdr(c, err->status, content_type, rid, svc->crc32, "x-amzn-query-error", qh,
+                         &b);
 }
 
 static enum MHD_Result send_json_error(struct MHD_Connection *c, const tp_json_service *svc,
                                        const char *content_type, const char *rid,
                                        const tp_error *err)
 {
+    return send_json_error_fields(c, svc, content_type, rid, err, NULL);
+}
+
+static enum MHD_Result send_query_error(struct MHD_Connection *c, const char *rid,
+                                        const tp_error *err)
+{
     tp_buf b;
     tp_buf_init(&b);
-    tp_awsjson_error(svc, err, &b);
-    return send_body(c, err->status, content_type, rid, svc->crc32, &b);
+    tp_query_error(&tp_sqs_query_api, err, rid, &b);
+    return send_body(c, err->status, "text/xml", rid, 0, &b);
+}
+
+/* --- answers, now or after a park ---------------------------------------- */
+
+static int is_lost(int rc, const tp_error *err)
+{
+    /* fault injection: close the connection without an answer */
+    return rc != 0 && (strcmp(err->code, "ConnectionDropped") == 0 ||
+                       strcmp(err->code, "ResponseLost") == 0);
+}
+
+/* Writes the call's answer in the request's protocol; consumes out. */
+static enum MHD_Result answer(struct MHD_Connection *c, conn_state *st, int rc, cJSON *out,
+                              const tp_error *err)
+{
+    if (is_lost(rc, err)) {
+        cJSON_Delete(out);
+        return MHD_NO;
+    }
+    tp_buf b;
+    tp_buf_init(&b);
+    if (st->proto == PROTO_QUERY) {
+        if (rc != 0) {
+            cJSON_Delete(out);   /* a failed call's extra error members have no XML form */
+            return send_query_error(c, st->rid, err);
+        }
+        tp_query_encode(&tp_sqs_query_api, st->qop, out, st->rid, &b);
+        cJSON_Delete(out);
+        return send_body(c, 200, "text/xml", st->rid, 0, &b);
+    }
+    if (rc != 0) {
+        /* a failed call may leave the error's extra members in out */
+        enum MHD_Result ret = send_json_error_fields(c, st->svc, st->resp_ct, st->rid, err, out);
+        cJSON_Delete(out);
+        return ret;
+    }
+    char *text = out ? tp_json_print(out) : NULL;
+    cJSON_Delete(out);
+    if (text) {
+        b.data = text;
+        b.len = strlen(text);
+        b.cap = b.len + 1;
+    } else {
+        tp_buf_puts(&b, "{}");
+    }
+    return send_body(c, 200, st->resp_ct, st->rid, st->svc->crc32, &b);
+}
+
+static void park_link(tp_http_server *s, conn_state *st)
+{
+    st->prev = NULL;
+    st->next = s->parked;
+    if (s->parked)
+        s->parked->prev = st;
+    s->parked = st;
+    s->nparked++;
+}
+
+static void park_unlink(tp_http_server *s, conn_state *st)
+{
+    if (st->prev)
+        st->prev->next = st->next;
+    else
+        s->parked = st->next;
+    if (st->next)
+        st->next->prev = st->prev;
+    st->prev = st->next = NULL;
+    s->nparked--;
+    if (!s->nparked)
+        pthread_cond_broadcast(&s->drained);
+}
+
+static void poke_watchdog(tp_http_server *s)
+{
+    char x = 1;
+    if (s->wake_pipe[1] >= 0 && write(s->wake_pipe[1], &x, 1) < 0) {
+        /* full pipe: the watchdog is already due to look */
+    }
+}
+
+/* The engine's answer to a parked call (engine thread, engine lock held):
+ * keep it and resume the connection, whose handler writes it. */
+static void on_parked_done(void *arg, int rc, cJSON *out, const tp_error *err)
+{
+    conn_state *st = arg;
+    tp_http_server *s = st->server;
+    pthread_mutex_lock(&s->mu);
+    st->rc = rc;
+    st->out = out;
+    if (err)
+        st->err = *err;
+    st->park = PARK_ANSWERED;
+    if (st->suspended) {
+        park_unlink(s, st);
+        st->suspended = 0;
+        MHD_resume_connection(st->conn);
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* One API call through the host; a parked one suspends the connection. */
+static enum MHD_Result run_call(tp_http_server *s, struct MHD_Connection *c, conn_state *st,
+                                const tp_scope *scope, const char *service, const char *operation,
+                                cJSON *in)
+{
+    tp_http_call call = {.scope = scope, .service = service, .operation = operation,
+                         .endpoint = st->endpoint[0] ? st->endpoint : NULL,
+                         .done = s->host.cancel ? on_parked_done : NULL, .done_arg = st};
+    cJSON *out = NULL;
+    tp_error err;
+    tp_error_clear(&err);
+    st->server = s;
+    st->conn = c;
+    st->park = PARK_WAITING;
+    int rc = s->host.call(s->host.ctx, &call, in, &out, &err, st->rid, sizeof st->rid);
+    cJSON_Delete(in);
+    if (rc != TP_HTTP_PARKED) {
+        st->park = PARK_NONE;
+        return answer(c, st, rc, out, &err);
+    }
+    pthread_mutex_lock(&s->mu);
+    if (st->park == PARK_ANSWERED) {
+        /* the answer came before we could suspend */
+        pthread_mutex_unlock(&s->mu);
+        st->park = PARK_NONE;
+        cJSON *o = st->out;
+        st->out = NULL;
+        return answer(c, st, st->rc, o, &st->err);
+    }
+    st->parked_id = call.parked_id;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    st->fd = ci ? ci->connect_fd : -1;
+    park_link(s, st);
+    st->suspended = 1;
+    MHD_suspend_connection(c);
+    pthread_mutex_unlock(&s->mu);
+    poke_watchdog(s);
+    return MHD_YES;
+}
+
+/* Watches parked sockets for a client that went away: libmicrohttpd does
+ * not while a connection is suspended. A hang-up cancels the parked call
+ * and resumes the connection to close it. */
+static void *watchdog_main(void *p)
+{
+    tp_http_server *s = p;
+    struct pollfd *pfd = NULL;
+    uint64_t *ids = NULL;
+    size_t cap = 0;
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        if (s->stopping) {
+            pthread_mutex_unlock(&s->mu);
+            break;
+        }
+        if (s->nparked + 1 > cap) {
+            size_t ncap = (s->nparked + 1) * 2;
+            struct pollfd *np = realloc(pfd, ncap * sizeof *np);
+            if (np)
+                pfd = np;
+            uint64_t *ni = np ? realloc(ids, ncap * sizeof *ni) : NULL;
+            if (ni)
+                ids = ni;
+            if (np && ni)
+                cap = ncap;
+        }
+        size_t n = 0;
+        pfd[n++] = (struct pollfd){.fd = s->wake_pipe[0], .events = POLLIN};
+        for (conn_state *st = s->parked; st && n < cap; st = st->next) {
+            if (st->fd < 0)
+                continue;
+            ids[n] = st->parked_id;
+            pfd[n++] = (struct pollfd){.fd = st->fd, .events = POLLRDHUP};
+        }
+        pthread_mutex_unlock(&s->mu);
+        int r = poll(pfd, (nfds_t)n, 1000);
+        if (r <= 0)
+            continue;
+        if (pfd[0].revents) {
+            char buf[64];
+            while (read(s->wake_pipe[0], buf, sizeof buf) > 0) {
+            }
+        }
+        for (size_t i = 1; i < n; i++) {
+            if (!(pfd[i].revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)))
+                continue;
+            /* ids[i] is still parked only if cancel says so; then nobody
+             * else touches its connection, which is ours to resume */
+            if (s->host.cancel(s->host.ctx, ids[i]) != 1)
+                continue;
+            pthread_mutex_lock(&s->mu);
+            for (conn_state *st = s->parked; st; st = st->next) {
+                if (st->parked_id == ids[i]) {
+                    park_unlink(s, st);
+                    st->suspended = 0;
+                    st->hung_up = 1;
+                    MHD_resume_connection(st->conn);
+                    break;
+                }
+            }
+            pthread_mutex_unlock(&s->mu);
+        }
+    }
+    free(pfd);
+    free(ids);
+    return NULL;
+}
+
+static void endpoint_of(struct MHD_Connection *c, conn_state *st)
+{
+    const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+    st->endpoint[0] = '\0';
+    if (host && *host && strlen(host) < sizeof st->endpoint - 8 && !strpbrk(host, " /\"<>"))
+        snprintf(st->endpoint, sizeof st->endpoint, "http://%s", host);
 }
 
 static int is_json_content_type(const char *ct)
@@ -84,13 +372,13 @@ static int is_json_content_type(const char *ct)
 }
 
 static enum MHD_Result handle_awsjson(tp_http_server *s, struct MHD_Connection *c,
-                                      const char *method, const tp_route *route,
+                                      conn_state *st, const char *method, const tp_route *route,
                                       const char *body, size_t len)
 {
     const tp_json_service *svc = route->svc;
     const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
-    char rid[64];
-    s->host.request_id(s->host.ctx, rid, sizeof rid);
+    char *rid = st->rid;
+    s->host.request_id(s->host.ctx, rid, sizeof st->rid);
     tp_error err;
     tp_error_clear(&err);
 
@@ -131,34 +419,97 @@ static enum MHD_Result handle_awsjson(tp_http_server *s, struct MHD_Connection *
         tp_fail(&err, TP_ERR_SERIALIZATION, NULL);
         return send_json_error(c, svc, resp_ct, rid, &err);
     }
-    cJSON *out = NULL;
-    int rc = s->host.call(s->host.ctx, &scope, svc->service, route->operation, in, &out, &err,
-                          rid, sizeof rid);
-    cJSON_Delete(in);
-    if (rc != 0 && (strcmp(err.code, "ConnectionDropped") == 0 ||
-                    strcmp(err.code, "ResponseLost") == 0)) {
-        /* fault injection: close the connection without an answer */
-        cJSON_Delete(out);
-        return MHD_NO;
+    st->proto = PROTO_JSON;
+    st->svc = svc;
+    st->resp_ct = resp_ct;
+    return run_call(s, c, st, &scope, svc->service, route->operation, in);
+}
+
+/* --- SQS query ------------------------------------------------------------ */
+
+static enum MHD_Result add_form_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    (void)kind;
+    tp_qform *f = cls;
+    if (!value)
+        value = "";
+    return tp_qform_add(f, key, strlen(key), value, strlen(value)) == 0 ? MHD_YES : MHD_NO;
+}
+
+/* SigV4 in the Authorization header, or presigned in the form itself
+ * (X-Amz-Credential, X-Amz-Date, ...), as query clients may send it. */
+static int query_scope(struct MHD_Connection *c, const tp_qform *form, tp_scope *scope,
+                       tp_error *err)
+{
+    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    const char *date = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amz-Date");
+    if (!date)
+        date = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Date");
+    const char *cred = tp_qform_get(form, "X-Amz-Credential");
+    if (!auth && cred) {
+        const char *sh = tp_qform_get(form, "X-Amz-SignedHeaders");
+        const char *sig = tp_qform_get(form, "X-Amz-Signature");
+        char built[1024];
+        snprintf(built, sizeof built, "AWS4-HMAC-SHA256 Credential=%.400s, SignedHeaders=%.300s, "
+                 "Signature=%.200s", cred, sh ? sh : "", sig ? sig : "");
+        const char *qdate = tp_qform_get(form, "X-Amz-Date");
+        return tp_sigv4_parse(built, qdate ? qdate : date, scope, err);
     }
-    if (rc != 0) {
-        /* a failed call may leave the error's extra members in out */
-        enum MHD_Result ret = send_json_error_fields(c, svc, resp_ct, rid, &err, out);
-        cJSON_Delete(out);
-        return ret;
+    return tp_sigv4_parse(auth, date, scope, err);
+}
+
+static enum MHD_Result handle_query(tp_http_server *s, struct MHD_Connection *c, conn_state *st,
+                                    const char *method, const char *url, const char *body,
+                                    size_t len)
+{
+    s->host.request_id(s->host.ctx, st->rid, sizeof st->rid);
+    tp_error err;
+    tp_error_clear(&err);
+    tp_qform form;
+    tp_qform_init(&form);
+    int bad = strcmp(method, "GET") == 0
+                  ? MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_form_arg, &form) < 0
+                  : tp_qform_parse(&form, body, len) != 0;
+    if (bad) {
+        tp_qform_free(&form);
+        tp_fail(&err, TP_ERR_INTERNAL, "out of memory");
+        return send_query_error(c, st->rid, &err);
     }
-    char *text = out ? cJSON_PrintUnformatted(out) : NULL;
-    cJSON_Delete(out);
-    tp_buf b;
-    tp_buf_init(&b);
-    if (text) {
-        b.data = text;
-        b.len = strlen(text);
-        b.cap = b.len + 1;
-    } else {
-        tp_buf_puts(&b, "{}");
+    const char *action = tp_qform_get(&form, "Action");
+    const tp_qop *op = tp_query_find_op(&tp_sqs_query_api, action);
+    if (!op || !s->host.has_operation(s->host.ctx, "sqs", op->name)) {
+        /* unverified wording */
+        tp_fail_raw(&err, 400, "InvalidAction", "The action %.200s is not valid for this endpoint.",
+                    action ? action : "");
+        tp_qform_free(&form);
+        return send_query_error(c, st->rid, &err);
     }
-    return send_body(c, 200, resp_ct, rid, svc->crc32, &b);
+    tp_scope scope;
+    if (query_scope(c, &form, &scope, &err) != 0) {
+        tp_qform_free(&form);
+        return send_query_error(c, st->rid, &err);
+    }
+    cJSON *in = tp_query_decode(op, &form);
+    tp_qform_free(&form);
+    if (!in) {
+        tp_fail(&err, TP_ERR_INTERNAL, "out of memory");
+        return send_query_error(c, st->rid, &err);
+    }
+    /* POSTed to the queue URL itself: that is the QueueUrl */
+    if (strcmp(url, "/") != 0 && !cJSON_GetObjectItemCaseSensitive(in, "QueueUrl")) {
+        for (size_t i = 0; op->input && i < op->input->nmembers; i++) {
+            if (strcmp(op->input->members[i].name, "QueueUrl") == 0) {
+                char qurl[1024];
+                snprintf(qurl, sizeof qurl, "%s%s", st->endpoint[0] ? st->endpoint : "", url);
+                cJSON_AddStringToObject(in, "QueueUrl", qurl);
+                break;
+            }
+        }
+    }
+    st->proto = PROTO_QUERY;
+    st->qop = op;
+    return run_call(s, c, st, &scope, "sqs", op->name, in);
 }
 
 /* --- restJson (Lambda) ---------------------------------------------------- */
@@ -205,8 +556,9 @@ static enum MHD_Result send_rest_error(struct MHD_Connection *c, const tp_rest_a
 }
 
 static enum MHD_Result handle_restjson(tp_http_server *s, struct MHD_Connection *c,
-                                       const tp_rest_api *api, const char *method,
-                                       const char *url, const char *body, size_t len)
+                                       const tp_rest_api *api, const char *endpoint,
+                                       const char *method, const char *url, const char *body,
+                                       size_t len)
 {
     char rid[64];
     s->host.request_id(s->host.ctx, rid, sizeof rid);
@@ -232,8 +584,9 @@ static enum MHD_Result handle_restjson(tp_http_server *s, struct MHD_Connection 
     if (tp_restjson_decode(op, &rq, &in, &err) != 0)
         return send_rest_error(c, api, rid, &err, NULL);
     cJSON *out = NULL;
-    int rc = s->host.call(s->host.ctx, &scope, api->service, op->name, in, &out, &err, rid,
-                          sizeof rid);
+    tp_http_call call = {.scope = &scope, .service = api->service, .operation = op->name,
+                         .endpoint = endpoint};
+    int rc = s->host.call(s->host.ctx, &call, in, &out, &err, rid, sizeof rid);
     cJSON_Delete(in);
     if (rc != 0 && (strcmp(err.code, "ConnectionDropped") == 0 ||
                     strcmp(err.code, "ResponseLost") == 0)) {
@@ -307,6 +660,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_data_size = 0;
         return MHD_YES;
     }
+    if (st->hung_up)
+        return MHD_NO;   /* resumed only to be closed */
+    if (st->park == PARK_ANSWERED) {
+        /* resumed: the parked call's answer is here */
+        st->park = PARK_NONE;
+        cJSON *o = st->out;
+        st->out = NULL;
+        return answer(c, st, st->rc, o, &st->err);
+    }
     if (st->too_large) {
         tp_buf b;
         tp_buf_init(&b);
@@ -315,16 +677,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     const char *target = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amz-Target");
     const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
     const char *body = st->body.data ? st->body.data : "";
+    endpoint_of(c, st);
     tp_route route;
     tp_route_request(method, url, target, ct, body, st->body.len, &route);
+    /* SQS also takes a query request as a GET with Action= in the URL */
+    if (route.kind == TP_ROUTE_UNKNOWN && strcmp(method, "GET") == 0 &&
+        MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "Action"))
+        route.kind = TP_ROUTE_SQS_QUERY;
     switch (route.kind) {
     case TP_ROUTE_CONTROL:
         return handle_control(s, c, method, url, body, st->body.len);
     case TP_ROUTE_AWSJSON:
-        return handle_awsjson(s, c, method, &route, body, st->body.len);
+        return handle_awsjson(s, c, st, method, &route, body, st->body.len);
+    case TP_ROUTE_SQS_QUERY:
+        return handle_query(s, c, st, method, url, body, st->body.len);
     case TP_ROUTE_LAMBDA:
         if (s->host.lambda_rest)
-            return handle_restjson(s, c, s->host.lambda_rest, method, url, body, st->body.len);
+            return handle_restjson(s, c, s->host.lambda_rest,
+                                   st->endpoint[0] ? st->endpoint : NULL, method, url, body,
+                                   st->body.len);
         {
             tp_rest_response resp;
             tp_rest_response_init(&resp);
@@ -337,7 +708,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         /* Nothing claims it: answer as the default JSON service would a
          * request without a known operation. */
         tp_route r = {.kind = TP_ROUTE_AWSJSON, .svc = tp_route_default_service()};
-        return handle_awsjson(s, c, method, &r, body, st->body.len);
+        return handle_awsjson(s, c, st, method, &r, body, st->body.len);
     }
     }
 }
@@ -349,6 +720,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (!st)
         return;
     tp_buf_free(&st->body);
+    cJSON_Delete(st->out);
     free(st);
     *con_cls = NULL;
 }
@@ -362,6 +734,9 @@ tp_http_server *tp_http_start(const char *host, int port, int threads, const tp_
         return NULL;
     }
     s->host = *h;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->drained, NULL);
+    s->wake_pipe[0] = s->wake_pipe[1] = -1;
     struct sockaddr_in addr;
     memset(&addr, 0, sizeof addr);
     addr.sin_family = AF_INET;
@@ -371,7 +746,7 @@ tp_http_server *tp_http_start(const char *host, int port, int threads, const tp_
         free(s);
         return NULL;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
     s->daemon = MHD_start_daemon(
         flags, (uint16_t)port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(threads > 0 ? threads : 2),
@@ -383,6 +758,17 @@ tp_http_server *tp_http_start(const char *host, int port, int threads, const tp_
         free(s);
         return NULL;
     }
+    if (s->host.cancel) {
+        if (pipe(s->wake_pipe) != 0 || fcntl(s->wake_pipe[0], F_SETFL, O_NONBLOCK) != 0 ||
+            fcntl(s->wake_pipe[1], F_SETFL, O_NONBLOCK) != 0 ||
+            pthread_create(&s->watchdog, NULL, watchdog_main, s) != 0) {
+            snprintf(why, whylen, "cannot start the long-poll watchdog");
+            MHD_stop_daemon(s->daemon);
+            free(s);
+            return NULL;
+        }
+        s->watchdog_running = 1;
+    }
     return s;
 }
 
@@ -390,6 +776,43 @@ void tp_http_stop(tp_http_server *s)
 {
     if (!s)
         return;
+    pthread_mutex_lock(&s->mu);
+    s->stopping = 1;
+    pthread_mutex_unlock(&s->mu);
+    if (s->watchdog_running) {
+        poke_watchdog(s);
+        pthread_join(s->watchdog, NULL);
+    }
+    /* No connection may stay suspended when the daemon stops: cancel the
+     * parked calls and close their connections; an answer already on its
+     * way resumes its own. */
+    pthread_mutex_lock(&s->mu);
+    while (s->parked) {
+        conn_state *st = s->parked;
+        uint64_t id = st->parked_id;
+        park_unlink(s, st);
+        pthread_mutex_unlock(&s->mu);
+        int cancelled = s->host.cancel(s->host.ctx, id);
+        pthread_mutex_lock(&s->mu);
+        if (cancelled == 1) {
+            st->suspended = 0;
+            st->hung_up = 1;
+            MHD_resume_connection(st->conn);
+        } else {
+            park_link(s, st);   /* its answer unlinks it */
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += 1;
+            pthread_cond_timedwait(&s->drained, &s->mu, &ts);
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
     MHD_stop_daemon(s->daemon);
+    if (s->wake_pipe[0] >= 0) {
+        close(s->wake_pipe[0]);
+        close(s->wake_pipe[1]);
+    }
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->drained);
     free(s);
 }

@@ -2,12 +2,21 @@
  *
  * Reads the body (capped; 413 above), routes it, turns it into a cJSON
  * request, hands it to the host (the engine) and serialises the answer or
- * the AWS error in the request's protocol. Parsing and serialising happen
- * outside the engine lock, on libmicrohttpd's threads. */
+ * the AWS error in the request's protocol: awsJson (DynamoDB, Streams,
+ * Kinesis, SQS), SQS's query protocol (form in, XML out; query.h) and
+ * Lambda's restJson. Parsing and serialising happen outside the engine
+ * lock, on libmicrohttpd's threads.
+ *
+ * A long poll that parks suspends its connection (libmicrohttpd's
+ * suspend/resume), so it holds neither a server thread nor the engine
+ * lock; the engine's answer resumes it. While suspended a connection is
+ * not watched by libmicrohttpd, so a watchdog thread polls the parked
+ * sockets for a hang-up and cancels those calls. */
 #ifndef TP_HTTP_SERVER_H
 #define TP_HTTP_SERVER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/buf.h"
 #include "core/error.h"
@@ -17,12 +26,39 @@ typedef struct cJSON cJSON;
 
 #define TP_HTTP_MAX_BODY (32u * 1024u * 1024u)
 
+/* The answer to a parked call (see tp_http_call.done): rc 0 with out (owned
+ * by the callee from then on, may be NULL) or -1 with err. */
+typedef void (*tp_http_done_fn)(void *arg, int rc, cJSON *out, const tp_error *err);
+
+/* What one API call needs besides its request tree. */
+typedef struct tp_http_call {
+    const tp_scope *scope;
+    const char *service;     /* dispatch service name: "dynamodb" */
+    const char *operation;   /* "PutItem" */
+    const char *endpoint;    /* "http://" + the Host header, or NULL */
+    /* Long polls. With done set, an action that has nothing to answer yet
+     * (SQS ReceiveMessage with WaitTimeSeconds) parks: call returns
+     * TP_HTTP_PARKED and sets parked_id; later, from an engine thread
+     * with the engine lock held, done(done_arg, ...) is called exactly
+     * once — unless cancel(parked_id) returned 1 first. done must not
+     * call back into the host. Without done the call answers at once. */
+    tp_http_done_fn done;
+    void *done_arg;
+    uint64_t parked_id;
+} tp_http_call;
+
+#define TP_HTTP_PARKED 1
+
 typedef struct tp_http_host {
     void *ctx;
-    /* One API call. service: dispatch service name ("dynamodb"), operation:
-     * its name ("PutItem"). request_id is filled in either case. */
-    int (*call)(void *ctx, const tp_scope *scope, const char *service, const char *operation,
-                cJSON *in, cJSON **out, tp_error *err, char *request_id, size_t rid_cap);
+    /* One API call: 0 with *out, -1 with err, or TP_HTTP_PARKED (see
+     * tp_http_call). request_id is filled in every case. */
+    int (*call)(void *ctx, tp_http_call *call, cJSON *in, cJSON **out, tp_error *err,
+                char *request_id, size_t rid_cap);
+    /* Forgets a parked call whose client went away: 1 when it was still
+     * parked (done will never be called), 0 when its answer is already on
+     * the way (done has been or is being called). May be NULL. */
+    int (*cancel)(void *ctx, uint64_t parked_id);
     /* A /_tidepool/ request; writes the body and its content type, returns
      * the HTTP status. */
     int (*control)(void *ctx, const char *method, const char *path, const char *body,

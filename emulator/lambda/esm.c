@@ -3,8 +3,9 @@
  * the config file's "event_source_mappings". The runtime that reads the
  * stream and invokes the function is poller.c; esm.h is what they share.
  *
- * Only DynamoDB stream sources are accepted for now (other ARNs get AWS's
- * "Unrecognized event source" answer).
+ * Sources: DynamoDB streams and SQS queues (esm.h's esm_source; other ARNs
+ * get AWS's "Unrecognized event source" answer). A queue's mapping has
+ * none of the stream settings and answers without them.
  *
  * State machine (esm_mappings.state; `target` is where a transitional state
  * settles, `state_due_ms` when — "esm_transition_ms", default 1000, of
@@ -475,6 +476,8 @@ static int settings_merge(tp_core *core, const cJSON *in, cJSON *conf, int queue
         "BisectBatchOnFunctionError", "MaximumRetryAttempts", "TumblingWindowInSeconds",
         "StartingPosition", "StartingPositionTimestamp"};
     (void)core;
+    if (queue && cJSON_GetObjectItemCaseSensitive(in, "StartingPosition"))
+        return invalid(err, "%s", "StartingPosition is not valid for SQS event sources.");
     /* unverified wording: the form of Lambda's DestinationConfig refusal
      * below, for the other members */
     for (size_t i = 0; queue && i < sizeof stream_only / sizeof stream_only[0]; i++)
@@ -563,47 +566,7 @@ static int function_resolve(tp_req *r, const char *name, int lenient, char *arn,
     return tp_fail(err, TP_ERR_LAMBDA_NOT_FOUND, "Function not found: %s", arn);
 }
 
-static int stream_exists(tp_req *r, const char *arn, tp_error *err)
-{
-    cJSON *in = cJSON_CreateObject(), *res = NULL;
-    cJSON_AddStringToObject(in, "StreamArn", arn);
-    tp_json_add_int(in, "Limit", 1);
-    tp_error e = {0};
-    int rc = lambda_call_internal(r->core, r->account, r->region,
-                                  "DynamoDBStreams_20120810.DescribeStream", in, &res, &e);
-    cJSON_Delete(in);
-    cJSON_Delete(res);
-    if (rc == 0)
-        return 0;
-    if (strcmp(e.code, "ResourceNotFoundException") == 0 || strcmp(e.code, "ValidationException") == 0)
-        return invalid(err, "Stream not found: %s", arn);
-    *err = e;
-    return -1;
-}
-
 /* --- CreateEventSourceMapping ----------------------------------------------- */
-
-/* "arn:aws:sqs:REGION:ACCOUNT:NAME" */
-static int queue_exists(tp_req *r, const char *arn, tp_error *err)
-{
-    char region[32], account[13], name[128];
-    if (sscanf(arn, "arn:aws:sqs:%31[^:]:%12[^:]:%127s", region, account, name) != 3)
-        return invalid(err, "Unrecognized event source, must be kinesis, dynamodb stream or sqs. "
-                            "Unsupported source arn : %s", arn);
-    cJSON *in = cJSON_CreateObject(), *res = NULL;
-    cJSON_AddStringToObject(in, "QueueName", name);
-    cJSON_AddStringToObject(in, "QueueOwnerAWSAccountId", account);
-    tp_error e = {0};
-    int rc = lambda_call_internal(r->core, account, region, "AmazonSQS.GetQueueUrl", in, &res, &e);
-    cJSON_Delete(in);
-    cJSON_Delete(res);
-    if (rc == 0)
-        return 0;
-    /* unverified wording: Lambda's answer for a queue that does not exist */
-    return invalid(err, "Error occurred while ReceiveMessage. SQS Error Code: "
-                        "AWS.SimpleQueueService.NonExistentQueue. SQS Error Message: The specified "
-                        "queue does not exist for this wsdl version. (Queue: %s)", arn);
-}
 
 static int insert_mapping(tp_req *r, cJSON *in, const char *source, cJSON *conf, int from_config,
                           int64_t *id_out, tp_error *err)
@@ -616,10 +579,9 @@ static int insert_mapping(tp_req *r, cJSON *in, const char *source, cJSON *conf,
         " target, state_due_ms, modified_ms, positioned) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
         " ?9, ?10, 0)";
     const char *fname = tp_json_str(in, "FunctionName");
-    int queue = !esm_source_for(source)->stream;
     char farn[256];
     if (function_resolve(r, fname ? fname : "", from_config, farn, sizeof farn, err) != 0 ||
-        (!from_config && (queue ? queue_exists(r, source, err) : stream_exists(r, source, err)) != 0)) {
+        (!from_config && esm_source_for(source)->exists(r, source, err) != 0)) {
         cJSON_Delete(conf);
         return -1;
     }
@@ -640,6 +602,11 @@ static int insert_mapping(tp_req *r, cJSON *in, const char *source, cJSON *conf,
     if (rc == SQLITE_ROW) {
         cJSON_Delete(conf);
         const char *fn_name = strrchr(farn, ':') ? strrchr(farn, ':') + 1 : farn;
+        if (!esm_source_for(source)->stream)
+            return tp_fail(err, TP_ERR_LAMBDA_CONFLICT,
+                           "An event source mapping with SQS arn (\" %s \") and function (\" %s \") "
+                           "already exists. Please update or delete the existing mapping with UUID %s",
+                           source, fn_name, dup);
         return tp_fail(err, TP_ERR_LAMBDA_CONFLICT,
                        "The event source arn (\" %s \") and function (\" %s \") provided mapping "
                        "already exists. Please update or delete the existing mapping with UUID %s",
@@ -717,7 +684,10 @@ static int create_mapping(tp_req *r, cJSON *in, int from_config, int64_t *id_out
         return invalid(err, "%s",
                        "1 validation error detected: Value null at 'startingPosition' failed to "
                        "satisfy constraint: Member must not be null.");
-    if (strcmp(pos, "TRIM_HORIZON") != 0 && strcmp(pos, "LATEST") != 0)
+    int known = 0;
+    for (const char *const *p = src->stream->starting_positions; p && *p; p++)
+        known |= strcmp(pos, *p) == 0;
+    if (!known)
         return invalid(err, "Unsupported starting position for arn type: %s", source);
     cJSON *conf = cJSON_CreateObject();
     cJSON_AddStringToObject(conf, "StartingPosition", pos);

@@ -72,6 +72,10 @@ typedef struct esm_shard {
 typedef struct esm_stream_source {
     /* the failure record's member naming the batch: "DDBStreamBatchInfo" */
     const char *batch_info;
+    /* the StartingPosition values it accepts (NULL-terminated); poller.c
+     * positions TRIM_HORIZON (the oldest record) and LATEST (the newest
+     * when the mapping first polls) */
+    const char *const *starting_positions;
     /* the config's "lambda" setting for the shard polling interval, and
      * its default (DynamoDB: "poll_interval_ms", 250) */
     const char *poll_setting;
@@ -101,6 +105,9 @@ typedef struct esm_stream_source {
 struct esm_source {
     const char *kind;       /* "dynamodb", "sqs" */
     int (*owns)(const char *arn);
+    /* CreateEventSourceMapping's check that the source is there: 0, or
+     * -1 with Lambda's answer in err */
+    int (*exists)(tp_req *r, const char *arn, tp_error *err);
     const esm_stream_source *stream;   /* stream-like: poller.c's lanes */
     /* a source with its own runtime (stream == NULL) */
     int64_t (*poll)(tp_core *core, esm_mapping *m);   /* when it next wants a turn */

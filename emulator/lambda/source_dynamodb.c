@@ -141,6 +141,24 @@ static char *partition_key(const cJSON *rec)
     return pk ? cJSON_PrintUnformatted(pk) : NULL;
 }
 
+static int exists(tp_req *r, const char *arn, tp_error *err)
+{
+    cJSON *in = cJSON_CreateObject(), *res = NULL;
+    cJSON_AddStringToObject(in, "StreamArn", arn);
+    tp_json_add_int(in, "Limit", 1);
+    tp_error e = {0};
+    int rc = lambda_call_internal(r->core, r->account, r->region,
+                                  "DynamoDBStreams_20120810.DescribeStream", in, &res, &e);
+    cJSON_Delete(in);
+    cJSON_Delete(res);
+    if (rc == 0)
+        return 0;
+    if (strcmp(e.code, "ResourceNotFoundException") == 0 || strcmp(e.code, "ValidationException") == 0)
+        return tp_fail(err, TP_ERR_LAMBDA_INVALID_PARAMETER, "Stream not found: %s", arn);
+    *err = e;
+    return -1;
+}
+
 /* arn:aws:dynamodb:REGION:ACCOUNT:table/NAME/stream/LABEL */
 static int owns(const char *arn)
 {
@@ -148,8 +166,11 @@ static int owns(const char *arn)
            strstr(arn, "/stream/");
 }
 
+static const char *const positions[] = {"TRIM_HORIZON", "LATEST", NULL};
+
 static const esm_stream_source stream = {
     .batch_info = "DDBStreamBatchInfo",
+    .starting_positions = positions,
     .poll_setting = "poll_interval_ms",
     .poll_default_ms = 250,
     .list_shards = list_shards,
@@ -164,5 +185,6 @@ static const esm_stream_source stream = {
 const esm_source esm_dynamodb_source = {
     .kind = "dynamodb",
     .owns = owns,
+    .exists = exists,
     .stream = &stream,
 };

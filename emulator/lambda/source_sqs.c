@@ -76,6 +76,28 @@ static int owns(const char *arn)
     return arn && sscanf(arn, "arn:aws:sqs:%31[^:]:%12[^:]:%127s", region, account, name) == 3;
 }
 
+/* "arn:aws:sqs:REGION:ACCOUNT:NAME" */
+static int exists(tp_req *r, const char *arn, tp_error *err)
+{
+    char region[32], account[13], name[128];
+    if (sscanf(arn, "arn:aws:sqs:%31[^:]:%12[^:]:%127s", region, account, name) != 3)
+        return tp_fail(err, TP_ERR_LAMBDA_INVALID_PARAMETER, "Unrecognized event source, must be kinesis, dynamodb stream or sqs. "
+                            "Unsupported source arn : %s", arn);
+    cJSON *in = cJSON_CreateObject(), *res = NULL;
+    cJSON_AddStringToObject(in, "QueueName", name);
+    cJSON_AddStringToObject(in, "QueueOwnerAWSAccountId", account);
+    tp_error e = {0};
+    int rc = lambda_call_internal(r->core, account, region, "AmazonSQS.GetQueueUrl", in, &res, &e);
+    cJSON_Delete(in);
+    cJSON_Delete(res);
+    if (rc == 0)
+        return 0;
+    return tp_fail(err, TP_ERR_LAMBDA_INVALID_PARAMETER, "%s",
+                   "Error occurred while ReceiveMessage. SQS Error Code: "
+                   "AWS.SimpleQueueService.NonExistentQueue. SQS Error Message: The specified queue "
+                   "does not exist or you do not have access to it.");
+}
+
 static int call(tp_core *core, const queue_ref *q, const char *op, cJSON *in, cJSON **out,
                 tp_error *err)
 {
@@ -457,13 +479,19 @@ static int deliver(tp_core *core, const esm_mapping *m, const queue_ref *q, qbat
 }
 
 /* The batch's records the response reports as failed (a new array of
- * borrowed references), NULL when the whole batch counts as failed (an
- * identifier that is empty, not a string or not in the batch). */
+ * borrowed references); *whole when the batch counts as failed as a whole,
+ * as Lambda treats a response that is not JSON and an identifier that is
+ * missing, empty, not a string or not in the batch. No response, or none
+ * or an empty list of batchItemFailures: all succeeded. */
 static cJSON *reported_failures(const cJSON *records, const char *payload, int *whole)
 {
     *whole = 0;
     cJSON *failed = cJSON_CreateArray();
     cJSON *resp = payload && *payload ? tp_json_parse(payload, strlen(payload)) : NULL;
+    if (payload && *payload && !resp) {
+        *whole = 1;
+        return failed;
+    }
     const cJSON *items = cJSON_IsObject(resp) ? cJSON_GetObjectItemCaseSensitive(resp, "batchItemFailures") : NULL;
     const cJSON *it;
     cJSON_ArrayForEach(it, items)
@@ -769,6 +797,7 @@ static int busy(tp_core *core)
 const esm_source esm_sqs_source = {
     .kind = "sqs",
     .owns = owns,
+    .exists = exists,
     .stream = NULL,
     .poll = poll,
     .forget = forget,

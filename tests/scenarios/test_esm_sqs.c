@@ -117,6 +117,14 @@ static int h_partial(tp_ctx *ctx, const char *event, size_t len, tp_response *re
     return tp_respondf(resp, "%s", "{\"batchItemFailures\":[]}");
 }
 
+/* Answers with text that is not JSON. */
+static int h_not_json(tp_ctx *ctx, const char *event, size_t len, tp_response *resp)
+{
+    (void)ctx;
+    record_event(event, len);
+    return tp_respondf(resp, "%s", ncalls == 1 ? "not json" : "");
+}
+
 /* Takes a second of tidepool time; counts how many run at once. */
 static int h_slow(tp_ctx *ctx, const char *event, size_t len, tp_response *resp)
 {
@@ -142,7 +150,8 @@ static tp_engine *engine(const char *config)
         const char *name;
         tp_handler_fn fn;
     } handlers[] = {{"t_record", h_record},   {"t_fail_n", h_fail_n}, {"t_fail_always", h_fail_always},
-                    {"t_partial", h_partial}, {"t_slow", h_slow}};
+                    {"t_partial", h_partial}, {"t_slow", h_slow},
+                    {"t_not_json", h_not_json}};
     for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
         tp_engine_register_handler(e, handlers[i].name, handlers[i].fn);
     seen_reset();
@@ -420,7 +429,7 @@ static void test_validation(void **state)
                              "size is greater than 10");
     free(msg);
     msg = mapping_error(e, q.arn, "\"StartingPosition\":\"LATEST\"");
-    assert_string_equal(msg, "Unsupported StartingPosition parameter for given event source mapping type.");
+    assert_string_equal(msg, "StartingPosition is not valid for SQS event sources.");
     free(msg);
     msg = mapping_error(e, q.arn, "\"ParallelizationFactor\":2");
     assert_string_equal(msg, "Unsupported ParallelizationFactor parameter for given event source mapping type.");
@@ -429,7 +438,9 @@ static void test_validation(void **state)
     assert_string_equal(msg, "Batch size for SQS FIFO event source must be between 1 and 10");
     free(msg);
     msg = mapping_error(e, "arn:aws:sqs:us-east-1:123456789012:nope", NULL);
-    assert_non_null(strstr(msg, "NonExistentQueue"));
+    assert_string_equal(msg, "Error occurred while ReceiveMessage. SQS Error Code: "
+                             "AWS.SimpleQueueService.NonExistentQueue. SQS Error Message: The specified "
+                             "queue does not exist or you do not have access to it.");
     free(msg);
     /* the model's ranges: BatchSize 1..10000, MaximumConcurrency 2..1000 */
     char body[1024];
@@ -458,7 +469,18 @@ static void test_validation(void **state)
     char *bs = json_member(out, "BatchSize");
     assert_string_equal(bs, "10000");
     free(bs);
+    char *uuid = json_member(out, "UUID");
     free(out);
+    snprintf(body, sizeof body, "{\"FunctionName\":\"f\",\"EventSourceArn\":\"%s\"}", q.arn);
+    msg = call(e, "Lambda_20150331.CreateEventSourceMapping", body, "ResourceConflictException");
+    char want[512];
+    snprintf(want, sizeof want,
+             "An event source mapping with SQS arn (\" %s \") and function (\" f \") already exists. "
+             "Please update or delete the existing mapping with UUID %s",
+             q.arn, uuid);
+    assert_string_equal(msg, want);
+    free(msg);
+    free(uuid);
     tp_engine_free(e);
 }
 
@@ -518,6 +540,28 @@ static void test_report_batch_item_failures(void **state)
     assert_int_equal(calls[1].receives[0], 2);
     assert_int_equal(seen_body("a"), 1);
     assert_int_equal(seen_body("c"), 1);
+    tp_engine_free(e);
+}
+
+/* With ReportBatchItemFailures, an answer that is not JSON fails the whole
+ * batch, as Lambda treats it; an empty answer is a success. */
+static void test_report_failures_not_json_fails_the_batch(void **state)
+{
+    (void)state;
+    tp_engine *e = engine(NULL);
+    queue q;
+    create_queue(e, "notjson", "{\"VisibilityTimeout\":\"10\"}", &q);
+    create_function(e, "f", "t_not_json", 30);
+    send(e, &q, "a", NULL);
+    send(e, &q, "b", NULL);
+    free(create_mapping(e, "f", q.arn, "\"FunctionResponseTypes\":[\"ReportBatchItemFailures\"]"));
+    tp_engine_run_until_idle(e, IDLE_MAX);
+    assert_int_equal(ncalls, 1);
+    assert_int_equal(queue_depth(e, &q, 1), 2);
+    tp_engine_advance(e, 11000);
+    tp_engine_run_until_idle(e, IDLE_MAX);
+    assert_int_equal(total_records(), 4);
+    assert_int_equal(queue_depth(e, &q, 1), 0);
     tp_engine_free(e);
 }
 
@@ -689,6 +733,16 @@ static void test_pollers_scale_to_maximum_concurrency(void **state)
             most = p;
     }
     assert_int_equal(most, 12);
+    /* the first step is up from five, and growth takes tidepool time */
+    const cJSON *s0 = cJSON_GetArrayItem(scale, 0);
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(s0, "from")->valueint, 5);
+    const cJSON *top = NULL;
+    cJSON_ArrayForEach(s, scale)
+        if (!top && cJSON_GetObjectItemCaseSensitive(s, "pollers")->valueint == 12)
+            top = s;
+    int64_t took = (int64_t)cJSON_GetObjectItemCaseSensitive(top, "t_ms")->valuedouble -
+                   (int64_t)cJSON_GetObjectItemCaseSensitive(s0, "t_ms")->valuedouble;
+    assert_true(took >= 6 * 200);   /* 300 a minute: one per 200 ms */
     cJSON_Delete(scale);
     assert_true(most_running > 5);
     assert_true(most_running <= 12);
@@ -742,6 +796,98 @@ static void test_throttled_invocations_reappear(void **state)
     tp_engine_free(e);
 }
 
+/* Update keeps Lambda's rules; a Disabled mapping leaves the queue alone;
+ * a config-file mapping reads a queue made after it. */
+static void test_update_disable_and_config(void **state)
+{
+    (void)state;
+    tp_engine *e = engine("{\"lambda\":{\"functions\":[{\"FunctionName\":\"cf\",\"Handler\":\"echo\",\"access_key\":\"123456789012\"}],"
+                          "\"event_source_mappings\":[{\"FunctionName\":\"cf\","
+                          "\"EventSourceArn\":\"arn:aws:sqs:us-east-1:123456789012:later\",\"BatchSize\":4}]}}");
+    queue later;
+    tp_engine_advance(e, 2000);
+    create_queue(e, "later", NULL, &later);
+    for (int i = 0; i < 6; i++)
+        send(e, &later, "c", NULL);
+    tp_engine_run_until_idle(e, IDLE_MAX);
+    cJSON *batches = trace_events(e, "batch");
+    assert_int_equal(cJSON_GetArraySize(batches), 2);
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(batches, 0), "size")->valueint, 4);
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(batches, 1), "size")->valueint, 2);
+    assert_string_equal(str_at(cJSON_GetArrayItem(batches, 0), "function"), "cf");
+    cJSON_Delete(batches);
+    assert_int_equal(queue_depth(e, &later, 1), 0);
+
+    seen_reset();
+    queue q;
+    create_queue(e, "upd", NULL, &q);
+    create_function(e, "f", "t_record", 30);
+    char *out = create_mapping(e, "f", q.arn, NULL);
+    char *uuid = json_member(out, "UUID");
+    free(out);
+    char body[512];
+    snprintf(body, sizeof body, "{\"UUID\":\"%s\",\"BatchSize\":50}", uuid);
+    char *msg = call(e, "Lambda_20150331.UpdateEventSourceMapping", body, "InvalidParameterValueException");
+    assert_string_equal(msg, "Maximum batch window in seconds must be greater than 0 if maximum batch "
+                             "size is greater than 10");
+    free(msg);
+    snprintf(body, sizeof body, "{\"UUID\":\"%s\",\"Enabled\":false}", uuid);
+    free(call(e, "Lambda_20150331.UpdateEventSourceMapping", body, NULL));
+    tp_engine_advance(e, 1500);
+    send(e, &q, "waits", NULL);
+    tp_engine_advance(e, 5000);
+    assert_int_equal(ncalls, 0);
+    assert_int_equal(queue_depth(e, &q, 0), 1);
+    snprintf(body, sizeof body,
+             "{\"UUID\":\"%s\",\"Enabled\":true,\"BatchSize\":50,\"MaximumBatchingWindowInSeconds\":1}",
+             uuid);
+    out = call(e, "Lambda_20150331.UpdateEventSourceMapping", body, NULL);
+    char *bs = json_member(out, "BatchSize");
+    assert_string_equal(bs, "50");
+    free(bs);
+    free(out);
+    tp_engine_run_until_idle(e, IDLE_MAX);
+    assert_int_equal(ncalls, 1);
+    assert_string_equal(calls[0].body[0], "waits");
+    free(uuid);
+    tp_engine_free(e);
+}
+
+/* One run of a small queue pipeline; its trace. */
+static char *replay_once(void)
+{
+    tp_engine *e = engine(NULL);
+    queue q;
+    create_queue(e, "replay", "{\"VisibilityTimeout\":\"5\"}", &q);
+    create_function(e, "f", "t_fail_n", 30);
+    fail_below = 2;
+    for (int i = 0; i < 30; i++) {
+        char b[16];
+        snprintf(b, sizeof b, "r%d", i);
+        send(e, &q, b, NULL);
+    }
+    free(create_mapping(e, "f", q.arn, "\"BatchSize\":3"));
+    for (int i = 0; i < 3; i++) {
+        tp_engine_run_until_idle(e, IDLE_MAX);
+        tp_engine_advance(e, 6000);
+    }
+    char *trace = tp_engine_trace(e, 0, 0, NULL);
+    tp_engine_free(e);
+    return trace;
+}
+
+static void test_replays_identically(void **state)
+{
+    (void)state;
+    char *a = replay_once();
+    char *b = replay_once();
+    assert_non_null(strstr(a, "\"type\":\"delete\""));
+    assert_non_null(strstr(a, "\"type\":\"retry\""));
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+}
+
 /* A stream batch that runs out of retries lands on the OnFailure queue as
  * one message holding Lambda's failure record. */
 static void test_stream_on_failure_to_queue(void **state)
@@ -751,7 +897,7 @@ static void test_stream_on_failure_to_queue(void **state)
     queue dest;
     create_queue(e, "failures", NULL, &dest);
     char *out = call(e, "DynamoDB_20120810.CreateTable",
-                     "{\"TableName\":\"t\",\"KeySchema\":[{\"AttributeName\":\"pk\",\"KeyType\":\"HASH\"}],"
+                     "{\"TableName\":\"tab\",\"KeySchema\":[{\"AttributeName\":\"pk\",\"KeyType\":\"HASH\"}],"
                      "\"AttributeDefinitions\":[{\"AttributeName\":\"pk\",\"AttributeType\":\"S\"}],"
                      "\"BillingMode\":\"PAY_PER_REQUEST\",\"StreamSpecification\":{\"StreamEnabled\":true,"
                      "\"StreamViewType\":\"NEW_IMAGE\"}}",
@@ -760,8 +906,8 @@ static void test_stream_on_failure_to_queue(void **state)
     free(out);
     tp_engine_advance(e, 1000);
     create_function(e, "f", "t_fail_always", 30);
-    free(call(e, "DynamoDB_20120810.PutItem", "{\"TableName\":\"t\",\"Item\":{\"pk\":{\"S\":\"k1\"}}}", NULL));
-    free(call(e, "DynamoDB_20120810.PutItem", "{\"TableName\":\"t\",\"Item\":{\"pk\":{\"S\":\"k2\"}}}", NULL));
+    free(call(e, "DynamoDB_20120810.PutItem", "{\"TableName\":\"tab\",\"Item\":{\"pk\":{\"S\":\"k1\"}}}", NULL));
+    free(call(e, "DynamoDB_20120810.PutItem", "{\"TableName\":\"tab\",\"Item\":{\"pk\":{\"S\":\"k2\"}}}", NULL));
     char extra[1024];
     snprintf(extra, sizeof extra,
              "\"StartingPosition\":\"TRIM_HORIZON\",\"MaximumRetryAttempts\":1,"
@@ -807,13 +953,16 @@ int main(void)
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_failure_redelivered_after_visibility),
         cmocka_unit_test(test_report_batch_item_failures),
+        cmocka_unit_test(test_report_failures_not_json_fails_the_batch),
         cmocka_unit_test(test_filter_deletes_unmatched),
         cmocka_unit_test(test_batching_window),
         cmocka_unit_test(test_redrive_to_dlq),
         cmocka_unit_test(test_fifo_order_per_group),
         cmocka_unit_test(test_pollers_scale_to_maximum_concurrency),
         cmocka_unit_test(test_throttled_invocations_reappear),
+        cmocka_unit_test(test_update_disable_and_config),
         cmocka_unit_test(test_stream_on_failure_to_queue),
+        cmocka_unit_test(test_replays_identically),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

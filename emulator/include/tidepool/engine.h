@@ -39,7 +39,12 @@ void tp_engine_free(tp_engine *e);
 /* Calls an API: target as on the wire ("DynamoDB_20120810.GetItem"),
  * request_json its body. access_key and region play the role of the SigV4
  * credential scope (NULL: "AKIDTIDEPOOL", "us-east-1"). On success returns 0
- * and *response_json (free() it); on an AWS error returns -1 with err set. */
+ * and *response_json (free() it); on an AWS error returns -1 with err set.
+ * A call whose action parks (a long poll with nothing to answer yet) waits
+ * in here for its answer: on the virtual clock by running due events and
+ * moving time forward, event by event, until a wake or its deadline (as
+ * tp_engine_advance would); on the real clock until the timer thread
+ * reaches it. (Over HTTP a long poll parks without holding a thread.) */
 int tp_engine_call(tp_engine *e, const char *access_key, const char *region, const char *target,
                    const char *request_json, char **response_json, tp_error *err);
 

@@ -88,7 +88,10 @@ int tp_respondf(tp_response *r, const char *fmt, ...)
  * (free() it); -1 with err filled (AWS code, message, HTTP status) on an
  * error. Takes the configured virtual latency. With a retry policy set
  * (tp_set_retry_policy), retryable errors (throttling, 5xx) are retried
- * first, as the AWS SDKs do; err is the last attempt's error. */
+ * first, as the AWS SDKs do; err is the last attempt's error. A long poll
+ * (SQS ReceiveMessage with WaitTimeSeconds) never waits here: it answers
+ * at once with what is there, as a short poll would (a handler that wants
+ * to wait calls tp_sleep_ms and polls again). */
 int tp_call(tp_ctx *ctx, const char *target, const char *request_json, char **response_json,
             tp_error *err);
 
