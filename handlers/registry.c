@@ -14,6 +14,12 @@ int tp_handler_idempotent_writer(tp_ctx *ctx, const char *event_json, size_t len
 int tp_handler_idempotent_writer_conditional(tp_ctx *ctx, const char *event_json, size_t len,
                                              tp_response *response);
 int tp_handler_bid_latency(tp_ctx *ctx, const char *event_json, size_t len, tp_response *response);
+int tp_handler_statement_scheduler(tp_ctx *ctx, const char *event_json, size_t len,
+                                   tp_response *response);
+int tp_handler_statement_scheduler_batch(tp_ctx *ctx, const char *event_json, size_t len,
+                                         tp_response *response);
+int tp_handler_statement_loader(tp_ctx *ctx, const char *event_json, size_t len,
+                                tp_response *response);
 
 static const struct {
     const char *name;
@@ -25,6 +31,9 @@ static const struct {
     {"idempotent_writer", tp_handler_idempotent_writer},
     {"idempotent_writer_conditional", tp_handler_idempotent_writer_conditional},
     {"bid_latency", tp_handler_bid_latency},
+    {"statement_scheduler", tp_handler_statement_scheduler},
+    {"statement_scheduler_batch", tp_handler_statement_scheduler_batch},
+    {"statement_loader", tp_handler_statement_loader},
     {NULL, NULL},
 };
 

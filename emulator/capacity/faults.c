@@ -253,10 +253,11 @@ static int parse_rule(const cJSON *in, rule *r, char *why, size_t cap)
             return -1;
     }
     if (!strpbrk(r->service, "*?") && strcmp(r->service, "dynamodb") &&
-        strcmp(r->service, "dynamodbstreams") && strcmp(r->service, "lambda"))
+        strcmp(r->service, "dynamodbstreams") && strcmp(r->service, "lambda") &&
+        strcmp(r->service, "sqs") && strcmp(r->service, "kinesis"))
         return bad(why, cap,
                    "fault rule: unknown \"service\" \"%.100s\" (use dynamodb, dynamodbstreams, "
-                   "lambda or *)",
+                   "sqs, kinesis, lambda or *)",
                    r->service);
     if (r->fn_effect && (strcmp(r->service, "lambda") || strcmp(r->operation, "Invoke")))
         return bad(why, cap, "%s",
@@ -490,6 +491,37 @@ void tp_faults_resource_of(const cJSON *req, char *out, size_t cap)
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(v->child->child, "TableName");
         if (cJSON_IsString(t))
             snprintf(out, cap, "%s", t->valuestring);
+        return;
+    }
+    /* SQS: the queue's name, the last segment of its URL
+     * (http://host:port/<account>/<name>) or CreateQueue's QueueName. */
+    v = cJSON_GetObjectItemCaseSensitive(req, "QueueUrl");
+    if (cJSON_IsString(v)) {
+        const char *slash = strrchr(v->valuestring, '/');
+        snprintf(out, cap, "%s", slash ? slash + 1 : v->valuestring);
+        return;
+    }
+    v = cJSON_GetObjectItemCaseSensitive(req, "QueueName");
+    if (cJSON_IsString(v)) {
+        snprintf(out, cap, "%s", v->valuestring);
+        return;
+    }
+    /* Kinesis: StreamName, else the name in StreamARN
+     * (arn:aws:kinesis:<region>:<account>:stream/<name>). */
+    v = cJSON_GetObjectItemCaseSensitive(req, "StreamName");
+    if (cJSON_IsString(v)) {
+        snprintf(out, cap, "%s", v->valuestring);
+        return;
+    }
+    v = cJSON_GetObjectItemCaseSensitive(req, "StreamARN");
+    if (cJSON_IsString(v)) {
+        const char *p = strstr(v->valuestring, ":stream/");
+        if (p) {
+            p += 8;
+            const char *e = strchr(p, '/');
+            size_t n = e ? (size_t)(e - p) : strlen(p);
+            snprintf(out, cap, "%.*s", (int)(n < cap ? n : cap - 1), p);
+        }
         return;
     }
     /* Streams: the table name inside the stream ARN

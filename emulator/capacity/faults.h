@@ -2,8 +2,11 @@
  *
  * A rule is one JSON object, the same in the config file's "faults" array
  * and in POST /_tidepool/faults:
- *   match:    "service" ("dynamodb", "dynamodbstreams", "*"), "operation",
- *             "resource" (table name; glob with * and ?; default "*")
+ *   match:    "service" ("dynamodb" (the default), "dynamodbstreams",
+ *             "sqs", "kinesis", "lambda", "*"), "operation" (the action's
+ *             name: "PutItem", "SendMessage" for target
+ *             AmazonSQS.SendMessage), "resource" (table, queue or stream
+ *             name; glob with * and ?; default "*")
  *   triggers: "after" N (skip the first N matching calls), "every" K (fire
  *             on every Kth matching call after those), "probability" p in
  *             [0,1] with "seed" (per-rule RNG: the same seed replays the
@@ -77,7 +80,9 @@ cJSON *tp_faults_list(tp_faults *f);
 size_t tp_faults_count(tp_faults *f);
 
 /* The resource a request names: TableName, else the first RequestItems
- * table, else the first TransactItems entry's table; else "" . */
+ * table, else the first TransactItems entry's table, else the queue of
+ * QueueUrl (its last path segment) or QueueName, else StreamName or the
+ * stream of StreamARN, else the table of a DynamoDB StreamArn; else "". */
 void tp_faults_resource_of(const cJSON *request, char *out, size_t cap);
 
 /* Evaluates the rules for one call at tidepool time now_ms; returns 1 and

@@ -1,4 +1,5 @@
-/* capacity/throughput — per table and per GSI token buckets (throughput.h). */
+/* capacity/throughput — token buckets per resource, described by their
+ * owners (throughput.h). */
 #include "throughput.h"
 
 #include <cjson/cJSON.h>
@@ -12,34 +13,37 @@
 #include "core/trace.h"
 
 #define CAP_DEFAULT_BURST_S 300
-#define CAP_DEFAULT_ON_DEMAND 40000
 
+/* One bucket group: a resource or one of its parts, as one account and
+ * region see it. */
 typedef struct cap_entry {
     struct cap_entry *next;
-    tp_core *core;
-    char account[16], region[32], table[256], index[256];
-    int64_t table_id;
-    tp_bucket b[2];              /* TP_CAP_READ, TP_CAP_WRITE */
-    int64_t consumed_milli[2];
-    int64_t throttled[2];
+    char account[16], region[32];
+    char service[32], resource_label[32], part_label[32];
+    char name[256], part[256];
+    int64_t generation;
+    int ndims;
+    char dim_name[TP_CAP_MAX_DIMS][32];
+    tp_bucket b[TP_CAP_MAX_DIMS];
+    int64_t consumed_milli[TP_CAP_MAX_DIMS];
+    int64_t throttled[TP_CAP_MAX_DIMS];
 } cap_entry;
 
+/* A run-time override: the POST body as given (labels and rates). */
 typedef struct cap_override {
     struct cap_override *next;
-    tp_core *core;
-    char account[16], region[32], table[256], index[256];   /* account/region "": any */
-    int64_t rate[2];                                         /* -1: not overridden */
+    cJSON *body;
 } cap_override;
 
-/* Only touched under the engine lock (actions and locked control calls). */
-/* Every bucket and override of one engine, hung on its tp_core. */
+/* Every bucket and override of one engine, hung on its tp_core. Only
+ * touched under the engine lock (actions and locked control calls). */
 struct tp_capacity {
     cap_entry *entries;
     cap_override *overrides;
 };
 
-/* The core's capacity state, made on first use; NULL only on OOM, which
- * the callers cannot survive anyway. */
+/* The core's capacity state, made on first use (OOM: abort, which the
+ * callers could not survive anyway). */
 static struct tp_capacity *cap(tp_core *core)
 {
     if (!core->capacity)
@@ -49,9 +53,9 @@ static struct tp_capacity *cap(tp_core *core)
     return core->capacity;
 }
 
-static void copy(char *dst, size_t cap, const char *src)
+static void copy(char *dst, size_t n, const char *src)
 {
-    snprintf(dst, cap, "%s", src ? src : "");
+    snprintf(dst, n, "%s", src ? src : "");
 }
 
 static const cJSON *cap_config(const tp_core *core)
@@ -59,183 +63,192 @@ static const cJSON *cap_config(const tp_core *core)
     return core->config ? cJSON_GetObjectItemCaseSensitive(core->config, "capacity") : NULL;
 }
 
-static int64_t cap_setting(const tp_core *core, const char *name, int64_t dflt)
+int64_t tp_capacity_burst_ms(const tp_core *core)
 {
     const cJSON *c = cap_config(core);
-    return c ? tp_json_int(c, name, dflt) : dflt;
+    return (c ? tp_json_int(c, "burst_seconds", CAP_DEFAULT_BURST_S) : CAP_DEFAULT_BURST_S) * 1000;
 }
 
-static int64_t num_member(const cJSON *o, const char *name)
+int tp_capacity_start_full(const tp_core *core)
 {
-    const cJSON *v = o ? cJSON_GetObjectItemCaseSensitive(o, name) : NULL;
-    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : -1;
+    const cJSON *c = cap_config(core);
+    return c ? tp_json_bool(c, "start_full", 1) : 1;
 }
 
-static const cJSON *find_gsi(const cJSON *desc, const char *index)
+static int streq(const char *a, const char *b)
 {
-    const cJSON *g;
-    cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(desc, "GlobalSecondaryIndexes"))
-    {
-        const char *n = tp_json_str(g, "IndexName");
-        if (n && strcmp(n, index) == 0)
-            return g;
-    }
-    return NULL;
+    return strcmp(a ? a : "", b ? b : "") == 0;
 }
 
-static int is_on_demand(const cJSON *desc)
+/* 1 when override body o names bucket group e. */
+static int override_matches(const cJSON *o, const cap_entry *e)
 {
-    const char *bm = tp_json_str(cJSON_GetObjectItemCaseSensitive(desc, "BillingModeSummary"),
-                                 "BillingMode");
-    return bm && strcmp(bm, "PAY_PER_REQUEST") == 0;
+    const char *name = tp_json_str(o, e->resource_label);
+    if (!name || strcmp(name, e->name) != 0)
+        return 0;
+    const char *part = tp_json_str(o, e->part_label);
+    if (!streq(part, e->part))
+        return 0;
+    const char *account = tp_json_str(o, "account"), *region = tp_json_str(o, "region");
+    return (!account || strcmp(account, e->account) == 0) &&
+           (!region || strcmp(region, e->region) == 0);
 }
 
-/* The run-time override of a bucket (first match wins), or -1. */
-static int64_t override_rate(const tp_core *core, const char *account, const char *region,
-                             const char *table, const char *index, tp_cap_kind kind)
+/* The overridden rate of dimension k of e (first match wins), or -1. */
+static int64_t override_rate(const tp_core *core, const cap_entry *e, int k)
 {
     for (cap_override *o = core->capacity ? core->capacity->overrides : NULL; o; o = o->next) {
-        if (o->core != core || strcmp(o->table, table) != 0 ||
-            strcmp(o->index, index ? index : "") != 0 || o->rate[kind] < 0 ||
-            (o->account[0] && strcmp(o->account, account) != 0) ||
-            (o->region[0] && strcmp(o->region, region) != 0))
+        if (!override_matches(o->body, e))
             continue;
-        return o->rate[kind];
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o->body, e->dim_name[k]);
+        if (cJSON_IsNumber(v) && v->valuedouble >= 0)
+            return (int64_t)v->valuedouble;
     }
     return -1;
 }
 
-/* The rate and burst a bucket should have now. */
-static void resolve_rate(tp_core *core, const char *account, const char *region, const char *table,
-                         const cJSON *desc, const char *index, tp_cap_kind kind, int64_t *rate,
-                         int64_t *burst_ms)
+/* Brings bucket k of e to the rate the owner (or an override) wants now. */
+static void apply_rate(tp_core *core, cap_entry *e, int k, const tp_cap_dim *d, int fresh,
+                       int start_full, int64_t now_ms)
 {
-    const char *key = kind == TP_CAP_READ ? "read" : "write";
-    *burst_ms = cap_setting(core, "burst_seconds", CAP_DEFAULT_BURST_S) * 1000;
-    int64_t ov = override_rate(core, account, region, table, index, kind);
+    int64_t rate = d->rate, burst = d->burst_ms;
+    int64_t ov = override_rate(core, e, k);
     if (ov >= 0) {
-        *rate = ov;
-        return;
+        rate = ov;
+        burst = tp_capacity_burst_ms(core);
     }
-    const cJSON *tables = cJSON_GetObjectItemCaseSensitive(cap_config(core), "tables");
-    const cJSON *tc = tables ? cJSON_GetObjectItemCaseSensitive(tables, table) : NULL;
-    if (tc && index) {
-        const cJSON *gc = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(tc, "gsi"), index);
-        tc = gc;
-    }
-    int64_t v = num_member(tc, key);
-    if (v >= 0) {
-        *rate = v;
-        return;
-    }
-    if (is_on_demand(desc)) {
-        *rate = cap_setting(core, kind == TP_CAP_READ ? "on_demand_max_read" : "on_demand_max_write",
-                            CAP_DEFAULT_ON_DEMAND);
-        *burst_ms = 1000;
-        return;
-    }
-    const cJSON *owner = index ? find_gsi(desc, index) : desc;
-    const cJSON *pt = owner ? cJSON_GetObjectItemCaseSensitive(owner, "ProvisionedThroughput") : NULL;
-    v = num_member(pt, kind == TP_CAP_READ ? "ReadCapacityUnits" : "WriteCapacityUnits");
-    *rate = v > 0 ? v : 0;
+    if (fresh)
+        tp_bucket_init(&e->b[k], rate, burst, start_full, now_ms);
+    else if (rate != e->b[k].rate || burst != e->b[k].burst_ms)
+        tp_bucket_set_rate(&e->b[k], rate, burst, now_ms);
 }
 
-static cap_entry *entry_for(tp_req *r, int64_t table_id, const char *table, const cJSON *desc,
-                            const char *index, tp_cap_kind kind)
+static cap_entry *find_entry(tp_core *core, const char *account, const char *region,
+                             const tp_cap_resource *res)
 {
-    const char *ix = index ? index : "";
-    cap_entry *e;
-    for (e = cap(r->core)->entries; e; e = e->next)
-        if (e->core == r->core && strcmp(e->table, table) == 0 && strcmp(e->index, ix) == 0 &&
-            strcmp(e->account, r->account) == 0 && strcmp(e->region, r->region) == 0)
-            break;
-    int fresh = !e || e->table_id != table_id;   /* new, or the table was recreated */
+    for (cap_entry *e = cap(core)->entries; e; e = e->next)
+        if (strcmp(e->name, res->name) == 0 && streq(e->part, res->part) &&
+            strcmp(e->account, account) == 0 && strcmp(e->region, region) == 0 &&
+            strcmp(e->service, res->service) == 0)
+            return e;
+    return NULL;
+}
+
+static cap_entry *entry_for(tp_req *r, const tp_cap_resource *res)
+{
+    cap_entry *e = find_entry(r->core, r->account, r->region, res);
+    int fresh = !e || e->generation != res->generation;   /* new, or recreated */
     if (!e) {
         e = calloc(1, sizeof *e);
         if (!e)
             return NULL;
-        e->core = r->core;
         copy(e->account, sizeof e->account, r->account);
         copy(e->region, sizeof e->region, r->region);
-        copy(e->table, sizeof e->table, table);
-        copy(e->index, sizeof e->index, ix);
+        copy(e->service, sizeof e->service, res->service);
+        copy(e->resource_label, sizeof e->resource_label, res->resource_label);
+        copy(e->part_label, sizeof e->part_label, res->part_label);
+        copy(e->name, sizeof e->name, res->name);
+        copy(e->part, sizeof e->part, res->part);
         e->next = cap(r->core)->entries;
         cap(r->core)->entries = e;
     }
-    int full = tp_json_bool(cap_config(r->core), "start_full", 1);
-    for (int k = 0; k < 2; k++) {
-        int64_t rate, burst;
-        resolve_rate(r->core, r->account, r->region, table, desc, index, (tp_cap_kind)k, &rate,
-                     &burst);
-        if (fresh)
-            tp_bucket_init(&e->b[k], rate, burst, full, r->now_ms);
-        else if (rate != e->b[k].rate || burst != e->b[k].burst_ms)
-            tp_bucket_set_rate(&e->b[k], rate, burst, r->now_ms);
+    int n = res->ndims < 0 ? 0 : res->ndims > TP_CAP_MAX_DIMS ? TP_CAP_MAX_DIMS : res->ndims;
+    if (n != e->ndims) {   /* new, or the owner changed its dimensions */
+        e->ndims = n;
+        for (int k = 0; k < n; k++)
+            copy(e->dim_name[k], sizeof e->dim_name[k], res->dim[k].name);
+        fresh = 1;
+        memset(e->consumed_milli, 0, sizeof e->consumed_milli);
+        memset(e->throttled, 0, sizeof e->throttled);
     }
-    e->table_id = table_id;
-    (void)kind;
+    /* A recreated resource's buckets start over; its counters go on (they
+     * are totals for the name, as the metrics are). */
+    for (int k = 0; k < n; k++)
+        apply_rate(r->core, e, k, &res->dim[k], fresh, res->start_full, r->now_ms);
+    e->generation = res->generation;
     return e;
 }
 
-int tp_capacity_admit(tp_req *r, int64_t table_id, const char *table, const cJSON *desc,
-                      const char *index, tp_cap_kind kind)
+int tp_cap_admit(tp_req *r, const tp_cap_resource *res, int dim)
 {
-    cap_entry *e = entry_for(r, table_id, table, desc, index, kind);
-    if (!e)
+    cap_entry *e = entry_for(r, res);
+    if (!e || dim < 0 || dim >= e->ndims)
         return 1;
-    if (tp_bucket_admit(&e->b[kind], r->now_ms))
+    if (tp_bucket_admit(&e->b[dim], r->now_ms))
         return 1;
-    e->throttled[kind]++;
+    e->throttled[dim]++;
     cJSON *f = cJSON_CreateObject();
     if (f) {
-        cJSON_AddStringToObject(f, "service", "dynamodb");
+        cJSON_AddStringToObject(f, "service", e->service);
         if (r->request_id)
             cJSON_AddStringToObject(f, "request_id", r->request_id);
         cJSON_AddStringToObject(f, "account", e->account);
         cJSON_AddStringToObject(f, "region", e->region);
-        cJSON_AddStringToObject(f, "table", e->table);
-        if (e->index[0])
-            cJSON_AddStringToObject(f, "index", e->index);
-        cJSON_AddStringToObject(f, "kind", kind == TP_CAP_READ ? "read" : "write");
-        tp_json_add_int(f, "rate", e->b[kind].rate);
-        cJSON_AddNumberToObject(f, "level", (double)e->b[kind].level / 1000.0);
+        cJSON_AddStringToObject(f, e->resource_label, e->name);
+        if (e->part[0])
+            cJSON_AddStringToObject(f, e->part_label, e->part);
+        cJSON_AddStringToObject(f, "kind", e->dim_name[dim]);
+        tp_json_add_int(f, "rate", e->b[dim].rate);
+        cJSON_AddNumberToObject(f, "level", (double)e->b[dim].level / 1000.0);
         tp_trace_emit(r->core, "throttle", f);
         cJSON_Delete(f);
     }
     return 0;
 }
 
-void tp_capacity_charge(tp_req *r, int64_t table_id, const char *table, const cJSON *desc,
-                        const char *index, tp_cap_kind kind, double units)
+void tp_cap_charge(tp_req *r, const tp_cap_resource *res, int dim, double units)
 {
-    cap_entry *e = entry_for(r, table_id, table, desc, index, kind);
-    if (!e)
+    cap_entry *e = entry_for(r, res);
+    if (!e || dim < 0 || dim >= e->ndims)
         return;
     int64_t m = tp_units_to_milli(units);
-    tp_bucket_refill(&e->b[kind], r->now_ms);
-    tp_bucket_charge(&e->b[kind], m);
-    e->consumed_milli[kind] += m;
+    tp_bucket_refill(&e->b[dim], r->now_ms);
+    tp_bucket_charge(&e->b[dim], m);
+    e->consumed_milli[dim] += m;
+    const cJSON *c = cap_config(r->core);
+    if (m > 0 && c && tp_json_bool(c, "trace_consumed", 0)) {
+        cJSON *f = cJSON_CreateObject();
+        if (f) {
+            cJSON_AddStringToObject(f, "service", e->service);
+            cJSON_AddStringToObject(f, e->resource_label, e->name);
+            if (e->part[0])
+                cJSON_AddStringToObject(f, e->part_label, e->part);
+            cJSON_AddStringToObject(f, "kind", e->dim_name[dim]);
+            cJSON_AddNumberToObject(f, "units", (double)m / 1000.0);
+            tp_trace_emit(r->core, "consume", f);
+            cJSON_Delete(f);
+        }
+    }
+}
+
+void tp_cap_reconfigure(tp_core *core, const char *service, int64_t generation,
+                        tp_cap_describe_fn describe, void *arg, int64_t now_ms)
+{
+    for (cap_entry *e = cap(core)->entries; e; e = e->next) {
+        if (e->generation != generation || strcmp(e->service, service) != 0)
+            continue;
+        tp_cap_resource res;
+        memset(&res, 0, sizeof res);
+        if (describe(arg, e->account, e->region, e->part[0] ? e->part : NULL, &res) != 0)
+            continue;
+        for (int k = 0; k < e->ndims && k < res.ndims; k++)
+            apply_rate(core, e, k, &res.dim[k], 0, 0, now_ms);
+    }
 }
 
 void tp_capacity_reset(tp_core *core)
 {
-    for (cap_entry **pp = &cap(core)->entries; *pp;) {
-        cap_entry *e = *pp;
-        if (e->core == core) {
-            *pp = e->next;
-            free(e);
-        } else {
-            pp = &e->next;
-        }
+    struct tp_capacity *c = cap(core);
+    while (c->entries) {
+        cap_entry *e = c->entries;
+        c->entries = e->next;
+        free(e);
     }
-    for (cap_override **pp = &cap(core)->overrides; *pp;) {
-        cap_override *o = *pp;
-        if (o->core == core) {
-            *pp = o->next;
-            free(o);
-        } else {
-            pp = &o->next;
-        }
+    while (c->overrides) {
+        cap_override *o = c->overrides;
+        c->overrides = o->next;
+        cJSON_Delete(o->body);
+        free(o);
     }
 }
 
@@ -249,19 +262,18 @@ cJSON *tp_capacity_list(tp_core *core)
     cJSON *arr = cJSON_CreateArray();
     int64_t now = tp_clock_now_ms(core->clock);
     for (cap_entry *e = cap(core)->entries; e; e = e->next) {
-        if (e->core != core)
-            continue;
-        for (int k = 0; k < 2; k++) {
+        for (int k = 0; k < e->ndims; k++) {
             tp_bucket_refill(&e->b[k], now);
             cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "service", e->service);
             cJSON_AddStringToObject(o, "account", e->account);
             cJSON_AddStringToObject(o, "region", e->region);
-            cJSON_AddStringToObject(o, "table", e->table);
-            if (e->index[0])
-                cJSON_AddStringToObject(o, "index", e->index);
+            cJSON_AddStringToObject(o, e->resource_label, e->name);
+            if (e->part[0])
+                cJSON_AddStringToObject(o, e->part_label, e->part);
             else
-                cJSON_AddNullToObject(o, "index");
-            cJSON_AddStringToObject(o, "kind", k == TP_CAP_READ ? "read" : "write");
+                cJSON_AddNullToObject(o, e->part_label);
+            cJSON_AddStringToObject(o, "kind", e->dim_name[k]);
             tp_json_add_int(o, "rate", e->b[k].rate);
             add_milli(o, "level", e->b[k].level);
             add_milli(o, "burst", tp_bucket_capacity(&e->b[k]));
@@ -273,76 +285,90 @@ cJSON *tp_capacity_list(tp_core *core)
     return arr;
 }
 
+/* 1 when the two bodies name the same bucket group (same string members). */
+static int same_target(const cJSON *a, const cJSON *b)
+{
+    int na = 0, nb = 0;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, a)
+    {
+        if (!cJSON_IsString(m))
+            continue;
+        na++;
+        const char *v = tp_json_str(b, m->string);
+        if (!v || strcmp(v, m->valuestring) != 0)
+            return 0;
+    }
+    cJSON_ArrayForEach(m, b) nb += cJSON_IsString(m) ? 1 : 0;
+    return na == nb;
+}
+
 int tp_capacity_override(tp_core *core, const cJSON *body, char *why, size_t whylen)
 {
-    const char *table = tp_json_str(body, "table");
-    if (!cJSON_IsObject(body) || !table || !table[0]) {
-        snprintf(why, whylen, "give {\"table\": NAME, \"read\": R, \"write\": W} (\"index\", "
-                              "\"account\", \"region\" optional)");
+    static const char usage[] =
+        "give {\"table\": NAME, \"read\": R, \"write\": W} (\"index\", \"account\", \"region\" "
+        "optional), or another resource's labels and rates ({\"queue\": Q, \"group\": G, "
+        "\"SendMessage\": N}, {\"stream\": S, \"shard\": H, \"in_bytes\": N})";
+    int labels = 0, rates = 0;
+    const cJSON *m;
+    const cJSON *members = cJSON_IsObject(body) ? body : NULL;
+    cJSON_ArrayForEach(m, members)
+    {
+        if (cJSON_IsString(m) && m->valuestring[0]) {
+            if (strcmp(m->string, "account") != 0 && strcmp(m->string, "region") != 0)
+                labels++;
+        } else if (cJSON_IsNumber(m) && m->valuedouble >= 0) {
+            rates++;
+        } else {
+            snprintf(why, whylen, "\"%.60s\": rates are numbers >= 0, labels non-empty strings",
+                     m->string ? m->string : "");
+            return -1;
+        }
+    }
+    if (!cJSON_IsObject(body) || labels == 0) {
+        snprintf(why, whylen, "%s", usage);
         return -1;
     }
-    int64_t rate[2] = {num_member(body, "read"), num_member(body, "write")};
-    if (rate[0] < 0 && rate[1] < 0) {
-        snprintf(why, whylen, "give \"read\" and/or \"write\" as numbers >= 0");
+    if (rates == 0) {
+        snprintf(why, whylen, "give \"read\" and/or \"write\" (or the resource's own rates) as "
+                              "numbers >= 0");
         return -1;
     }
-    const char *index = tp_json_str(body, "index"), *account = tp_json_str(body, "account"),
-               *region = tp_json_str(body, "region");
     cap_override *o;
     for (o = cap(core)->overrides; o; o = o->next)
-        if (o->core == core && strcmp(o->table, table) == 0 &&
-            strcmp(o->index, index ? index : "") == 0 &&
-            strcmp(o->account, account ? account : "") == 0 &&
-            strcmp(o->region, region ? region : "") == 0)
+        if (same_target(o->body, body))
             break;
     if (!o) {
         o = calloc(1, sizeof *o);
-        if (!o) {
+        if (!o || !(o->body = cJSON_CreateObject())) {
+            free(o);
             snprintf(why, whylen, "out of memory");
             return -1;
         }
-        o->core = core;
-        copy(o->table, sizeof o->table, table);
-        copy(o->index, sizeof o->index, index);
-        copy(o->account, sizeof o->account, account);
-        copy(o->region, sizeof o->region, region);
-        o->rate[0] = o->rate[1] = -1;
+        cJSON_ArrayForEach(m, body) if (cJSON_IsString(m))
+            cJSON_AddStringToObject(o->body, m->string, m->valuestring);
         o->next = cap(core)->overrides;
         cap(core)->overrides = o;
     }
-    for (int k = 0; k < 2; k++)
-        if (rate[k] >= 0)
-            o->rate[k] = rate[k];
+    cJSON_ArrayForEach(m, body)
+    {
+        if (!cJSON_IsNumber(m))
+            continue;
+        cJSON_DeleteItemFromObjectCaseSensitive(o->body, m->string);
+        cJSON_AddNumberToObject(o->body, m->string, m->valuedouble);
+    }
     /* The new rate applies from now: each affected bucket is refilled at
      * its old rate up to this moment, then switched (not at its next use). */
     int64_t now = tp_clock_now_ms(core->clock);
-    int64_t burst = cap_setting(core, "burst_seconds", CAP_DEFAULT_BURST_S) * 1000;
+    int64_t burst = tp_capacity_burst_ms(core);
     for (cap_entry *e = cap(core)->entries; e; e = e->next) {
-        if (e->core != core)
-            continue;
-        for (int k = 0; k < 2; k++) {
-            int64_t v = override_rate(core, e->account, e->region, e->table,
-                                      e->index[0] ? e->index : NULL, (tp_cap_kind)k);
+        for (int k = 0; k < e->ndims; k++) {
+            int64_t v = override_rate(core, e, k);
             if (v >= 0 && (v != e->b[k].rate || burst != e->b[k].burst_ms))
                 tp_bucket_set_rate(&e->b[k], v, burst, now);
         }
     }
     return 0;
-}
-
-void tp_capacity_table_changed(tp_core *core, int64_t table_id, const cJSON *desc, int64_t now_ms)
-{
-    for (cap_entry *e = cap(core)->entries; e; e = e->next) {
-        if (e->core != core || e->table_id != table_id)
-            continue;
-        for (int k = 0; k < 2; k++) {
-            int64_t rate, burst;
-            resolve_rate(core, e->account, e->region, e->table, desc,
-                         e->index[0] ? e->index : NULL, (tp_cap_kind)k, &rate, &burst);
-            if (rate != e->b[k].rate || burst != e->b[k].burst_ms)
-                tp_bucket_set_rate(&e->b[k], rate, burst, now_ms);
-        }
-    }
 }
 
 static void label_esc(tp_buf *out, const char *s)
@@ -364,11 +390,13 @@ static void metric_line(tp_buf *out, const char *metric, const cap_entry *e, int
     label_esc(out, e->account);
     tp_buf_puts(out, "\",region=\"");
     label_esc(out, e->region);
-    tp_buf_puts(out, "\",table=\"");
-    label_esc(out, e->table);
-    tp_buf_puts(out, "\",index=\"");
-    label_esc(out, e->index);
-    tp_buf_printf(out, "\",kind=\"%s\"} ", k == TP_CAP_READ ? "read" : "write");
+    tp_buf_printf(out, "\",%s=\"", e->resource_label);
+    label_esc(out, e->name);
+    tp_buf_printf(out, "\",%s=\"", e->part_label);
+    label_esc(out, e->part);
+    tp_buf_puts(out, "\",kind=\"");
+    label_esc(out, e->dim_name[k]);
+    tp_buf_puts(out, "\"} ");
     if (is_count)
         tp_buf_printf(out, "%lld\n", (long long)milli);
     else
@@ -391,9 +419,7 @@ void tp_capacity_metrics(tp_core *core, tp_buf *out)
         tp_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", m[i].name, m[i].help, m[i].name,
                       m[i].type);
         for (cap_entry *e = cap(core)->entries; e; e = e->next) {
-            if (e->core != core)
-                continue;
-            for (int k = 0; k < 2; k++) {
+            for (int k = 0; k < e->ndims; k++) {
                 if (i == 0)
                     metric_line(out, m[i].name, e, k, e->consumed_milli[k], 0);
                 else if (i == 1)

@@ -257,7 +257,7 @@ static int in_index(const cJSON *gsi, const cJSON *item)
  * entry in. A batch cannot undo one write, so this is decided before it. */
 static int write_fits(tp_req *r, const batch_table *bt, const batch_entry *e)
 {
-    if (!tp_capacity_admit(r, bt->t.id, bt->t.name, bt->t.desc, NULL, TP_CAP_WRITE))
+    if (!ddb_cap_admit(r, bt->t.id, bt->t.name, bt->t.desc, NULL, TP_CAP_WRITE))
         return 0;
     const cJSON *gsis = cJSON_GetObjectItemCaseSensitive(bt->t.desc, "GlobalSecondaryIndexes");
     if (!cJSON_GetArraySize(gsis))
@@ -273,7 +273,7 @@ static int write_fits(tp_req *r, const batch_table *bt, const batch_entry *e)
     {
         const char *name = tp_json_str(g, "IndexName");
         if (name && (in_index(g, old) || in_index(g, e->item)) &&
-            !tp_capacity_admit(r, bt->t.id, bt->t.name, bt->t.desc, name, TP_CAP_WRITE)) {
+            !ddb_cap_admit(r, bt->t.id, bt->t.name, bt->t.desc, name, TP_CAP_WRITE)) {
             fits = 0;
             break;
         }
@@ -624,7 +624,7 @@ int ddb_batch_get_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     for (size_t i = 0; i < b.nentries; i++) {
         batch_entry *e = &b.entries[i];
         batch_table *bt = &b.tables[e->table];
-        if (full || !tp_capacity_admit(r, bt->t.id, bt->t.name, bt->t.desc, NULL, TP_CAP_READ)) {
+        if (full || !ddb_cap_admit(r, bt->t.id, bt->t.name, bt->t.desc, NULL, TP_CAP_READ)) {
             add_unprocessed_key(bt, e->key);
             continue;
         }
@@ -738,7 +738,7 @@ static int transact_get_admit(tp_req *r, batch *b, size_t n, tp_error *err)
         return tp_fail(err, TP_ERR_INTERNAL, "out of memory");
     for (size_t i = 0; i < n; i++) {
         const batch_table *bt = &b->tables[i];
-        if (!tp_capacity_admit(r, bt->t.id, bt->t.name, bt->t.desc, NULL, TP_CAP_READ))
+        if (!ddb_cap_admit(r, bt->t.id, bt->t.name, bt->t.desc, NULL, TP_CAP_READ))
             codes[i] = refused = 1;
     }
     if (!refused) {

@@ -27,6 +27,33 @@
     "you have a hot key: "                                                                         \
     "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html."
 
+/* The two buckets of a table or GSI (the dimensions of its tp_cap_resource). */
+typedef enum { TP_CAP_READ = 0, TP_CAP_WRITE = 1 } tp_cap_kind;
+
+/* Where a table's or GSI's rates come from, first match wins: a run-time
+ * override (POST /_tidepool/capacity {"table", "index"?, "read"?,
+ * "write"?}, applied by capacity/), the config file's "capacity":
+ * {"tables": {NAME: {"read": R, "write": W, "gsi": {INDEX: {"read": R,
+ * "write": W}}}}}, the table's (or GSI's) current ProvisionedThroughput in
+ * its stored description (so UpdateTable takes effect as soon as it is
+ * applied; desc's TableName names the table). A provisioned bucket holds "burst_seconds" (300) of unused
+ * capacity; a PAY_PER_REQUEST table throttles only at its ceilings
+ * ("on_demand_max_read" / "on_demand_max_write", 40000 units/s by
+ * default), with no burst beyond one second. */
+void ddb_capacity_describe(const tp_core *core, const char *table, int64_t table_id,
+                           const cJSON *desc, const char *index, tp_cap_resource *res);
+/* Admission and charge for a table (index NULL) or GSI given by its stored
+ * description: 1 admit / 0 refused (a throttle). */
+int ddb_cap_admit(tp_req *r, int64_t table_id, const char *table, const cJSON *desc,
+                  const char *index, tp_cap_kind kind);
+void ddb_cap_charge(tp_req *r, int64_t table_id, const char *table, const cJSON *desc,
+                    const char *index, tp_cap_kind kind, double units);
+/* A table's stored description changed (UpdateTable applied throughput or
+ * billing mode): its existing buckets (table and GSIs) switch to the rates
+ * desc now gives, from now_ms. */
+void ddb_capacity_table_changed(tp_core *core, int64_t table_id, const cJSON *desc,
+                                int64_t now_ms);
+
 /* DynamoDB glue. -1 with ProvisionedThroughputExceededException (table
  * message) when the table's bucket of that kind refuses. */
 int ddb_capacity_admit(tp_req *r, const ddb_table *t, tp_cap_kind kind, tp_error *err);

@@ -810,7 +810,7 @@ static int read_action(tp_req *r, cJSON *in, cJSON **out, tp_error *err, int is_
             goto done;
     }
     pg.items = cJSON_CreateArray();
-    if (!tp_capacity_admit(r, t.id, t.name, t.desc, s.index && s.global ? s.index : NULL,
+    if (!ddb_cap_admit(r, t.id, t.name, t.desc, s.index && s.global ? s.index : NULL,
                            TP_CAP_READ)) {
         tp_fail(err, TP_ERR_PROVISIONED_THROUGHPUT_EXCEEDED, "%s", TP_CAP_TABLE_MESSAGE);
         goto done;

@@ -50,7 +50,7 @@
 #include "ddb.h"
 #include "index.h"
 #include "dynamodb/streams.h"
-#include "capacity/throughput.h"
+#include "capacity.h"
 
 /* From tags.c: the Tags rules CreateTable shares with TagResource.
  * (Declared here because ddb.h belongs to another change.) */
@@ -744,7 +744,7 @@ static int settle(tp_core *core, int64_t id, int64_t now_ms)
     }
     int rc = save(core, id, "ACTIVE", desc, NULL, 0);
     if (rc == 0)   /* new throughput applies from now, not from each bucket's next use */
-        tp_capacity_table_changed(core, id, desc, now_ms);
+        ddb_capacity_table_changed(core, id, desc, now_ms);
     cJSON_Delete(pending);
     cJSON_Delete(desc);
     return rc;
@@ -2219,7 +2219,7 @@ int ddb_update_table(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
      * update) leaves the pending transition's end where it was. */
     rc = save(r->core, id, status, desc, pending, current_due(r->core, id));
     if (rc == 0 && switching)   /* the billing mode switches now (throughput at settle) */
-        tp_capacity_table_changed(r->core, id, desc, r->now_ms);
+        ddb_capacity_table_changed(r->core, id, desc, r->now_ms);
     cJSON_Delete(pending);
     ddb_table_release(&t);
     if (rc != 0)

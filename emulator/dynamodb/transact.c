@@ -515,7 +515,7 @@ int ddb_transact_write_items(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     int throttled = 0;
     for (i = 0; i < n; i++) {
         const tw_table *tt = &w.tables[w.actions[i].table];
-        if (!tp_capacity_admit(r, tt->t.id, tt->t.name, tt->t.desc, NULL, TP_CAP_WRITE)) {
+        if (!ddb_cap_admit(r, tt->t.id, tt->t.name, tt->t.desc, NULL, TP_CAP_WRITE)) {
             set_reason(&w.actions[i], "ThrottlingError", TP_CAP_TXN_MESSAGE);
             throttled = 1;
         }
@@ -580,7 +580,7 @@ int ddb_transact_write_items(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         const tw_table *tt = &w.tables[a->table];
         for (int k = 0; k < tt->irep.n; k++) {
             if (tt->irep.idx[k].global && tt->irep.idx[k].units > 0 &&
-                !tp_capacity_admit(r, tt->t.id, tt->t.name, tt->t.desc, tt->irep.idx[k].name,
+                !ddb_cap_admit(r, tt->t.id, tt->t.name, tt->t.desc, tt->irep.idx[k].name,
                                    TP_CAP_WRITE)) {
                 set_reason(a, "ThrottlingError", TP_CAP_TXN_MESSAGE);
                 gsi_throttled = 1;

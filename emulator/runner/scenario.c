@@ -24,6 +24,7 @@
 #include "runner/scenario.h"
 
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -33,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* --- small helpers ---------------------------------------------------------- */
 
@@ -202,6 +204,12 @@ typedef struct runner {
     int start_pending;           /* an invoke_start line waits for its batch */
     int64_t start_inv;
     char start_rid[64], start_source[32];
+
+    /* "report": the table's consumed write units, by second and minute */
+    int report;
+    size_t cap_wcu;
+    int64_t minute_key, minute_milli;
+    char tmpdir[512];            /* "file" steps write here (removed at the end) */
 } runner;
 
 static void tl_raw(runner *r, const char *fmt, ...)
@@ -736,6 +744,88 @@ static void print_fields(runner *r, const char *what, const cJSON *ev, int64_t r
     tl_line(r, rel, "%s %s", what, buf);
 }
 
+/* --- the report: stages and consumed capacity --------------------------------- */
+
+/* Glob with * and ?. */
+static int glob_match(const char *p, const char *s)
+{
+    if (!*p)
+        return !*s;
+    if (*p == '*')
+        return glob_match(p + 1, s) || (*s && glob_match(p, s + 1));
+    return *s && (*p == '?' || *p == *s) && glob_match(p + 1, s + 1);
+}
+
+static void stage_event(runner *r, const cJSON *ev, int64_t rel, int end)
+{
+    tp_scenario_summary *s = r->sum;
+    const char *fn = tp_json_str(ev, "function");
+    if (!fn)
+        return;
+    for (size_t i = 0; i < s->n_stages; i++) {
+        tp_scenario_stage *g = &s->stages[i];
+        if (!glob_match(g->functions, fn))
+            continue;
+        if (!end) {
+            g->invocations++;
+            if (g->start_ms < 0)
+                g->start_ms = rel;
+            continue;
+        }
+        const char *outcome = tp_json_str(ev, "outcome");
+        if (outcome && strcmp(outcome, "timeout") == 0)
+            g->timeouts++;
+        else if (outcome && strcmp(outcome, "success") != 0)
+            g->errors++;
+        if (rel > g->end_ms)
+            g->end_ms = rel;
+    }
+}
+
+static void minute_close(runner *r)
+{
+    tp_scenario_summary *s = r->sum;
+    int64_t avg = r->minute_milli / 60;
+    if (avg > s->wcu_cloudwatch_peak_milli)
+        s->wcu_cloudwatch_peak_milli = avg;
+    r->minute_milli = 0;
+}
+
+static void on_consume(runner *r, const cJSON *ev, int64_t t, int64_t rel)
+{
+    tp_scenario_summary *s = r->sum;
+    const char *svc = tp_json_str(ev, "service"), *kind = tp_json_str(ev, "kind"),
+               *table = tp_json_str(ev, "table");
+    if (!svc || strcmp(svc, "dynamodb") != 0 || !kind || strcmp(kind, "write") != 0 || !table ||
+        strcmp(table, s->report_table) != 0 || member(ev, "index") || rel < 0)
+        return;
+    const cJSON *u = member(ev, "units");
+    int64_t milli = cJSON_IsNumber(u) ? (int64_t)(u->valuedouble * 1000.0 + 0.5) : 0;
+    size_t sec = (size_t)(rel / 1000);
+    if (sec >= r->cap_wcu) {
+        size_t cap = r->cap_wcu ? r->cap_wcu : 1024;
+        while (cap <= sec)
+            cap *= 2;
+        int64_t *grown = realloc(s->wcu_per_second, cap * sizeof *grown);
+        if (!grown)
+            return;
+        memset(grown + r->cap_wcu, 0, (cap - r->cap_wcu) * sizeof *grown);
+        s->wcu_per_second = grown;
+        r->cap_wcu = cap;
+    }
+    if (sec >= s->n_wcu_seconds)
+        s->n_wcu_seconds = sec + 1;
+    s->wcu_per_second[sec] += milli;
+    if (s->wcu_per_second[sec] > s->wcu_peak_milli)
+        s->wcu_peak_milli = s->wcu_per_second[sec];
+    s->wcu_consumed_milli += milli;
+    int64_t key = t / 60000;   /* CloudWatch's minutes are the clock's */
+    if (key != r->minute_key)
+        minute_close(r);
+    r->minute_key = key;
+    r->minute_milli += milli;
+}
+
 static void on_event(runner *r, const cJSON *ev)
 {
     tp_scenario_summary *s = r->sum;
@@ -749,7 +839,10 @@ static void on_event(runner *r, const cJSON *ev)
     if (strcmp(type, "request") == 0) {
         on_request(r, ev, rel);
     } else if (strcmp(type, "throttle") == 0) {
-        s->throttles++;
+        if (!s->throttles++) {
+            s->first_throttle_ms = rel;
+            s->wcu_before_throttle_milli = s->wcu_consumed_milli;
+        }
         flood_touch(r, rel);
         r->flood.throttles++;
     } else if (strcmp(type, "sdk_retry") == 0) {
@@ -774,8 +867,13 @@ static void on_event(runner *r, const cJSON *ev)
         on_batch(r, ev, t, rel);
     } else if (strcmp(type, "invoke_start") == 0) {
         on_invoke_start(r, ev, t, rel);
+        stage_event(r, ev, rel, 0);
     } else if (strcmp(type, "invoke_end") == 0) {
         on_invoke_end(r, ev, rel);
+        stage_event(r, ev, rel, 1);
+    } else if (strcmp(type, "consume") == 0) {
+        on_consume(r, ev, t, rel);
+        flood_touch(r, rel);
     } else if (strcmp(type, "invoke_throttled") == 0) {
         s->inv_throttled++;
         print_fields(r, "invoke throttled", ev, rel);
@@ -1063,11 +1161,82 @@ static int run_data(runner *r, tp_engine *e, const cJSON *d, char *why, size_t c
     return rc;
 }
 
+/* A "file" step: {"name": "statements.csv", "save": "VAR", "header": "a,b",
+ * "line": "x${i},...", "count": N, "start": 0} writes the header and count
+ * lines (templates as in writes) to a file in the run's own temporary
+ * directory (removed after the run) and keeps its path as ${VAR}: a
+ * handler's input, such as the CSV a scheduler reads. */
+static int run_file(runner *r, tp_engine *e, const cJSON *spec, char *why, size_t cap)
+{
+    const char *name = tp_json_str(spec, "name"), *save = tp_json_str(spec, "save"),
+               *line = tp_json_str(spec, "line"), *header = tp_json_str(spec, "header");
+    if (!name || !save || !line || strchr(name, '/') || !name[0] || name[0] == '.')
+        return fail_why(why, cap, "a \"file\" step needs \"name\" (no slash), \"save\" and "
+                                  "\"line\"");
+    if (r->vars.n == MAX_VARS)
+        return fail_why(why, cap, "too many saved variables");
+    if (!r->tmpdir[0]) {
+        const char *base = getenv("TMPDIR");
+        snprintf(r->tmpdir, sizeof r->tmpdir, "%s/tidepool-run-XXXXXX", base && *base ? base : "/tmp");
+        if (!mkdtemp(r->tmpdir)) {
+            r->tmpdir[0] = '\0';
+            return fail_why(why, cap, "cannot make a temporary directory: %s", strerror(errno));
+        }
+    }
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", r->tmpdir, name);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return fail_why(why, cap, "cannot write %s: %s", path, strerror(errno));
+    if (header)
+        fprintf(f, "%s\n", header);
+    int64_t count = int_member(spec, "count", 1), start = int_member(spec, "start", 0);
+    subst sv = {.i = 0, .now_ms = tp_engine_now_ms(e), .t_ms = 0, .v = &r->vars};
+    for (int64_t i = 0; i < count; i++) {
+        sv.i = start + i;
+        char *text = expand(line, &sv);
+        if (!text) {
+            fclose(f);
+            return fail_why(why, cap, "out of memory");
+        }
+        fprintf(f, "%s\n", text);
+        free(text);
+    }
+    if (fclose(f) != 0)
+        return fail_why(why, cap, "cannot write %s: %s", path, strerror(errno));
+    copy_str(r->vars.name[r->vars.n], sizeof r->vars.name[0], save);
+    r->vars.value[r->vars.n++] = strdup(path);
+    if (r->out)
+        fprintf(r->out, "setup: file %s (%" PRId64 " lines)\n", name, count);
+    return 0;
+}
+
+static void remove_tmpdir(runner *r)
+{
+    if (!r->tmpdir[0])
+        return;
+    DIR *d = opendir(r->tmpdir);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", r->tmpdir, de->d_name);
+        unlink(path);
+    }
+    if (d)
+        closedir(d);
+    rmdir(r->tmpdir);
+    r->tmpdir[0] = '\0';
+}
+
 static int run_step(runner *r, tp_engine *e, const cJSON *st, char *why, size_t cap)
 {
     const char *target = tp_json_str(st, "target"), *control = tp_json_str(st, "control");
     if (member(st, "data"))
         return run_data(r, e, member(st, "data"), why, cap);
+    if (cJSON_IsObject(member(st, "file")))
+        return run_file(r, e, member(st, "file"), why, cap);
     if (cJSON_IsNumber(member(st, "advance_ms"))) {
         tp_engine_advance(e, int_member(st, "advance_ms", 0));
         return 0;
@@ -1241,7 +1410,15 @@ static void run_probe(runner *r, tp_engine *e, const cJSON *p, tp_scenario_probe
     copy_str(out->name, sizeof out->name, tp_json_str(p, "name"));
     const char *target = tp_json_str(p, "target");
     const char *value = tp_json_str(p, "value") ? tp_json_str(p, "value") : "Count";
-    cJSON *req = cJSON_Duplicate(member(p, "request"), 1);
+    /* ${VAR} from setup's "save" works in probes too */
+    cJSON *req = NULL;
+    char *tpl = member(p, "request") ? tp_json_print(member(p, "request")) : NULL;
+    subst sv = {.i = 0, .now_ms = tp_engine_now_ms(e), .t_ms = 0, .v = &r->vars};
+    char *text = tpl ? expand(tpl, &sv) : NULL;
+    if (text)
+        req = tp_json_parse(text, strlen(text));
+    free(tpl);
+    free(text);
     if (!req)
         req = cJSON_CreateObject();
     out->ok = target != NULL;
@@ -1328,8 +1505,45 @@ int tp_scenario_metric(const tp_scenario_summary *s, const char *name, double *v
         M("lag.min_ms", lag_min_ms),
         M("iterator_age_max_ms", iterator_age_max_ms),
         M("out_of_order", out_of_order),
+        M("first_throttle_ms", first_throttle_ms),
 #undef M
     };
+    if (strncmp(name, "wcu.", 4) == 0) {
+        int64_t v = strcmp(name + 4, "peak") == 0             ? s->wcu_peak_milli
+                    : strcmp(name + 4, "cloudwatch_peak") == 0 ? s->wcu_cloudwatch_peak_milli
+                    : strcmp(name + 4, "consumed") == 0        ? s->wcu_consumed_milli
+                    : strcmp(name + 4, "before_throttle") == 0 ? s->wcu_before_throttle_milli
+                                                               : -1;
+        if (v < 0)
+            return -1;
+        *value = (double)v / 1000.0;
+        return 0;
+    }
+    if (strncmp(name, "stage.", 6) == 0) {
+        const char *dot = strrchr(name + 6, '.');
+        for (size_t i = 0; dot && i < s->n_stages; i++) {
+            const tp_scenario_stage *g = &s->stages[i];
+            if (strlen(g->name) != (size_t)(dot - (name + 6)) ||
+                strncmp(g->name, name + 6, (size_t)(dot - (name + 6))) != 0)
+                continue;
+            if (strcmp(dot + 1, "duration_ms") == 0)
+                *value = g->start_ms >= 0 && g->end_ms >= 0 ? (double)(g->end_ms - g->start_ms) : -1;
+            else if (strcmp(dot + 1, "timeouts") == 0)
+                *value = (double)g->timeouts;
+            else if (strcmp(dot + 1, "errors") == 0)
+                *value = (double)g->errors;
+            else if (strcmp(dot + 1, "invocations") == 0)
+                *value = (double)g->invocations;
+            else if (strcmp(dot + 1, "end_ms") == 0)
+                *value = (double)g->end_ms;
+            else if (strcmp(dot + 1, "start_ms") == 0)
+                *value = (double)g->start_ms;
+            else
+                return -1;
+            return 0;
+        }
+        return -1;
+    }
     if (strncmp(name, "probe.", 6) == 0) {
         for (size_t i = 0; i < s->n_probes; i++)
             if (strcmp(s->probes[i].name, name + 6) == 0 && s->probes[i].ok) {
@@ -1551,6 +1765,11 @@ static void print_summary(runner *r, int64_t real_ms)
     for (size_t i = 0; i < s->n_probes; i++)
         fprintf(f, "  probe %-22s %s%g\n", s->probes[i].name, s->probes[i].ok ? "" : "(failed) ",
                 s->probes[i].value);
+    if (s->row[0]) {
+        fprintf(f, "\n");
+        const tp_scenario_summary *one = s;
+        tp_scenario_print_table(f, &one, 1);
+    }
     fprintf(f, "  trace               %s events, hash %016" PRIx64 "\n",
             group_int((int64_t)s->trace_events, a, sizeof a), s->trace_hash);
 }
@@ -1563,8 +1782,11 @@ void tp_scenario_summary_free(tp_scenario_summary *s)
         return;
     free(s->inv);
     free(s->lags);
+    free(s->wcu_per_second);
     s->inv = NULL;
     s->lags = NULL;
+    s->wcu_per_second = NULL;
+    s->n_wcu_seconds = 0;
     s->n_inv = 0;
     s->lag_count = 0;
 }
@@ -1617,6 +1839,7 @@ static int run_fixture(const cJSON *fx, const tp_scenario_options *opts, tp_scen
         opts = &no_opts;
     memset(s, 0, sizeof *s);
     s->trace_hash = FNV_INIT;
+    s->first_throttle_ms = -1;
     if (!cJSON_IsObject(fx))
         return fail_why(why, cap, "the fixture must be a JSON object");
     copy_str(s->name, sizeof s->name, tp_json_str(fx, "name") ? tp_json_str(fx, "name") : "scenario");
@@ -1635,7 +1858,37 @@ static int run_fixture(const cJSON *fx, const tp_scenario_options *opts, tp_scen
             return fail_why(why, cap, "cannot write %s: %s", opts->trace_path, strerror(errno));
     }
 
-    char *config = member(fx, "config") ? tp_json_print(member(fx, "config")) : NULL;
+    /* "report": the row of the comparison table; it needs the consumed
+     * capacity in the trace ("consume" events). */
+    const cJSON *report = member(fx, "report");
+    cJSON *cfg = member(fx, "config") ? cJSON_Duplicate(member(fx, "config"), 1) : NULL;
+    if (cJSON_IsObject(report)) {
+        r.report = 1;
+        copy_str(s->row, sizeof s->row, tp_json_str(report, "row") ? tp_json_str(report, "row") : s->name);
+        copy_str(s->report_table, sizeof s->report_table, tp_json_str(report, "table"));
+        const cJSON *g;
+        cJSON_ArrayForEach(g, member(report, "stages"))
+        {
+            if (s->n_stages == TP_SCENARIO_MAX_STAGES)
+                break;
+            tp_scenario_stage *st = &s->stages[s->n_stages++];
+            copy_str(st->name, sizeof st->name, tp_json_str(g, "name") ? tp_json_str(g, "name") : "stage");
+            copy_str(st->functions, sizeof st->functions,
+                     tp_json_str(g, "functions") ? tp_json_str(g, "functions") : "*");
+            st->start_ms = st->end_ms = -1;
+        }
+        if (!cfg)
+            cfg = cJSON_CreateObject();
+        cJSON *capc = cJSON_GetObjectItemCaseSensitive(cfg, "capacity");
+        if (!cJSON_IsObject(capc)) {
+            cJSON_DeleteItemFromObjectCaseSensitive(cfg, "capacity");
+            capc = cJSON_AddObjectToObject(cfg, "capacity");
+        }
+        if (!cJSON_GetObjectItemCaseSensitive(capc, "trace_consumed"))
+            cJSON_AddTrueToObject(capc, "trace_consumed");
+    }
+    char *config = cfg ? tp_json_print(cfg) : NULL;
+    cJSON_Delete(cfg);
     tp_engine_options eo;
     memset(&eo, 0, sizeof eo);
     eo.config_json = config;
@@ -1700,6 +1953,7 @@ static int run_fixture(const cJSON *fx, const tp_scenario_options *opts, tp_scen
         if (r.suppressed && r.out)
             fprintf(r.out, "  ... %d more timeline lines not shown\n", r.suppressed);
         s->end_ms = tp_engine_now_ms(e) - r.t0;
+        minute_close(&r);
         r.phase = 2;
     }
     finish_lags(s);
@@ -1747,6 +2001,7 @@ static int run_fixture(const cJSON *fx, const tp_scenario_options *opts, tp_scen
         }
     }
     free(logs_buf);
+    remove_tmpdir(&r);
     runner_free(&r);
     return rc;
 }
@@ -1779,14 +2034,66 @@ int tp_scenario_run_file(const char *path, const tp_scenario_options *opts,
     return rc;
 }
 
+static void stage_duration(char *buf, size_t cap, const tp_scenario_stage *g)
+{
+    if (g->start_ms < 0 || g->end_ms < 0)
+        snprintf(buf, cap, "-");
+    else
+        snprintf(buf, cap, "%.1f s", (double)(g->end_ms - g->start_ms) / 1000.0);
+}
+
+void tp_scenario_print_table(FILE *out, const tp_scenario_summary *const *s, size_t n)
+{
+    if (!out || !n)
+        return;
+    /* The stage columns are the first row's stages (fixtures of one
+     * scenario share them). */
+    const tp_scenario_summary *h = s[0];
+    int w = 13;
+    for (size_t i = 0; i < n; i++)
+        if ((int)strlen(s[i]->row) > w)
+            w = (int)strlen(s[i]->row);
+    fprintf(out, "%-*s", w, "configuration");
+    for (size_t k = 0; k < h->n_stages; k++)
+        fprintf(out, "  %12s", h->stages[k].name);
+    fprintf(out, "  %10s  %12s  %10s  %8s\n", "peak WCU/s", "CloudWatch", "throttled", "timeouts");
+    fprintf(out, "%-*s", w, "");
+    for (size_t k = 0; k < h->n_stages; k++)
+        fprintf(out, "  %12s", "");
+    fprintf(out, "  %10s  %12s  %10s  %8s\n", "", "(min sum/60)", "requests", "");
+    for (size_t i = 0; i < n; i++) {
+        const tp_scenario_summary *r = s[i];
+        fprintf(out, "%-*s", w, r->row[0] ? r->row : r->name);
+        int64_t timeouts = 0;
+        for (size_t k = 0; k < h->n_stages; k++) {
+            char d[32] = "-";
+            for (size_t j = 0; j < r->n_stages; j++)
+                if (strcmp(r->stages[j].name, h->stages[k].name) == 0)
+                    stage_duration(d, sizeof d, &r->stages[j]);
+            fprintf(out, "  %12s", d);
+        }
+        for (size_t j = 0; j < r->n_stages; j++)
+            timeouts += r->stages[j].timeouts;
+        fprintf(out, "  %10.0f  %12.1f  %10" PRId64 "  %8" PRId64 "\n",
+                (double)r->wcu_peak_milli / 1000.0, (double)r->wcu_cloudwatch_peak_milli / 1000.0,
+                r->throttles, timeouts);
+    }
+}
+
 static const char run_usage[] =
-    "usage: tidepool run FIXTURE.json [--trace FILE] [--wall] [--handlers lib.so]\n"
-    "                                 [--timeline-limit N] [--quiet]\n"
-    "Replays a scenario fixture (fixtures/README.md) in virtual time and prints\n"
-    "its timeline and summary. Exit status 1 when an \"expect\" fails.\n";
+    "usage: tidepool run FIXTURE.json... [--trace FILE] [--wall] [--handlers lib.so]\n"
+    "                                    [--timeline-limit N] [--quiet]\n"
+    "Replays scenario fixtures (fixtures/README.md) in virtual time and prints\n"
+    "each one's timeline and summary; fixtures with a \"report\" end with one\n"
+    "table of them all. Exit status 1 when an \"expect\" fails, 2 when a fixture\n"
+    "cannot run.\n";
 
 int tp_scenario_main(int argc, char **argv)
 {
+    const char **fixtures = calloc((size_t)argc + 1, sizeof *fixtures);
+    size_t n_fixtures = 0;
+    if (!fixtures)
+        return 2;
     const char *fixture = NULL;
     tp_scenario_options o;
     memset(&o, 0, sizeof o);
@@ -1814,27 +2121,52 @@ int tp_scenario_main(int argc, char **argv)
                 o.handlers_lib = v;
             else
                 o.timeline_limit = atoi(v);
-        } else if (a[0] == '-' || fixture) {
+        } else if (a[0] == '-') {
             fprintf(stderr, "tidepool run: unexpected argument %s\n%s", a, run_usage);
+            free(fixtures);
             return 2;
         } else {
-            fixture = a;
+            fixture = fixtures[n_fixtures++] = a;
         }
     }
     if (!fixture) {
         fputs(run_usage, stderr);
+        free(fixtures);
         return 2;
     }
-    tp_scenario_summary s;
-    char why[1024] = "";
-    int rc = tp_scenario_run_file(fixture, &o, &s, why, sizeof why);
-    fflush(stdout);
-    if (rc != 0) {
-        fprintf(stderr, "tidepool run: %s\n", why);
-        tp_scenario_summary_free(&s);
+    if (n_fixtures > 1 && o.trace_path) {
+        fprintf(stderr, "tidepool run: --trace takes one fixture\n");
+        free(fixtures);
         return 2;
     }
-    int failed = s.expect_failed;
-    tp_scenario_summary_free(&s);
-    return failed ? 1 : 0;
+    tp_scenario_summary *s = calloc(n_fixtures, sizeof *s);
+    const tp_scenario_summary **rows = calloc(n_fixtures, sizeof *rows);
+    int status = 0;
+    size_t n_rows = 0;
+    for (size_t i = 0; s && rows && i < n_fixtures; i++) {
+        char why[1024] = "";
+        if (i)
+            fprintf(stdout, "\n");
+        int rc = tp_scenario_run_file(fixtures[i], &o, &s[i], why, sizeof why);
+        fflush(stdout);
+        if (rc != 0) {
+            fprintf(stderr, "tidepool run: %s: %s\n", fixtures[i], why);
+            status = 2;
+            continue;
+        }
+        if (s[i].expect_failed && status == 0)
+            status = 1;
+        if (s[i].row[0])
+            rows[n_rows++] = &s[i];
+    }
+    if (n_fixtures > 1 && n_rows) {
+        fprintf(stdout, "\n%zu configurations:\n", n_rows);
+        tp_scenario_print_table(stdout, rows, n_rows);
+    }
+    for (size_t i = 0; s && i < n_fixtures; i++)
+        tp_scenario_summary_free(&s[i]);
+    free(s);
+    free(rows);
+    free(fixtures);
+    return s && rows ? status : 2;
 }

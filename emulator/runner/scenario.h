@@ -43,6 +43,17 @@ typedef struct tp_scenario_probe {
     int ok;                      /* 0 when the probe call failed */
 } tp_scenario_probe;
 
+#define TP_SCENARIO_MAX_STAGES 4
+
+/* A stage of a pipeline (fixture "report": {"stages": [...]}): the
+ * invocations of the functions whose names match a glob. */
+typedef struct tp_scenario_stage {
+    char name[32];               /* "scheduling" */
+    char functions[96];          /* glob over function names: "statement-loader*" */
+    int64_t invocations, timeouts, errors;
+    int64_t start_ms, end_ms;    /* first start, last end since the run's start (-1: none) */
+} tp_scenario_stage;
+
 typedef struct tp_scenario_summary {
     char name[128];
     int64_t start_ms;            /* engine clock at the run's start (epoch ms) */
@@ -65,6 +76,21 @@ typedef struct tp_scenario_summary {
     tp_scenario_invocation *inv;     /* n_inv entries, in start order (owned) */
     size_t n_inv;
     int64_t *lags;                   /* lag_count per-record lags (ms), in first-delivery order (owned) */
+    /* fixture "report": one row of the comparison table `tidepool run
+     * A.json B.json ...` prints (rows: configuration; columns: each stage's
+     * duration, consumed write capacity, throttled requests, timeouts) */
+    char row[128];                   /* the row's label ("" when no report) */
+    char report_table[256];          /* the table whose write capacity is measured */
+    tp_scenario_stage stages[TP_SCENARIO_MAX_STAGES];
+    size_t n_stages;
+    int64_t wcu_consumed_milli;      /* write units charged to report_table (not its GSIs) */
+    int64_t wcu_peak_milli;          /* the busiest virtual second's write units */
+    int64_t first_throttle_ms;       /* the first throttle since t = 0 (-1: none) */
+    int64_t wcu_before_throttle_milli;   /* report_table's write units charged before it */
+    int64_t wcu_cloudwatch_peak_milli;   /* the busiest minute's sum / 60, as CloudWatch shows
+                                          * ConsumedWriteCapacityUnits (epoch-aligned minutes) */
+    int64_t *wcu_per_second;         /* n_wcu_seconds entries from t = 0, milli-units (owned) */
+    size_t n_wcu_seconds;
     tp_scenario_probe probes[TP_SCENARIO_MAX_PROBES];
     size_t n_probes;
     int expect_checked, expect_failed;
@@ -96,10 +122,21 @@ void tp_scenario_summary_free(tp_scenario_summary *s);
 /* A probe's value by name, or def when absent or failed. */
 double tp_scenario_probe_value(const tp_scenario_summary *s, const char *name, double def);
 /* A summary number by its fixture "expect" name ("invocations.timeout",
- * "throttles", "lag.p99_ms", "probe.NAME", ...). 0 ok, -1 unknown name. */
+ * "throttles", "lag.p99_ms", "probe.NAME", "stage.NAME.duration_ms",
+ * "stage.NAME.timeouts", "stage.NAME.invocations", "stage.NAME.start_ms",
+ * "stage.NAME.end_ms", "stage.NAME.errors", "wcu.peak",
+ * "wcu.cloudwatch_peak", "wcu.consumed", "wcu.before_throttle",
+ * "first_throttle_ms", ...). 0 ok, -1 unknown name. */
 int tp_scenario_metric(const tp_scenario_summary *s, const char *name, double *value);
 
-/* The `tidepool run` command: argv after "run". Returns the exit status. */
+/* Prints the comparison table of n summaries that have a report row
+ * (configuration; each stage's duration; peak consumed WCU per second and
+ * as CloudWatch shows it; throttled requests; timeouts). */
+void tp_scenario_print_table(FILE *out, const tp_scenario_summary *const *s, size_t n);
+
+/* The `tidepool run` command: argv after "run" (one fixture or several:
+ * `tidepool run fixtures/statement-etl*.json` runs each and ends with their
+ * table). Returns the exit status. */
 int tp_scenario_main(int argc, char **argv);
 
 #endif

@@ -14,6 +14,7 @@
 
 #include "capacity/bucket.h"
 #include "capacity/throughput.h"
+#include "dynamodb/capacity.h"
 #include "core/buf.h"
 #include "dynamodb/item.h"
 #include "tidepool/engine.h"
@@ -175,10 +176,10 @@ static void throughput_buckets_and_metrics(void **state)
                               "\"IndexName\":\"byUser\",\"ProvisionedThroughput\":{"
                               "\"ReadCapacityUnits\":3,\"WriteCapacityUnits\":4}}]}");
     assert_non_null(desc);
-    assert_int_equal(tp_capacity_admit(&r, 1, "orders", desc, NULL, TP_CAP_WRITE), 1);
-    tp_capacity_charge(&r, 1, "orders", desc, NULL, TP_CAP_WRITE, 600);   /* burst 600 */
-    assert_int_equal(tp_capacity_admit(&r, 1, "orders", desc, NULL, TP_CAP_WRITE), 0);
-    tp_capacity_charge(&r, 1, "orders", desc, "byUser", TP_CAP_WRITE, 1.5);
+    assert_int_equal(ddb_cap_admit(&r, 1, "orders", desc, NULL, TP_CAP_WRITE), 1);
+    ddb_cap_charge(&r, 1, "orders", desc, NULL, TP_CAP_WRITE, 600);   /* burst 600 */
+    assert_int_equal(ddb_cap_admit(&r, 1, "orders", desc, NULL, TP_CAP_WRITE), 0);
+    ddb_cap_charge(&r, 1, "orders", desc, "byUser", TP_CAP_WRITE, 1.5);
     tp_buf m;
     tp_buf_init(&m);
     tp_capacity_metrics(&core, &m);
@@ -195,19 +196,19 @@ static void throughput_buckets_and_metrics(void **state)
     char why[200];
     assert_int_equal(tp_capacity_override(&core, ov, why, sizeof why), 0);
     r.now_ms = T0 + 1;
-    assert_int_equal(tp_capacity_admit(&r, 1, "orders", desc, NULL, TP_CAP_WRITE), 1);
+    assert_int_equal(ddb_cap_admit(&r, 1, "orders", desc, NULL, TP_CAP_WRITE), 1);
     cJSON *list = tp_capacity_list(&core);
     assert_int_equal(cJSON_GetArraySize(list), 4);
     cJSON_Delete(list);
 
     /* On demand: the ceiling, one second of burst. */
     cJSON *ppr = cJSON_Parse("{\"BillingModeSummary\":{\"BillingMode\":\"PAY_PER_REQUEST\"}}");
-    tp_capacity_charge(&r, 2, "events", ppr, NULL, TP_CAP_READ, 40000);
-    assert_int_equal(tp_capacity_admit(&r, 2, "events", ppr, NULL, TP_CAP_READ), 0);
+    ddb_cap_charge(&r, 2, "events", ppr, NULL, TP_CAP_READ, 40000);
+    assert_int_equal(ddb_cap_admit(&r, 2, "events", ppr, NULL, TP_CAP_READ), 0);
     r.now_ms += 1;
-    assert_int_equal(tp_capacity_admit(&r, 2, "events", ppr, NULL, TP_CAP_READ), 1);
+    assert_int_equal(ddb_cap_admit(&r, 2, "events", ppr, NULL, TP_CAP_READ), 1);
     /* A recreated table (new id) starts over. */
-    assert_int_equal(tp_capacity_admit(&r, 3, "events", ppr, NULL, TP_CAP_READ), 1);
+    assert_int_equal(ddb_cap_admit(&r, 3, "events", ppr, NULL, TP_CAP_READ), 1);
 
     tp_capacity_reset(&core);
     tp_capacity_metrics(&core, &m);
@@ -284,21 +285,131 @@ static void override_rate_applies_from_the_change(void **state)
     r.now_ms = T0;
     cJSON *desc = cJSON_Parse("{\"ProvisionedThroughput\":{\"ReadCapacityUnits\":1,"
                               "\"WriteCapacityUnits\":2}}");
-    assert_int_equal(tp_capacity_admit(&r, 1, "orders", desc, NULL, TP_CAP_WRITE), 1);
-    tp_capacity_charge(&r, 1, "orders", desc, NULL, TP_CAP_WRITE, 600);   /* burst spent */
+    assert_int_equal(ddb_cap_admit(&r, 1, "orders", desc, NULL, TP_CAP_WRITE), 1);
+    ddb_cap_charge(&r, 1, "orders", desc, NULL, TP_CAP_WRITE, 600);   /* burst spent */
     cJSON *ov = cJSON_Parse("{\"table\":\"orders\",\"write\":100}");
     char why[200];
     assert_int_equal(tp_capacity_override(&core, ov, why, sizeof why), 0);   /* at T0 */
     /* 1 s later: 100 units (old behaviour: 2). */
     r.now_ms = T0 + 1000;
-    assert_int_equal(tp_capacity_admit(&r, 1, "orders", desc, NULL, TP_CAP_WRITE), 1);
-    tp_capacity_charge(&r, 1, "orders", desc, NULL, TP_CAP_WRITE, 99.5);
-    assert_int_equal(tp_capacity_admit(&r, 1, "orders", desc, NULL, TP_CAP_WRITE), 1);
-    tp_capacity_charge(&r, 1, "orders", desc, NULL, TP_CAP_WRITE, 0.5);
-    assert_int_equal(tp_capacity_admit(&r, 1, "orders", desc, NULL, TP_CAP_WRITE), 0);
+    assert_int_equal(ddb_cap_admit(&r, 1, "orders", desc, NULL, TP_CAP_WRITE), 1);
+    ddb_cap_charge(&r, 1, "orders", desc, NULL, TP_CAP_WRITE, 99.5);
+    assert_int_equal(ddb_cap_admit(&r, 1, "orders", desc, NULL, TP_CAP_WRITE), 1);
+    ddb_cap_charge(&r, 1, "orders", desc, NULL, TP_CAP_WRITE, 0.5);
+    assert_int_equal(ddb_cap_admit(&r, 1, "orders", desc, NULL, TP_CAP_WRITE), 0);
     tp_capacity_free(&core);
     cJSON_Delete(ov);
     cJSON_Delete(desc);
+    tp_clock_free(core.clock);
+}
+
+/* The same model for resources that are not tables: a Kinesis shard
+ * (1 MiB/s or 1,000 records/s in, 5 reads/s out) and a FIFO queue's
+ * SendMessage bucket (300 calls/s, a batch call counting once), described
+ * by their owner through throughput.h. */
+static tp_cap_resource shard_res(const char *shard)
+{
+    tp_cap_resource res = {
+        .service = "kinesis", .resource_label = "stream", .name = "restore",
+        .part_label = "shard", .part = shard, .generation = 7, .start_full = 1, .ndims = 4,
+        .dim = {{"in_bytes", TP_CAP_KINESIS_IN_BYTES_PER_S, 1000},
+                {"in_records", TP_CAP_KINESIS_IN_RECORDS_PER_S, 1000},
+                {"out_bytes", TP_CAP_KINESIS_OUT_BYTES_PER_S, 1000},
+                {"out_calls", TP_CAP_KINESIS_OUT_CALLS_PER_S, 1000}}};
+    return res;
+}
+
+static void other_services_use_the_same_buckets(void **state)
+{
+    (void)state;
+    tp_core core;
+    memset(&core, 0, sizeof core);
+    core.clock = tp_clock_new(TP_CLOCK_VIRTUAL, T0);
+    tp_req r;
+    memset(&r, 0, sizeof r);
+    r.core = &core;
+    r.account = "123456789012";
+    r.region = "us-east-1";
+    r.now_ms = T0;
+
+    /* 1,000 records of 100 bytes fill shard 0's record bucket; the byte
+     * bucket still has room, but the 1,001st record is refused. */
+    tp_cap_resource s0 = shard_res("shardId-000000000000");
+    for (int i = 0; i < 1000; i++) {
+        assert_int_equal(tp_cap_admit(&r, &s0, 0) && tp_cap_admit(&r, &s0, 1), 1);
+        tp_cap_charge(&r, &s0, 0, 100);
+        tp_cap_charge(&r, &s0, 1, 1);
+    }
+    assert_int_equal(tp_cap_admit(&r, &s0, 0), 1);
+    assert_int_equal(tp_cap_admit(&r, &s0, 1), 0);
+    /* Another shard has its own buckets. */
+    tp_cap_resource s1 = shard_res("shardId-000000000001");
+    assert_int_equal(tp_cap_admit(&r, &s1, 1), 1);
+    /* 5 GetRecords calls a second. */
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(tp_cap_admit(&r, &s1, 3), 1);
+        tp_cap_charge(&r, &s1, 3, 1);
+    }
+    assert_int_equal(tp_cap_admit(&r, &s1, 3), 0);
+    r.now_ms = T0 + 200;   /* one call's worth refilled */
+    assert_int_equal(tp_cap_admit(&r, &s1, 3), 1);
+    /* 2 MB in one second goes over 1 MiB: the next put waits for the debt. */
+    r.now_ms = T0 + 1000;
+    assert_int_equal(tp_cap_admit(&r, &s0, 0), 1);
+    tp_cap_charge(&r, &s0, 0, 2000000);
+    assert_int_equal(tp_cap_admit(&r, &s0, 0), 0);
+
+    /* A FIFO queue: 300 SendMessage calls a second whatever each carries. */
+    tp_cap_resource q = {.service = "sqs", .resource_label = "queue", .name = "jobs.fifo",
+                         .part_label = "group", .generation = 1, .start_full = 1, .ndims = 1,
+                         .dim = {{"SendMessage", TP_CAP_SQS_FIFO_CALLS_PER_S, 1000}}};
+    for (int i = 0; i < 300; i++) {
+        assert_int_equal(tp_cap_admit(&r, &q, 0), 1);
+        tp_cap_charge(&r, &q, 0, 1);   /* SendMessageBatch of 10: still one call */
+    }
+    assert_int_equal(tp_cap_admit(&r, &q, 0), 0);
+
+    /* Labels come from the owner: metrics, list, overrides. */
+    tp_buf m;
+    tp_buf_init(&m);
+    tp_capacity_metrics(&core, &m);
+    assert_non_null(strstr(m.data, "tidepool_throttled_requests_total{account=\"123456789012\","
+                                   "region=\"us-east-1\",queue=\"jobs.fifo\",group=\"\","
+                                   "kind=\"SendMessage\"} 1\n"));
+    assert_non_null(strstr(m.data, "tidepool_consumed_capacity_units_total{account=\"123456789012\","
+                                   "region=\"us-east-1\",stream=\"restore\",shard=\"shardId-000000000000\","
+                                   "kind=\"in_records\"} 1000.000\n"));
+    tp_buf_free(&m);
+    cJSON *ov = cJSON_Parse("{\"queue\":\"jobs.fifo\",\"SendMessage\":3000}");
+    char why[300];
+    assert_int_equal(tp_capacity_override(&core, ov, why, sizeof why), 0);
+    r.now_ms += 1;   /* 1 ms at 3,000/s: 3 calls */
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(tp_cap_admit(&r, &q, 0), 1);
+        tp_cap_charge(&r, &q, 0, 1);
+    }
+    assert_int_equal(tp_cap_admit(&r, &q, 0), 0);
+    /* The override names a queue: no table or shard bucket changed. */
+    cJSON *list = tp_capacity_list(&core);
+    int seen = 0;
+    const cJSON *b;
+    cJSON_ArrayForEach(b, list)
+    {
+        const char *svc = cJSON_GetObjectItem(b, "service")->valuestring;
+        if (strcmp(svc, "sqs") == 0) {
+            assert_int_equal(cJSON_GetObjectItem(b, "rate")->valueint, 3000);
+            assert_true(cJSON_IsNull(cJSON_GetObjectItem(b, "group")));
+            seen++;
+        } else {
+            assert_string_equal(svc, "kinesis");
+            assert_string_equal(cJSON_GetObjectItem(b, "stream")->valuestring, "restore");
+        }
+    }
+    assert_int_equal(seen, 1);
+    assert_int_equal(cJSON_GetArraySize(list), 9);
+    cJSON_Delete(list);
+    cJSON_Delete(ov);
+    tp_capacity_free(&core);
     tp_clock_free(core.clock);
 }
 
@@ -317,6 +428,7 @@ int main(void)
         cmocka_unit_test(throughput_buckets_and_metrics),
         cmocka_unit_test(update_table_rate_applies_from_the_change),
         cmocka_unit_test(override_rate_applies_from_the_change),
+        cmocka_unit_test(other_services_use_the_same_buckets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,10 +7,12 @@
 #include <cmocka.h>
 
 #include <cjson/cJSON.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "capacity/faults.h"
+#include "core/dispatch.h"
 #include "core/trace.h"
 #include "engine_internal.h"
 #include "tidepool/engine.h"
@@ -222,7 +224,7 @@ static void bad_rules_are_refused(void **state)
         {"{\"error\":{\"code\":\"X\",\"msg\":\"m\"}}", "unknown key \"msg\" in \"error\""},
         {"{\"error\":{\"code\":\"X\"},\"drop_connection\":true}", "exclude each other"},
         {"{\"drop_connection\":1}", "\"drop_connection\" must be true or false"},
-        {"{\"service\":\"sqs\",\"latency_ms\":1}", "unknown \"service\""},
+        {"{\"service\":\"s3\",\"latency_ms\":1}", "unknown \"service\""},
         {"{\"from_ms\":5,\"until_ms\":5,\"latency_ms\":1}", "\"until_ms\" must be after"},
         {"{\"fail\":true,\"service\":\"dynamodb\"}", "apply to function invocations"},
         {"{\"fail\":true,\"timeout\":true}", "exactly one of"},
@@ -255,6 +257,10 @@ static void resource_of_request(void **state)
         {"{\"RequestItems\":{\"a\":{},\"b\":{}}}", "a"},
         {"{\"TransactItems\":[{\"Put\":{\"TableName\":\"t1\"}},{\"Put\":{\"TableName\":\"t2\"}}]}", "t1"},
         {"{\"StreamArn\":\"arn:aws:dynamodb:us-east-1:000000000000:table/orders/stream/2024\"}", "orders"},
+        {"{\"QueueUrl\":\"http://localhost:4566/000000000000/jobs.fifo\"}", "jobs.fifo"},
+        {"{\"QueueName\":\"jobs\"}", "jobs"},
+        {"{\"StreamName\":\"restore\"}", "restore"},
+        {"{\"StreamARN\":\"arn:aws:kinesis:us-east-1:000000000000:stream/restore\"}", "restore"},
         {"{}", ""},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -264,6 +270,146 @@ static void resource_of_request(void **state)
         assert_string_equal(out, cases[i].res);
         cJSON_Delete(r);
     }
+}
+
+/* An SQS rule matches SQS calls exactly as a DynamoDB rule matches
+ * DynamoDB's: the engine looks the wire target up in core/dispatch and
+ * checks the rules with the action row's service and name, and the
+ * resource the request names (for SQS, the queue in QueueUrl). */
+static int noop_action(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
+{
+    (void)r;
+    (void)in;
+    (void)out;
+    (void)err;
+    return 0;
+}
+
+static int fires_for_target(tp_faults *f, const tp_dispatch *d, const char *target,
+                            const char *request, tp_fault_hit *h)
+{
+    const tp_action *act = tp_dispatch_find(d, target);
+    assert_non_null(act);
+    cJSON *in = cJSON_Parse(request);
+    char resource[256];
+    tp_faults_resource_of(in, resource, sizeof resource);
+    cJSON_Delete(in);
+    return tp_faults_check(f, act->service, act->name, resource, 0, h);
+}
+
+static void sqs_rules_match_sqs_targets(void **state)
+{
+    (void)state;
+    static const tp_action sqs_rows[] = {
+        {.target = "AmazonSQS.SendMessage", .service = "sqs", .name = "SendMessage",
+         .run = noop_action, .flags = TP_ACT_WRITE},
+        {.target = "AmazonSQS.ReceiveMessage", .service = "sqs", .name = "ReceiveMessage",
+         .run = noop_action, .flags = TP_ACT_WRITE},
+    };
+    static const tp_action ddb_rows[] = {
+        {.target = "DynamoDB_20120810.PutItem", .service = "dynamodb", .name = "PutItem",
+         .run = noop_action, .flags = TP_ACT_WRITE},
+    };
+    const tp_service sqs = {.name = "sqs", .actions = sqs_rows, .nactions = 2};
+    const tp_service ddb = {.name = "dynamodb", .actions = ddb_rows, .nactions = 1};
+    tp_dispatch *d = tp_dispatch_new();
+    assert_int_equal(tp_dispatch_add_service(d, &sqs), 0);
+    assert_int_equal(tp_dispatch_add_service(d, &ddb), 0);
+    tp_faults *f = tp_faults_new();
+    char id[64], why[512];
+    assert_int_equal(add(f, "{\"id\":\"sqs\",\"service\":\"sqs\",\"operation\":\"SendMessage\","
+                            "\"resource\":\"jobs\",\"every\":2,\"error\":{\"code\":"
+                            "\"ThrottlingException\",\"status\":400}}",
+                         id, sizeof id, why, sizeof why),
+                     0);
+    assert_int_equal(add(f, "{\"id\":\"ddb\",\"service\":\"dynamodb\",\"operation\":\"PutItem\","
+                            "\"resource\":\"jobs\",\"every\":2,\"error\":{\"code\":"
+                            "\"ThrottlingException\",\"status\":400}}",
+                         id, sizeof id, why, sizeof why),
+                     0);
+    const char *send = "{\"QueueUrl\":\"http://localhost:4566/000000000000/jobs\",\"MessageBody\":\"x\"}";
+    const char *put = "{\"TableName\":\"jobs\",\"Item\":{}}";
+    tp_fault_hit h;
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(fires_for_target(f, d, "AmazonSQS.SendMessage", send, &h), i % 2);
+        if (i % 2)
+            assert_string_equal(h.rule_id, "sqs");
+        assert_int_equal(fires_for_target(f, d, "DynamoDB_20120810.PutItem", put, &h), i % 2);
+        if (i % 2)
+            assert_string_equal(h.rule_id, "ddb");
+    }
+    assert_string_equal(h.code, "ThrottlingException");
+    /* Another SQS operation or another queue does not match or count. */
+    assert_int_equal(fires_for_target(f, d, "AmazonSQS.ReceiveMessage", send, &h), 0);
+    assert_int_equal(fires_for_target(f, d, "AmazonSQS.SendMessage",
+                                      "{\"QueueUrl\":\"http://localhost:4566/000000000000/other\"}", &h),
+                     0);
+    assert_int_equal(fires_for_target(f, d, "AmazonSQS.SendMessage", send, &h), 0);   /* 5th */
+    assert_int_equal(fires_for_target(f, d, "AmazonSQS.SendMessage", send, &h), 1);   /* 6th */
+    /* A wildcard service matches both. */
+    tp_faults_remove_all(f);
+    assert_int_equal(add(f, "{\"service\":\"*\",\"operation\":\"*\",\"latency_ms\":9}", id, sizeof id,
+                         why, sizeof why),
+                     0);
+    assert_int_equal(fires_for_target(f, d, "AmazonSQS.SendMessage", send, &h), 1);
+    assert_int_equal(h.latency_ms, 9);
+    assert_int_equal(fires_for_target(f, d, "DynamoDB_20120810.PutItem", put, &h), 1);
+    tp_faults_free(f);
+    tp_dispatch_free(d);
+}
+
+/* Through the engine and the real SQS service: the rule fires on every
+ * second SendMessage to "jobs" and the message it refuses is not sent. */
+static void engine_applies_sqs_rules(void **state)
+{
+    (void)state;
+    tp_error err;
+    tp_error_clear(&err);
+    tp_engine_options o = {
+        .config_json = "{\"faults\":[{\"service\":\"sqs\",\"operation\":\"SendMessage\","
+                       "\"resource\":\"jobs\",\"every\":2,\"error\":{\"code\":"
+                       "\"ThrottlingException\",\"status\":400,\"message\":\"Rate exceeded\"}}]}"};
+    tp_engine *e = tp_engine_new(&o, &err);
+    assert_non_null(e);
+    char *out = NULL, url[256], other[256];
+    const char *names[2] = {"jobs", "other"};
+    char *urls[2] = {url, other};
+    for (int k = 0; k < 2; k++) {
+        char body[64];
+        snprintf(body, sizeof body, "{\"QueueName\":\"%s\"}", names[k]);
+        assert_int_equal(tp_engine_call(e, NULL, NULL, "AmazonSQS.CreateQueue", body, &out, &err), 0);
+        cJSON *r = cJSON_Parse(out);
+        snprintf(urls[k], 256, "%s", cJSON_GetObjectItem(r, "QueueUrl")->valuestring);
+        cJSON_Delete(r);
+        free(out);
+    }
+    int failed = 0;
+    for (int i = 0; i < 4; i++) {
+        char body[400];
+        snprintf(body, sizeof body, "{\"QueueUrl\":\"%s\",\"MessageBody\":\"m%d\"}", url, i);
+        tp_error_clear(&err);
+        int rc = tp_engine_call(e, NULL, NULL, "AmazonSQS.SendMessage", body, &out, &err);
+        free(out);
+        out = NULL;
+        assert_int_equal(rc, i % 2 ? -1 : 0);
+        if (rc) {
+            failed++;
+            assert_string_equal(err.code, "ThrottlingException");
+            assert_int_equal(err.status, 400);
+            assert_string_equal(err.message, "Rate exceeded");
+        }
+        snprintf(body, sizeof body, "{\"QueueUrl\":\"%s\",\"MessageBody\":\"m%d\"}", other, i);
+        assert_int_equal(tp_engine_call(e, NULL, NULL, "AmazonSQS.SendMessage", body, &out, &err), 0);
+        free(out);
+    }
+    assert_int_equal(failed, 2);
+    char body[400];
+    snprintf(body, sizeof body,
+             "{\"QueueUrl\":\"%s\",\"AttributeNames\":[\"ApproximateNumberOfMessages\"]}", url);
+    assert_int_equal(tp_engine_call(e, NULL, NULL, "AmazonSQS.GetQueueAttributes", body, &out, &err), 0);
+    assert_non_null(strstr(out, "\"ApproximateNumberOfMessages\":\"2\""));   /* refused ones not sent */
+    free(out);
+    tp_engine_free(e);
 }
 
 static void trace_ring_is_bounded(void **state)
@@ -371,6 +517,8 @@ int main(void)
         cmocka_unit_test(bad_rules_are_refused),
         cmocka_unit_test(function_rules_fire_for_invocations_only),
         cmocka_unit_test(resource_of_request),
+        cmocka_unit_test(sqs_rules_match_sqs_targets),
+        cmocka_unit_test(engine_applies_sqs_rules),
         cmocka_unit_test(trace_ring_is_bounded),
         cmocka_unit_test(engine_reports_connection_faults),
     };
