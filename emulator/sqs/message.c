@@ -578,9 +578,29 @@ static void add_num_str(cJSON *o, const char *name, int64_t v)
     cJSON_AddStringToObject(o, name, b);
 }
 
-static const char SQL_TAKE_COLS[] =
-    "message_id, body, attrs, sys_attrs, md5_body, sent_ms, receive_count, first_receive_ms, "
-    "group_id, dedup_id, seq, sender, dlq_source";
+/* The facts of a stored message's state (the diagram above): a receipt
+ * handle exists only once the message was received, and a first-receive
+ * time with it. Checked in debug builds after every receive. */
+#ifndef NDEBUG
+static int message_check(tp_core *core, int64_t row)
+{
+    static const char sql[] = "SELECT receive_count, first_receive_ms, receipt, sent_ms, visible_ms "
+                              "FROM sqs_messages WHERE id = ?1";
+    sqlite3_stmt *st = sqs_stmt(core, sql);
+    if (!st)
+        return 1;
+    sqlite3_bind_int64(st, 1, row);
+    int ok = 1;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        int64_t count = sqlite3_column_int64(st, 0), first = sqlite3_column_int64(st, 1);
+        const char *receipt = col_text(st, 2);
+        int64_t sent_ms = sqlite3_column_int64(st, 3), visible = sqlite3_column_int64(st, 4);
+        ok = (*receipt == 0 || count > 0) && (count == 0 || first >= sent_ms) && visible >= sent_ms;
+    }
+    sqlite3_reset(st);
+    return ok;
+}
+#endif
 
 /* Receives row id: counts the receive, hides it for vt seconds, hands out
  * a new receipt handle and builds the Message. */
@@ -591,7 +611,6 @@ static int take_one(tp_req *r, const sqs_queue *q, int64_t row, int64_t vt_ms, c
         "SELECT message_id, body, attrs, sys_attrs, md5_body, sent_ms, receive_count, "
         "first_receive_ms, group_id, dedup_id, seq, sender, dlq_source "
         "FROM sqs_messages WHERE id = ?1";
-    (void)SQL_TAKE_COLS;
     sqlite3_stmt *st = sqs_stmt(r->core, sql);
     if (!st)
         return storage(err);
@@ -660,7 +679,8 @@ static int take_one(tp_req *r, const sqs_queue *q, int64_t row, int64_t vt_ms, c
         cJSON_Delete(chosen);
     }
     static const char sql_upd[] = "UPDATE sqs_messages SET receive_count = ?2, "
-                                  "first_receive_ms = ?3, visible_ms = ?4, receipt = ?5 WHERE id = ?1";
+                                  "first_receive_ms = ?3, visible_ms = ?4, receipt = ?5, "
+                                  "last_receive_ms = ?6 WHERE id = ?1";
     st = sqs_stmt(r->core, sql_upd);
     int rc = -1;
     if (st) {
@@ -669,6 +689,7 @@ static int take_one(tp_req *r, const sqs_queue *q, int64_t row, int64_t vt_ms, c
         sqlite3_bind_int64(st, 3, first);
         sqlite3_bind_int64(st, 4, r->now_ms + vt_ms);
         bind_text(st, 5, handle.data);
+        sqlite3_bind_int64(st, 6, r->now_ms);
         rc = done(st);
     }
     tp_buf_free(&handle);
@@ -676,6 +697,7 @@ static int take_one(tp_req *r, const sqs_queue *q, int64_t row, int64_t vt_ms, c
         cJSON_Delete(m);
         return storage(err);
     }
+    assert(message_check(r->core, row));
     cJSON_AddItemToArray(messages, m);
     return 1;
 }
@@ -912,7 +934,9 @@ int sqs_receive_message(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     if (taken == 0 && wait > 0 && !r->park_final && r->endpoint && r->core->host &&
         r->core->host->wake) {
         cJSON_Delete(messages);
-        r->park_until_ms = r->now_ms + wait * 1000;
+        /* a woken poll that still finds nothing keeps its first deadline */
+        if (r->park_until_ms <= r->now_ms)
+            r->park_until_ms = r->now_ms + wait * 1000;
         snprintf(r->park_key, sizeof r->park_key, "%s", q.arn);
         sqs_queue_clear(&q);
         *out = NULL;
@@ -940,6 +964,7 @@ typedef struct held {
     int found;           /* the row still exists */
     int current;         /* handle is the row's latest */
     int64_t visible_ms;
+    int64_t received_ms;     /* the latest receive */
 } held;
 
 static int bad_handle(tp_error *err, const char *handle)
@@ -960,7 +985,7 @@ static int resolve_handle(tp_core *core, const sqs_queue *q, const char *handle,
     if (sqs_receipt_parse(handle, arn, sizeof arn, &h->row) != 0 || strcmp(arn, q->arn) != 0)
         return bad_handle(err, handle);
     static const char sql[] =
-        "SELECT receipt, visible_ms FROM sqs_messages WHERE id = ?1 AND queue_id = ?2";
+        "SELECT receipt, visible_ms, last_receive_ms FROM sqs_messages WHERE id = ?1 AND queue_id = ?2";
     sqlite3_stmt *st = sqs_stmt(core, sql);
     if (!st)
         return storage(err);
@@ -970,6 +995,7 @@ static int resolve_handle(tp_core *core, const sqs_queue *q, const char *handle,
         h->found = 1;
         h->current = strcmp(col_text(st, 0), handle) == 0;
         h->visible_ms = sqlite3_column_int64(st, 1);
+        h->received_ms = sqlite3_column_int64(st, 2);
     }
     sqlite3_reset(st);
     return 0;
@@ -1020,6 +1046,14 @@ static int change_visibility(tp_req *r, const sqs_queue *q, const char *handle, 
         return tp_fail(err, TP_ERR_SQS_MESSAGE_NOT_INFLIGHT,
                        "Message does not exist or is not available for visibility timeout "
                        "change."); /* unverified wording */
+    /* The 12 hours count from the receive, not from this call. */
+    if (r->now_ms + vt * 1000 > h.received_ms + (int64_t)MAX_VISIBILITY * 1000) {
+        char v[32];
+        snprintf(v, sizeof v, "%lld", (long long)vt);
+        return sqs_invalid_value(err, v, "VisibilityTimeout",
+                                 "Total VisibilityTimeout for the message is beyond the limit "
+                                 "[43200 seconds]");
+    }
     static const char sql[] = "UPDATE sqs_messages SET visible_ms = ?2 WHERE id = ?1";
     sqlite3_stmt *st = sqs_stmt(r->core, sql);
     if (!st)

@@ -114,13 +114,15 @@ int sqs_check_redrive_policy(tp_req *r, const sqs_queue *q, const char *value, t
     const cJSON *maxj = cJSON_GetObjectItemCaseSensitive(j, "maxReceiveCount");
     char reason[512];
     reason[0] = 0;
-    /* unverified wording (every reason below) */
-    if (!cJSON_IsString(arnj))
-        snprintf(reason, sizeof reason,
-                 "Redrive policy does not contain mandatory attribute: deadLetterTargetArn.");
-    else if (!maxj)
+    /* AWS names maxReceiveCount first: "{}" is refused for it. The
+     * missing-attribute reasons are AWS's; the others are unverified
+     * wording. */
+    if (!maxj)
         snprintf(reason, sizeof reason,
                  "Redrive policy does not contain mandatory attribute: maxReceiveCount.");
+    else if (!cJSON_IsString(arnj))
+        snprintf(reason, sizeof reason,
+                 "Redrive policy does not contain mandatory attribute: deadLetterTargetArn.");
     else {
         int64_t max = json_count(maxj);
         if (max < 1 || max > MAX_RECEIVE_COUNT) {

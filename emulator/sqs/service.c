@@ -31,12 +31,14 @@ const char sqs_schema_sql[] =
     "  visible_ms INTEGER NOT NULL,"
     "  receive_count INTEGER NOT NULL DEFAULT 0,"
     "  first_receive_ms INTEGER NOT NULL DEFAULT 0,"
+    "  last_receive_ms INTEGER NOT NULL DEFAULT 0,"   /* the 12-hour visibility cap counts from it */
     "  receipt TEXT NOT NULL DEFAULT '',"          /* the latest receipt handle */
     "  group_id TEXT NOT NULL DEFAULT '', dedup_id TEXT NOT NULL DEFAULT '',"
     "  seq TEXT NOT NULL DEFAULT '',"
     "  sender TEXT NOT NULL DEFAULT '',"
     "  dlq_source TEXT NOT NULL DEFAULT '');"      /* DeadLetterQueueSourceArn */
     "CREATE INDEX IF NOT EXISTS sqs_messages_by_visibility ON sqs_messages(queue_id, visible_ms);"
+    "CREATE INDEX IF NOT EXISTS sqs_messages_by_age ON sqs_messages(queue_id, sent_ms);"
     "CREATE TABLE IF NOT EXISTS sqs_tags("
     "  queue_id INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
     "  PRIMARY KEY(queue_id, key)) WITHOUT ROWID;"

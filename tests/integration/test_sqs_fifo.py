@@ -1,0 +1,174 @@
+"""SQS FIFO queues through boto3 on tidepool's virtual clock: ordering
+within a message group (a group waits while one of its messages is in
+flight, other groups still deliver), deduplication by id and by content
+over the 5-minute window, DeduplicationScope, sequence numbers,
+ReceiveRequestAttemptId, and the FIFO-only errors."""
+import hashlib
+import unittest
+
+from sqs_support import SqsTestCase
+
+
+class Ordering(SqsTestCase):
+    def send(self, url, body, group, dedup=None):
+        return self.sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId=group,
+                                     MessageDeduplicationId=dedup or body)
+
+    def test_a_group_waits_while_its_message_is_in_flight(self):
+        url = self.queue("o.fifo")
+        for body, group in [("a1", "A"), ("a2", "A"), ("b1", "B"), ("a3", "A"), ("b2", "B")]:
+            self.send(url, body, group)
+        [m] = self.receive(url, 1)
+        self.assertEqual(m["Body"], "a1")
+        # A is blocked while a1 is in flight; B delivers
+        [m2] = self.receive(url, 1)
+        self.assertEqual(m2["Body"], "b1")
+        self.assertEqual(self.receive(url, 10), [])
+        self.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        self.assertEqual([x["Body"] for x in self.receive(url, 10)], ["a2", "a3"])
+        self.sqs.delete_message(QueueUrl=url, ReceiptHandle=m2["ReceiptHandle"])
+        self.assertEqual([x["Body"] for x in self.receive(url, 10)], ["b2"])
+
+    def test_one_receive_takes_a_group_then_the_next(self):
+        url = self.queue("g.fifo")
+        for body, group in [("a1", "A"), ("b1", "B"), ("a2", "A"), ("c1", "C"), ("b2", "B")]:
+            self.send(url, body, group)
+        got = self.receive(url, 10, AttributeNames=["MessageGroupId"])
+        self.assertEqual([m["Body"] for m in got], ["a1", "a2", "b1", "b2", "c1"])
+        self.assertEqual([m["Attributes"]["MessageGroupId"] for m in got], ["A", "A", "B", "B", "C"])
+
+    def test_visibility_expiry_redelivers_in_order(self):
+        url = self.queue("v.fifo", VisibilityTimeout=10)
+        for b in ["1", "2", "3"]:
+            self.send(url, b, "G")
+        self.assertEqual([m["Body"] for m in self.receive(url, 2)], ["1", "2"])
+        self.assertEqual(self.receive(url, 10), [])
+        self.tidepool.advance(10000)
+        got = self.receive(url, 10, AttributeNames=["ApproximateReceiveCount"])
+        self.assertEqual([(m["Body"], m["Attributes"]["ApproximateReceiveCount"]) for m in got],
+                         [("1", "2"), ("2", "2"), ("3", "1")])
+        # an expired handle on a FIFO queue is refused
+        self.tidepool.advance(10000)
+        self.assertSqsError(lambda: self.sqs.delete_message(QueueUrl=url, ReceiptHandle=got[0]["ReceiptHandle"]),
+                            "InvalidParameterValue",
+                            "Value %s for parameter ReceiptHandle is invalid. Reason: The receipt handle has "
+                            "expired." % got[0]["ReceiptHandle"])
+
+    def test_sequence_numbers_increase(self):
+        url = self.queue("s.fifo")
+        seqs = [self.send(url, str(i), "G")["SequenceNumber"] for i in range(3)]
+        self.assertTrue(all(len(s) == 20 and s.isdigit() for s in seqs), seqs)
+        self.assertEqual(seqs, sorted(seqs))
+        self.assertEqual(len(set(seqs)), 3)
+        got = self.receive(url, 10, AttributeNames=["All"])
+        self.assertEqual([m["Attributes"]["SequenceNumber"] for m in got], seqs)
+        self.assertEqual([m["Attributes"]["MessageDeduplicationId"] for m in got], ["0", "1", "2"])
+        out = self.sqs.send_message_batch(QueueUrl=url, Entries=[
+            {"Id": "x", "MessageBody": "x", "MessageGroupId": "G", "MessageDeduplicationId": "x"},
+            {"Id": "y", "MessageBody": "y", "MessageGroupId": "G", "MessageDeduplicationId": "y"}])
+        batch_seqs = [e["SequenceNumber"] for e in out["Successful"]]
+        self.assertTrue(seqs[-1] < batch_seqs[0] < batch_seqs[1])
+
+
+class Deduplication(SqsTestCase):
+    def test_same_id_within_five_minutes_is_dropped(self):
+        url = self.queue("d.fifo")
+        first = self.sqs.send_message(QueueUrl=url, MessageBody="one", MessageGroupId="G",
+                                      MessageDeduplicationId="k")
+        again = self.sqs.send_message(QueueUrl=url, MessageBody="two", MessageGroupId="G",
+                                      MessageDeduplicationId="k")
+        self.assertEqual(again["MessageId"], first["MessageId"])
+        self.assertEqual(again["SequenceNumber"], first["SequenceNumber"])
+        self.assertEqual(self.attrs(url, "ApproximateNumberOfMessages"), {"ApproximateNumberOfMessages": "1"})
+        self.tidepool.advance(5 * 60 * 1000)
+        later = self.sqs.send_message(QueueUrl=url, MessageBody="three", MessageGroupId="G",
+                                      MessageDeduplicationId="k")
+        self.assertNotEqual(later["MessageId"], first["MessageId"])
+        self.assertEqual([m["Body"] for m in self.receive(url, 10)], ["one", "three"])
+
+    def test_content_based_deduplication(self):
+        url = self.queue("c.fifo", ContentBasedDeduplication="true")
+        a = self.sqs.send_message(QueueUrl=url, MessageBody="same", MessageGroupId="G")
+        b = self.sqs.send_message(QueueUrl=url, MessageBody="same", MessageGroupId="H")
+        self.assertEqual(a["MessageId"], b["MessageId"])
+        self.sqs.send_message(QueueUrl=url, MessageBody="other", MessageGroupId="G")
+        got = self.receive(url, 10, AttributeNames=["MessageDeduplicationId"])
+        self.assertEqual([m["Body"] for m in got], ["same", "other"])
+        self.assertEqual(got[0]["Attributes"]["MessageDeduplicationId"],
+                         hashlib.sha256(b"same").hexdigest())
+        # an explicit id still wins
+        self.sqs.send_message(QueueUrl=url, MessageBody="same", MessageGroupId="G", MessageDeduplicationId="new")
+        self.assertEqual(self.attrs(url, "ApproximateNumberOfMessages"), {"ApproximateNumberOfMessages": "1"})
+
+    def test_message_group_scope(self):
+        url = self.queue("m.fifo", DeduplicationScope="messageGroup", FifoThroughputLimit="perMessageGroupId")
+        a = self.sqs.send_message(QueueUrl=url, MessageBody="1", MessageGroupId="G", MessageDeduplicationId="k")
+        b = self.sqs.send_message(QueueUrl=url, MessageBody="2", MessageGroupId="H", MessageDeduplicationId="k")
+        c = self.sqs.send_message(QueueUrl=url, MessageBody="3", MessageGroupId="G", MessageDeduplicationId="k")
+        self.assertNotEqual(a["MessageId"], b["MessageId"])
+        self.assertEqual(a["MessageId"], c["MessageId"])
+        self.assertSqsError(lambda: self.queue("t.fifo", DeduplicationScope="queue",
+                                               FifoThroughputLimit="perMessageGroupId"), "InvalidAttributeValue")
+
+    def test_receive_request_attempt_id_repeats_the_answer(self):
+        url = self.queue("r.fifo")
+        for b in ["1", "2"]:
+            self.sqs.send_message(QueueUrl=url, MessageBody=b, MessageGroupId="G", MessageDeduplicationId=b)
+        first = self.receive(url, 10, ReceiveRequestAttemptId="attempt-1")
+        again = self.receive(url, 10, ReceiveRequestAttemptId="attempt-1")
+        self.assertEqual([m["Body"] for m in first], ["1", "2"])
+        self.assertEqual([m["ReceiptHandle"] for m in again], [m["ReceiptHandle"] for m in first])
+        self.assertEqual(self.receive(url, 10, ReceiveRequestAttemptId="attempt-2"), [])
+
+
+class FifoErrors(SqsTestCase):
+    def test_fifo_only_rules(self):
+        url = self.queue("e.fifo")
+        loose = self.sqs_client(validate=False)
+        self.assertSqsError(lambda: self.sqs.send_message(QueueUrl=url, MessageBody="x", MessageDeduplicationId="d"),
+                            "MissingParameter", "The request must contain the parameter MessageGroupId.")
+        self.assertSqsError(lambda: self.sqs.send_message(QueueUrl=url, MessageBody="x", MessageGroupId="G"),
+                            "InvalidParameterValue",
+                            "The queue should either have ContentBasedDeduplication enabled or "
+                            "MessageDeduplicationId provided explicitly")
+        self.assertSqsError(lambda: self.sqs.send_message(QueueUrl=url, MessageBody="x", MessageGroupId="G",
+                                                          MessageDeduplicationId="d", DelaySeconds=5),
+                            "InvalidParameterValue",
+                            "Value 5 for parameter DelaySeconds is invalid. Reason: The request include parameter "
+                            "that is not valid for this queue type.")
+        self.assertSqsError(lambda: loose.send_message(QueueUrl=url, MessageBody="x", MessageGroupId="G",
+                                                       MessageDeduplicationId="x" * 129),
+                            "InvalidParameterValue")
+        self.assertSqsError(lambda: loose.send_message(QueueUrl=url, MessageBody="x", MessageGroupId="has space",
+                                                       MessageDeduplicationId="d"),
+                            "InvalidParameterValue",
+                            "Value has space for parameter MessageGroupId is invalid. Reason: MessageGroupId can "
+                            "only include alphanumeric and punctuation characters. 1 to 128 in length.")
+        # DelaySeconds 0 is allowed, and the queue's delay applies
+        self.sqs.set_queue_attributes(QueueUrl=url, Attributes={"DelaySeconds": "3"})
+        self.sqs.send_message(QueueUrl=url, MessageBody="x", MessageGroupId="G", MessageDeduplicationId="d",
+                              DelaySeconds=0)
+        self.assertEqual(self.receive(url), [])
+        self.tidepool.advance(3000)
+        self.assertEqual([m["Body"] for m in self.receive(url)], ["x"])
+        # batch entries fail one by one
+        out = self.sqs.send_message_batch(QueueUrl=url, Entries=[
+            {"Id": "ok", "MessageBody": "y", "MessageGroupId": "G", "MessageDeduplicationId": "y"},
+            {"Id": "nogroup", "MessageBody": "z", "MessageDeduplicationId": "z"}])
+        self.assertEqual([e["Id"] for e in out["Successful"]], ["ok"])
+        self.assertEqual([(e["Id"], e["Code"]) for e in out["Failed"]], [("nogroup", "MissingParameter")])
+
+    def test_standard_queue_refuses_deduplication_ids(self):
+        url = self.queue("std")
+        self.assertSqsError(lambda: self.sqs.send_message(QueueUrl=url, MessageBody="x", MessageDeduplicationId="d"),
+                            "InvalidParameterValue",
+                            "Value d for parameter MessageDeduplicationId is invalid. Reason: The request includes "
+                            "a parameter that is not valid for this queue type.")
+        # MessageGroupId on a standard queue is a fair-queue tenant: accepted and returned
+        self.sqs.send_message(QueueUrl=url, MessageBody="x", MessageGroupId="tenant-1")
+        [m] = self.receive(url, AttributeNames=["MessageGroupId"])
+        self.assertEqual(m["Attributes"], {"MessageGroupId": "tenant-1"})
+
+
+if __name__ == "__main__":
+    unittest.main()
