@@ -479,7 +479,6 @@ static enum MHD_Result handle_query(tp_http_server *s, struct MHD_Connection *c,
     const char *action = tp_qform_get(&form, "Action");
     const tp_qop *op = tp_query_find_op(&tp_sqs_query_api, action);
     if (!op || !s->host.has_operation(s->host.ctx, "sqs", op->name)) {
-        /* unverified wording */
         tp_fail_raw(&err, 400, "InvalidAction", "The action %.200s is not valid for this endpoint.",
                     action ? action : "");
         tp_qform_free(&form);
@@ -488,6 +487,8 @@ static enum MHD_Result handle_query(tp_http_server *s, struct MHD_Connection *c,
     tp_scope scope;
     if (query_scope(c, &form, &scope, &err) != 0) {
         tp_qform_free(&form);
+        if (tp_error_is(&err, TP_ERR_MISSING_AUTH))
+            err.status = 403;   /* as STS's query API answers it; unverified for SQS */
         return send_query_error(c, st->rid, &err);
     }
     cJSON *in = tp_query_decode(op, &form);
