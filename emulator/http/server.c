@@ -314,6 +314,12 @@ static void *watchdog_main(void *p)
             if (np && ni)
                 cap = ncap;
         }
+        if (!cap) {
+            /* out of memory: look again in a while */
+            pthread_mutex_unlock(&s->mu);
+            poll(NULL, 0, 100);
+            continue;
+        }
         size_t n = 0;
         pfd[n++] = (struct pollfd){.fd = s->wake_pipe[0], .events = POLLIN};
         for (conn_state *st = s->parked; st && n < cap; st = st->next) {
