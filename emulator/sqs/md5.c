@@ -183,17 +183,23 @@ int sqs_check_message_attributes(const cJSON *attrs, int system, size_t *size, t
                 return tp_fail(err, TP_ERR_SQS_INVALID_PARAMETER_VALUE,
                                "Message system attribute name '%s' is invalid.", name);
         } else {
-            if (nlen > 256)
+            if (nlen >= 256)
                 return tp_fail(err, TP_ERR_SQS_INVALID_PARAMETER_VALUE,
-                               "Message (user) attribute name must be shorter than 256 bytes."); /* unverified wording */
-            int chars_ok = 1;
-            for (size_t i = 0; i < nlen; i++)
-                if (!name_char_ok(name[i]) || (name[i] == '.' && name[i + 1] == '.'))
-                    chars_ok = 0;
+                               "Message (user) attribute names must be shorter than 256 Bytes");
+            int chars_ok = 1, successive = 0;
+            for (size_t i = 0; i < nlen; i++) {
+                chars_ok &= name_char_ok(name[i]);
+                successive |= name[i] == '.' && name[i + 1] == '.';
+            }
+            /* AWS's wording, its "lower score" and trailing space included */
             if (!chars_ok)
                 return tp_fail(err, TP_ERR_SQS_INVALID_PARAMETER_VALUE,
-                               "Message (user) attribute name '%s' can only contain upper and "
-                               "lower case characters, digits, periods, hyphens and underscores.",
+                               "Message (user) attributes name can only contain upper and lower "
+                               "score characters, digits, periods, hyphens and underscores. ");
+            if (successive)
+                return tp_fail(err, TP_ERR_SQS_INVALID_PARAMETER_VALUE,
+                               "Message (user) attribute name '%s' can not contain successive '.' "
+                               "characters.",
                                name);   /* unverified wording */
             if (starts_with_ci(name, "AWS.") || starts_with_ci(name, "Amazon.") || name[0] == '.' ||
                 name[nlen - 1] == '.')
@@ -214,9 +220,9 @@ int sqs_check_message_attributes(const cJSON *attrs, int system, size_t *size, t
                            "The type of message (user) attribute '%s' is invalid. You must use "
                            "only the following supported type prefixes: Binary, Number, String.",
                            name);
-        if (strlen(type) > 256)
+        if (strlen(type) >= 256)
             return tp_fail(err, TP_ERR_SQS_INVALID_PARAMETER_VALUE,
-                           "Message (user) attribute type must be shorter than 256 bytes."); /* unverified wording */
+                           "Message (user) attribute types must be shorter than 256 Bytes");
         const char *sv = tp_json_str(a, "StringValue");
         const char *bv = tp_json_str(a, "BinaryValue");
         size_t vlen = 0;
@@ -230,7 +236,7 @@ int sqs_check_message_attributes(const cJSON *attrs, int system, size_t *size, t
                 return tp_fail(err, TP_ERR_SQS_INVALID_PARAMETER_VALUE,
                                "Message (user) attribute '%s' must contain a non-empty value of "
                                "type 'Binary'.",
-                               name);
+                               name);   /* unverified wording */
             }
             tp_buf raw;
             tp_buf_init(&raw);

@@ -335,9 +335,8 @@ static int store_message(tp_req *r, sqs_queue *q, const cJSON *m, sent *s, tp_er
     return 0;
 }
 
-static void sent_fields(cJSON *o, const sent *s, int with_md5_names_batch)
+static void sent_fields(cJSON *o, const sent *s)
 {
-    (void)with_md5_names_batch;
     cJSON_AddStringToObject(o, "MD5OfMessageBody", s->md5_body);
     if (s->md5_attrs[0])
         cJSON_AddStringToObject(o, "MD5OfMessageAttributes", s->md5_attrs);
@@ -362,7 +361,7 @@ int sqs_send_message(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     if (rc != 0)
         return -1;
     *out = cJSON_CreateObject();
-    sent_fields(*out, &s, 0);
+    sent_fields(*out, &s);
     return 0;
 }
 
@@ -479,7 +478,7 @@ int sqs_send_message_batch(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         }
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "Id", id);
-        sent_fields(o, &s, 1);
+        sent_fields(o, &s);
         cJSON_AddItemToArray(ok, o);
     }
     sqs_queue_clear(&q);
@@ -902,10 +901,8 @@ int sqs_receive_message(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
                 if (m < 0)
                     rc = storage(err);
                 else if (m > 0) {
+                    /* the group's next candidate (FIFO) is next in c[] */
                     moved++;
-                    /* a FIFO group's next message may be behind this one */
-                    if (q.fifo)
-                        break;
                     continue;
                 }
             }

@@ -279,9 +279,10 @@ int sqs_queue_from_url(tp_req *r, const cJSON *in, sqs_queue *q, tp_error *err)
     if (!url || !*url)
         return missing(err, "QueueUrl");
     char account[16], name[256], region[32];
+    /* AWS answers a QueueUrl that names no queue (no /<account>/<name>
+     * path) as a queue that does not exist, not as InvalidAddress. */
     if (parse_url(url, account, sizeof account, name, sizeof name, region, sizeof region) != 0)
-        return tp_fail(err, TP_ERR_SQS_INVALID_ADDRESS,
-                       "The address %s is not valid for this endpoint.", url); /* unverified wording */
+        return no_queue(err);
     int found = find(r->core, account, region[0] ? region : r->region, name, q);
     if (found < 0)
         return tp_fail(err, TP_ERR_INTERNAL, "storage error");

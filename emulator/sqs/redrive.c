@@ -25,6 +25,7 @@
 #include "core/buf.h"
 #include "core/json.h"
 #include "core/store.h"
+#include "core/trace.h"
 #include "sqs.h"
 
 #define MAX_RECEIVE_COUNT 1000
@@ -237,7 +238,25 @@ int sqs_redrive_message(tp_req *r, const sqs_queue *q, int64_t row)
     int found = sqs_queue_by_arn(r->core, arn, &dlq);
     if (found <= 0)
         return found;   /* no DLQ any more: the message stays and is delivered */
+    /* what the trace tells: which message left, after how many receives */
+    static const char sql[] = "SELECT message_id, receive_count FROM sqs_messages WHERE id = ?1";
+    sqlite3_stmt *st = sqs_stmt(r->core, sql);
+    cJSON *f = cJSON_CreateObject();
+    if (st) {
+        sqlite3_bind_int64(st, 1, row);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            cJSON_AddStringToObject(f, "message_id", col_text(st, 0));
+            tp_json_add_int(f, "receive_count", sqlite3_column_int64(st, 1));
+        }
+        sqlite3_reset(st);
+    }
     int rc = sqs_message_copy(r->core, row, &dlq, r->now_ms, q->arn);
+    if (rc == 0) {
+        cJSON_AddStringToObject(f, "queue", q->arn);
+        cJSON_AddStringToObject(f, "dead_letter_queue", dlq.arn);
+        tp_trace_emit(r->core, "sqs_dead_letter", f);
+    }
+    cJSON_Delete(f);
     sqs_queue_clear(&dlq);
     return rc == 0 ? 1 : -1;
 }
@@ -357,6 +376,22 @@ static int load_task(tp_core *core, int64_t id, move_task *t)
 static int set_task(tp_core *core, int64_t id, const char *status, int64_t moved,
                     const char *failure)
 {
+    if (strcmp(status, "RUNNING") != 0) {
+        /* a task's end is a trace event */
+        move_task t;
+        if (load_task(core, id, &t) == 1) {
+            cJSON *f = cJSON_CreateObject();
+            cJSON_AddStringToObject(f, "source", t.source);
+            if (t.dest[0])
+                cJSON_AddStringToObject(f, "destination", t.dest);
+            cJSON_AddStringToObject(f, "status", status);
+            tp_json_add_int(f, "moved", moved);
+            if (failure && *failure)
+                cJSON_AddStringToObject(f, "failure", failure);
+            tp_trace_emit(core, "sqs_move_task", f);
+            cJSON_Delete(f);
+        }
+    }
     static const char sql[] =
         "UPDATE sqs_move_tasks SET status = ?2, moved = ?3, failure = ?4 WHERE id = ?1";
     sqlite3_stmt *st = sqs_stmt(core, sql);

@@ -46,8 +46,8 @@ int sqs_service_start(tp_core *core);
 
 /* --- queues (queue.c) ---------------------------------------------------- */
 
-/* Loads the queue a QueueUrl names (QueueDoesNotExist, InvalidAddress,
- * MissingParameter otherwise). sqs_queue_clear frees what load filled. */
+/* Loads the queue a QueueUrl names (QueueDoesNotExist or MissingParameter
+ * otherwise). sqs_queue_clear frees what load filled. */
 int sqs_queue_from_url(tp_req *r, const cJSON *in, sqs_queue *q, tp_error *err);
 /* Loads by ARN: 1 found, 0 not there, -1 storage error. */
 int sqs_queue_by_arn(tp_core *core, const char *arn, sqs_queue *q);

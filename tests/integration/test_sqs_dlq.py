@@ -6,6 +6,12 @@ MaxNumberOfMessagesPerSecond as the clock moves."""
 import json
 import unittest
 
+
+def trace_events(tp, kind):
+    _, _, data = tp.raw("GET", "/_tidepool/trace")
+    events = [json.loads(line) for line in data.decode().splitlines() if line.strip()]
+    return [e for e in events if e.get("type") == kind]
+
 from sqs_support import SqsTestCase
 
 
@@ -33,6 +39,8 @@ class Redrive(SqsTestCase):
         self.assertEqual(d["Body"], "poison")
         self.assertEqual(d["MessageAttributes"], {"k": {"DataType": "String", "StringValue": "v"}})
         self.assertEqual(d["Attributes"]["DeadLetterQueueSourceArn"], src_arn)
+        [ev] = trace_events(self.tidepool, "sqs_dead_letter")
+        self.assertEqual((ev["message_id"], ev["receive_count"], ev["queue"]), (sent["MessageId"], 2, src_arn))
         self.assertEqual(self.sqs.list_dead_letter_source_queues(QueueUrl=dlq)["queueUrls"], [src])
         self.assertEqual(self.sqs.list_dead_letter_source_queues(QueueUrl=src)["queueUrls"], [])
 
@@ -47,6 +55,16 @@ class Redrive(SqsTestCase):
         [d] = self.receive(dlq, AttributeNames=["MessageGroupId", "SequenceNumber"])
         self.assertEqual(d["Body"], "1")
         self.assertEqual(d["Attributes"]["MessageGroupId"], "G")
+
+    def test_fifo_receive_past_a_redriven_message_takes_the_rest_of_the_group(self):
+        src, dlq, _ = self.pair(1, fifo=True)
+        for b in ["1", "2", "3"]:
+            self.sqs.send_message(QueueUrl=src, MessageBody=b, MessageGroupId="G", MessageDeduplicationId=b)
+        [m] = self.receive(src, 1, VisibilityTimeout=0)
+        self.assertEqual(m["Body"], "1")
+        # one receive: "1" moves to the DLQ, "2" and "3" come back together
+        self.assertEqual([x["Body"] for x in self.receive(src, 10)], ["2", "3"])
+        self.assertEqual([x["Body"] for x in self.receive(dlq, 10)], ["1"])
 
     def test_redrive_policy_is_checked(self):
         dlq = self.queue("d")
@@ -140,6 +158,8 @@ class MoveTasks(SqsTestCase):
         [task] = self.sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"]
         self.assertEqual(task["Status"], "COMPLETED")
         self.assertNotIn("TaskHandle", task)
+        [ev] = trace_events(self.tidepool, "sqs_move_task")
+        self.assertEqual((ev["source"], ev["status"], ev["moved"]), (dlq_arn, "COMPLETED", 3))
         self.assertEqual(self.count(dlq), 0)
         # back in the source with a fresh receive count and no DLQ source
         got = self.receive(src, 10, AttributeNames=["All"])

@@ -214,13 +214,25 @@ class Limits(SqsTestCase):
                             "The message attribute 'a' must contain non-empty message attribute type.")
         self.assertSqsError(lambda: send({"a": {"DataType": "Number", "StringValue": "12x"}}), "InvalidParameterValue",
                             "Can't cast the value of message (user) attribute 'a' to a number.")
-        self.assertSqsError(lambda: send({"AWS.x": {"DataType": "String", "StringValue": "v"}}),
-                            "InvalidParameterValue")
+        for reserved in ["AWS.x", "aws.x", "AMAZON.x", ".x", "x."]:
+            self.assertSqsError(lambda: send({reserved: {"DataType": "String", "StringValue": "v"}}),
+                                "InvalidParameterValue",
+                                "You can't use message attribute names beginning with 'AWS.' or 'Amazon.'. These "
+                                "strings are reserved for internal use. Additionally, they cannot start or end "
+                                "with '.'.")
+        self.assertSqsError(lambda: send({"trace id": {"DataType": "String", "StringValue": "v"}}),
+                            "InvalidParameterValue",
+                            "Message (user) attributes name can only contain upper and lower score characters, "
+                            "digits, periods, hyphens and underscores. ")
+        self.assertSqsError(lambda: send({"a" * 256: {"DataType": "String", "StringValue": "v"}}),
+                            "InvalidParameterValue", "Message (user) attribute names must be shorter than 256 Bytes")
+        send({"AWSfoo": {"DataType": "String", "StringValue": "v"}, "a" * 255: {"DataType": "String", "StringValue": "v"},
+              "Foo_Bar-1.2": {"DataType": "String.x", "StringValue": "v"}})
         self.assertSqsError(lambda: send({"k%d" % i: {"DataType": "String", "StringValue": "v"} for i in range(11)}),
                             "InvalidParameterValue",
                             "Number of message attributes [11] exceeds the allowed maximum [10].")
         send({"k%d" % i: {"DataType": "String", "StringValue": "v"} for i in range(10)})
-        self.assertEqual(self.attrs(url, "ApproximateNumberOfMessages"), {"ApproximateNumberOfMessages": "1"})
+        self.assertEqual(self.attrs(url, "ApproximateNumberOfMessages"), {"ApproximateNumberOfMessages": "2"})
 
 
 class Batches(SqsTestCase):

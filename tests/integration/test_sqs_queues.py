@@ -118,6 +118,9 @@ class FindingQueues(SqsTestCase):
                      "http://localhost:4566/%s/hosts"]:
             got = self.attrs(form % account, "ApproximateNumberOfMessages")
             self.assertEqual(got, {"ApproximateNumberOfMessages": "1"})
+        # a URL that names no queue is a queue that does not exist (as on AWS)
+        self.assertSqsError(lambda: self.attrs("http://whatever-incorrect-queue-address"),
+                            "AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist.")
         # the host names the region: us-west-2 has no such queue
         self.assertSqsError(lambda: self.attrs("https://sqs.us-west-2.amazonaws.com/%s/hosts" % account),
                             "AWS.SimpleQueueService.NonExistentQueue")
@@ -293,6 +296,26 @@ class Cli(SqsTestCase):
         rc, _, err = self.aws("sqs", "get-queue-url", "--queue-name", "none", cli="v1")
         self.assertIn(rc, (254, 255))
         self.assertIn("The specified queue does not exist.", err)
+
+    def test_cli_v2_round_trip(self):
+        """Debian's AWS CLI v2 speaks the query protocol."""
+        from tidepool import find_cli
+        if not find_cli("v2"):
+            raise unittest.SkipTest("no AWS CLI v2 here")
+        if not self.query_served():
+            raise unittest.SkipTest("the SQS query protocol is not served yet")
+        _, out, _ = self.aws("sqs", "create-queue", "--queue-name", "cli2", "--attributes",
+                             "VisibilityTimeout=40", cli="v2", expect_rc=0)
+        url = out["QueueUrl"]
+        self.assertEqual(self.attrs(url, "VisibilityTimeout"), {"VisibilityTimeout": "40"})
+        self.aws("sqs", "send-message", "--queue-url", url, "--message-body", "v2 body", cli="v2", expect_rc=0)
+        _, got, _ = self.aws("sqs", "receive-message", "--queue-url", url, "--attribute-names", "All",
+                             cli="v2", expect_rc=0)
+        self.assertEqual(got["Messages"][0]["Body"], "v2 body")
+        self.assertEqual(got["Messages"][0]["Attributes"]["ApproximateReceiveCount"], "1")
+        rc, _, err = self.aws("sqs", "get-queue-url", "--queue-name", "none", cli="v2")
+        self.assertEqual(rc, 254)
+        self.assertIn("AWS.SimpleQueueService.NonExistentQueue", err)
 
 
 if __name__ == "__main__":
