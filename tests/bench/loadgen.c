@@ -85,6 +85,9 @@ typedef struct options {
      * answer the whole run (parked long polls) */
     int hold;
     const char *hold_target, *hold_body;
+    /* --then-delete QUEUE_URL: after each answer, a DeleteMessageBatch of
+     * the ReceiptHandles in it (SQS ReceiveMessage + DeleteMessageBatch) */
+    const char *then_delete;
 } options;
 
 static options opt = {
@@ -118,6 +121,7 @@ typedef struct worker {
     size_t nlat, caplat;
     long long ok, errors, transport_errors, reconnects;
     long long status_counts[6]; /* by first digit */
+    long long items;            /* --then-delete: messages deleted */
     uint64_t rng;
 } worker;
 
@@ -162,6 +166,8 @@ typedef struct bytes {
     char *p;
     size_t len, cap;
 } bytes;
+
+static bytes delete_head;   /* --then-delete: the DeleteMessageBatch request head */
 
 static void bytes_reserve(bytes *b, size_t extra)
 {
@@ -446,9 +452,47 @@ static void show_error(int status, const char *body, size_t len, const char *wha
         fprintf(stderr, "tp_bench: first error: %s\n", what ? what : "unknown");
 }
 
+/* --then-delete: deletes the messages a ReceiveMessage answer names, on
+ * the same connection. Returns how many, or -1 on an error. */
+static int delete_received(conn *c, const char *rbody, size_t rlen, bytes *req, bytes *body)
+{
+    static const char key[] = "\"ReceiptHandle\":\"";
+    body->len = 0;
+    bytes_printf(body, "{\"QueueUrl\":\"%s\",\"Entries\":[", opt.then_delete);
+    int n = 0;
+    const char *p = rbody, *end = rbody + rlen;
+    while ((p = memmem(p, (size_t)(end - p), key, sizeof key - 1))) {
+        p += sizeof key - 1;
+        const char *q = memchr(p, '"', (size_t)(end - p));
+        if (!q)
+            break;
+        bytes_printf(body, "%s{\"Id\":\"m%d\",\"ReceiptHandle\":\"%.*s\"}", n ? "," : "", n,
+                     (int)(q - p), p);
+        n++;
+        p = q + 1;
+    }
+    bytes_printf(body, "]}");
+    if (!n)
+        return 0;
+    req->len = 0;
+    bytes_put(req, delete_head.p, delete_head.len);
+    bytes_printf(req, "Content-Length: %zu\r\n\r\n", body->len);
+    bytes_put(req, body->p, body->len);
+    int keep;
+    const char *b;
+    size_t bl;
+    int status = send_all(c->fd, req->p, req->len) == 0 ? read_response(c, &keep, &b, &bl) : -1;
+    if (status / 100 != 2) {
+        show_error(status, status > 0 ? b : NULL, status > 0 ? bl : 0, "DeleteMessageBatch failed");
+        return -1;
+    }
+    return n;
+}
+
 static void *work(void *arg)
 {
     worker *w = arg;
+    bytes dbody = {0}, dreq = {0};
     conn c = {.fd = -1};
     bytes body = {0}, req = {0};
     if (!tmpl.dynamic)
@@ -482,6 +526,15 @@ static void *work(void *arg)
         int status = -1;
         if (send_all(c.fd, req.p, req.len) == 0)
             status = read_response(&c, &keep, &rbody, &rlen);
+        if (status / 100 == 2 && opt.then_delete) {
+            int n = delete_received(&c, rbody, rlen, &dreq, &dbody);
+            if (n < 0) {
+                status = 599;   /* counted as an error below; already shown */
+                rbody = NULL;
+                rlen = 0;
+            } else
+                w->items += n;
+        }
         int64_t t1 = now_ns();
         if (status < 0) {
             w->transport_errors++;
@@ -506,6 +559,8 @@ static void *work(void *arg)
     free(c.in.p);
     free(body.p);
     free(req.p);
+    free(dbody.p);
+    free(dreq.p);
     return NULL;
 }
 
@@ -671,6 +726,8 @@ static void usage(FILE *f)
           "                       waiting during the run\n"
           "  --hold-target T      X-Amz-Target of the held requests\n"
           "  --hold-body TEXT     body of the held requests\n"
+          "  --then-delete URL    after each answer, DeleteMessageBatch on queue URL of the\n"
+          "                       ReceiptHandles in it (one measured op: receive + delete)\n"
           "Body placeholders: {{n}} counter, {{r}} random key, {{pad:N}} N bytes of 'x'.\n",
           f);
 }
@@ -690,7 +747,7 @@ int main(int argc, char **argv)
     enum {
         O_HOST = 256, O_PORT, O_PATH, O_TARGET, O_AWSJSON, O_AK, O_REGION, O_SERVICE, O_BODYFILE,
         O_KSTART, O_KSPACE, O_SEED, O_EXPECT, O_LABEL, O_JSON, O_HELP, O_HOLD, O_HOLD_TARGET,
-        O_HOLD_BODY
+        O_HOLD_BODY, O_THEN_DELETE
     };
     static const struct option longs[] = {
         {"host", required_argument, 0, O_HOST},
@@ -717,6 +774,7 @@ int main(int argc, char **argv)
         {"hold", required_argument, 0, O_HOLD},
         {"hold-target", required_argument, 0, O_HOLD_TARGET},
         {"hold-body", required_argument, 0, O_HOLD_BODY},
+        {"then-delete", required_argument, 0, O_THEN_DELETE},
         {"help", no_argument, 0, O_HELP},
         {0, 0, 0, 0},
     };
@@ -760,6 +818,7 @@ int main(int argc, char **argv)
         case O_HOLD: opt.hold = (int)parse_ll(optarg, "--hold", 0, 100000); break;
         case O_HOLD_TARGET: opt.hold_target = optarg; break;
         case O_HOLD_BODY: opt.hold_body = optarg; break;
+        case O_THEN_DELETE: opt.then_delete = optarg; break;
         case 'h':
         case O_HELP: usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -787,6 +846,8 @@ int main(int argc, char **argv)
     bytes head = {0};
     build_head(&head, opt.target);
     fixed_head = head.p;
+    if (opt.then_delete)
+        build_head(&delete_head, "AmazonSQS.DeleteMessageBatch");
     fixed_head_len = head.len;
 
     signal(SIGPIPE, SIG_IGN);
@@ -809,9 +870,10 @@ int main(int argc, char **argv)
     double elapsed = (double)(now_ns() - start) / 1e9;
 
     size_t total = 0;
-    long long ok = 0, errors = 0, transport = 0, status_counts[6] = {0};
+    long long ok = 0, errors = 0, transport = 0, status_counts[6] = {0}, items = 0;
     for (int i = 0; i < opt.concurrency; i++) {
         total += ws[i].nlat;
+        items += ws[i].items;
         ok += ws[i].ok;
         errors += ws[i].errors;
         transport += ws[i].transport_errors;
@@ -840,9 +902,10 @@ int main(int argc, char **argv)
     if (opt.json) {
         printf("{\"label\":\"%s\",\"concurrency\":%d,\"seconds\":%.3f,\"requests\":%zu,\"ok\":%lld,"
                "\"errors\":%lld,\"transport_errors\":%lld,\"ops_per_s\":%.1f,\"mean_us\":%.1f,"
-               "\"p50_us\":%u,\"p90_us\":%u,\"p99_us\":%u,\"max_us\":%u,\"held\":%lld}\n",
+               "\"p50_us\":%u,\"p90_us\":%u,\"p99_us\":%u,\"max_us\":%u,\"held\":%lld,"
+               "\"deleted\":%lld}\n",
                opt.label ? opt.label : "", opt.concurrency, elapsed, total, ok, errors, transport, ops,
-               mean, p50, p90, p99, mx, held_left);
+               mean, p50, p90, p99, mx, held_left, items);
     } else {
         if (opt.label)
             printf("[%s] ", opt.label);
@@ -854,10 +917,13 @@ int main(int argc, char **argv)
                p99, mx);
         if (opt.hold)
             printf("  %lld of %d held requests still waiting at the end\n", held_left, opt.hold);
+        if (opt.then_delete)
+            printf("  %lld messages received and deleted\n", items);
     }
     free(all);
     free(ws);
     free(head.p);
+    free(delete_head.p);
     free(file_body);
     free(tmpl.segs);
     return errors ? 1 : 0;

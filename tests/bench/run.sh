@@ -12,8 +12,8 @@
 #   fixtures  real seconds of `tidepool run fixtures/X.json` for each fixture
 #   parked    PutItem/GetItem latency with 0 and with 1,000 parked SQS long
 #             polls (a virtual-clock server, so they stay parked)
-#   SQS       SendMessage, SendMessageBatch(10), ReceiveMessage(10) at each
-#             concurrency
+#   SQS       SendMessage, SendMessageBatch(10), ReceiveMessage(10) +
+#             DeleteMessageBatch at each concurrency
 #
 # Everything runs in memory on a free 127.0.0.1 port, each load phase is
 # bounded by DURATION seconds, and tidepool is stopped at the end.
@@ -221,8 +221,8 @@ for held in 0 1000; do
             --key-space 1000 --label "GetItem 1KB" -b "$get_body" "${hold[@]}" >>"$work/parked.jsonl"
     done
 done
-# SQS throughput with 1 KB messages. ReceiveMessage(10) reads a full queue
-# with VisibilityTimeout 0, so the same messages stay receivable.
+# SQS throughput with 1 KB messages; ReceiveMessage(10) + DeleteMessageBatch
+# (one measured op) drains what the sends put in.
 : >"$work/sqs.jsonl"
 for c in $CONCURRENCY; do
     sqs2 SendMessage -c "$c" -d "$DURATION" --label "SendMessage 1KB" \
@@ -234,8 +234,8 @@ for c in $CONCURRENCY; do
         -b "{\"QueueUrl\":\"$load_url\",\"Entries\":[$batch_entries]}" >>"$work/sqs.jsonl"
 done
 for c in $CONCURRENCY; do
-    sqs2 ReceiveMessage -c "$c" -d "$DURATION" --label "ReceiveMessage 10" \
-        -b "{\"QueueUrl\":\"$load_url\",\"MaxNumberOfMessages\":10,\"VisibilityTimeout\":0}" >>"$work/sqs.jsonl"
+    sqs2 ReceiveMessage -c "$c" -d "$DURATION" --label "Receive 10 + DeleteBatch" --then-delete "$load_url" \
+        -b "{\"QueueUrl\":\"$load_url\",\"MaxNumberOfMessages\":10}" >>"$work/sqs.jsonl"
 done
 kill -TERM "$pid"
 wait "$pid" || { echo "tidepool (virtual clock) exited non-zero on SIGTERM:" >&2; tail -20 "$work/tidepool2.log" >&2; }
@@ -287,11 +287,12 @@ for (label, conc, held) in sorted(by):
     print("  %-15s %5d %18s %18s%s" % (label, conc, cell(by[(label, conc, False)]), cell(b), note))
 print()
 print("  SQS (JSON protocol, virtual clock)")
-print("  %-20s %5s %10s %10s %8s %8s %8s" % ("operation", "conc", "requests", "ops/s", "p50 us",
-                                             "p99 us", "errors"))
+print("  %-24s %5s %10s %10s %8s %8s %8s %9s" % ("operation", "conc", "requests", "ops/s", "p50 us",
+                                                  "p99 us", "errors", "deleted"))
 for r in sqs:
-    print("  %-20s %5d %10d %10.0f %8d %8d %8d" % (r["label"], r["concurrency"], r["requests"],
-                                                  r["ops_per_s"], r["p50_us"], r["p99_us"], r["errors"]))
+    print("  %-24s %5d %10d %10.0f %8d %8d %8d %9s" % (r["label"], r["concurrency"], r["requests"],
+                                                       r["ops_per_s"], r["p50_us"], r["p99_us"], r["errors"],
+                                                       r.get("deleted") or ""))
 if any(r["errors"] for r in parked + sqs):
     print("  note: some requests failed; tp_bench printed the first failure above")
 EOF
