@@ -425,7 +425,7 @@ tp_engine *tp_engine_new(const tp_engine_options *opts, tp_error *err)
     e->core.host = &e->host;
     pthread_mutex_init(&e->rid_lock, NULL);
     if (opts->config_json) {
-        e->config = cJSON_Parse(opts->config_json);
+        e->config = tp_json_parse_str(opts->config_json);
         if (!cJSON_IsObject(e->config)) {
             tp_fail(err, TP_ERR_VALIDATION, "the config is not a JSON object");
             tp_engine_free(e);
@@ -1081,8 +1081,7 @@ int tp_engine_call(tp_engine *e, const char *access_key, const char *region, con
     const tp_action *act = tp_dispatch_find(e->core.dispatch, target);
     if (!act)
         return tp_fail(err, TP_ERR_UNKNOWN_OPERATION, NULL);
-    cJSON *in = request_json ? tp_json_parse(request_json, strlen(request_json))
-                             : cJSON_CreateObject();
+    cJSON *in = request_json ? tp_json_parse_str(request_json) : cJSON_CreateObject();
     if (!cJSON_IsObject(in)) {
         cJSON_Delete(in);
         return tp_fail(err, TP_ERR_SERIALIZATION, NULL);

@@ -445,7 +445,7 @@ void tp_capacity_control_reset(const tp_control_ops *ops)
 
 static int cap_reply(tp_buf *out, int status, cJSON *body)
 {
-    char *text = cJSON_PrintUnformatted(body);
+    char *text = tp_json_print(body);
     cJSON_Delete(body);
     tp_buf_puts(out, text ? text : "{}");
     free(text);

@@ -16,7 +16,7 @@
 
 static int reply(tp_buf *out, int status, cJSON *body)
 {
-    char *text = cJSON_PrintUnformatted(body);
+    char *text = tp_json_print(body);
     cJSON_Delete(body);
     tp_buf_puts(out, text ? text : "{}");
     free(text);

@@ -22,26 +22,179 @@ int tp_json_bool(const cJSON *obj, const char *name, int dflt)
     return cJSON_IsBool(v) ? cJSON_IsTrue(v) : dflt;
 }
 
+/* 1 when text holds bytes that would forge or break the NUL marker: a raw
+ * NUL, or a raw 0xC0 0x80. */
+static int has_forged_marker(const char *text, size_t len)
+{
+    return memchr(text, '\0', len) != NULL || memmem(text, len, TP_NUL, 2) != NULL;
+}
+
+/* Copies text with each \u0000 escape inside a string replaced by TP_NUL.
+ * Escapes are read pairwise, so "\\u0000" (an escaped backslash, then
+ * "u0000") is left alone. NULL when out of memory. */
+static char *mark_nuls(const char *text, size_t len, size_t *outlen)
+{
+    char *o = malloc(len + 1);
+    if (!o)
+        return NULL;
+    size_t w = 0;
+    int in_str = 0;
+    for (size_t i = 0; i < len;) {
+        char c = text[i];
+        if (!in_str) {
+            if (c == '"')
+                in_str = 1;
+            o[w++] = c;
+            i++;
+        } else if (c == '"') {
+            in_str = 0;
+            o[w++] = c;
+            i++;
+        } else if (c == '\\' && i + 1 < len) {
+            if (text[i + 1] == 'u' && i + 6 <= len && memcmp(text + i + 2, "0000", 4) == 0) {
+                o[w++] = (char)0xC0;
+                o[w++] = (char)0x80;
+                i += 6;
+            } else {
+                o[w++] = c;
+                o[w++] = text[i + 1];
+                i += 2;
+            }
+        } else {
+            o[w++] = c;
+            i++;
+        }
+    }
+    o[w] = '\0';
+    *outlen = w;
+    return o;
+}
+
 cJSON *tp_json_parse(const char *text, size_t len)
 {
     if (!text)
         return NULL;
+    if (has_forged_marker(text, len))
+        return NULL;
+    char *marked = NULL;
+    if (memmem(text, len, "\\u0000", 6)) {
+        marked = mark_nuls(text, len, &len);
+        if (!marked)
+            return NULL;
+        text = marked;
+    }
     const char *end = NULL;
     cJSON *j = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-    if (!j)
+    if (!j) {
+        free(marked);
         return NULL;
+    }
     /* Trailing non-space garbage is a syntax error too. */
     while (end && (size_t)(end - text) < len &&
            (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t'))
         end++;
     if (end && (size_t)(end - text) < len && *end != '\0') {
         cJSON_Delete(j);
-        return NULL;
+        j = NULL;
     }
+    free(marked);
     return j;
 }
 
-char *tp_json_print(const cJSON *item) { return cJSON_PrintUnformatted(item); }
+cJSON *tp_json_parse_str(const char *text) { return text ? tp_json_parse(text, strlen(text)) : NULL; }
+
+char *tp_json_print(const cJSON *item)
+{
+    char *text = cJSON_PrintUnformatted(item);
+    if (!text || !strstr(text, TP_NUL))
+        return text;
+    /* Markers are only ever inside strings: each becomes \u0000. */
+    size_t n = 0, len = strlen(text);
+    for (const char *p = strstr(text, TP_NUL); p; p = strstr(p + 2, TP_NUL))
+        n++;
+    char *o = malloc(len + n * 4 + 1);
+    if (!o) {
+        free(text);
+        return NULL;
+    }
+    size_t w = 0;
+    for (size_t i = 0; i < len;) {
+        if ((unsigned char)text[i] == 0xC0 && (unsigned char)text[i + 1] == 0x80) {
+            memcpy(o + w, "\\u0000", 6);
+            w += 6;
+            i += 2;
+        } else {
+            o[w++] = text[i++];
+        }
+    }
+    o[w] = '\0';
+    free(text);
+    return o;
+}
+
+size_t tp_str_wire_len(const char *s)
+{
+    size_t n = strlen(s);
+    for (const char *p = strstr(s, TP_NUL); p; p = strstr(p + 2, TP_NUL))
+        n--;
+    return n;
+}
+
+int tp_str_wire_cmp(const char *a, const char *b)
+{
+    const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
+    for (;;) {
+        int cx = *x, cy = *y;
+        if (cx == 0xC0 && x[1] == 0x80)
+            cx = 0;
+        if (cy == 0xC0 && y[1] == 0x80)
+            cy = 0;
+        /* end of string orders before a NUL byte */
+        if (!*x || !*y)
+            return *x ? 1 : *y ? -1 : 0;
+        if (cx != cy)
+            return cx - cy;
+        x += *x == 0xC0 && x[1] == 0x80 ? 2 : 1;
+        y += *y == 0xC0 && y[1] == 0x80 ? 2 : 1;
+    }
+}
+
+int tp_str_wire_bytes(const char *s, size_t len, tp_buf *out)
+{
+    size_t i = 0;
+    while (i < len) {
+        const char *p = memmem(s + i, len - i, TP_NUL, 2);
+        size_t run = p ? (size_t)(p - (s + i)) : len - i;
+        if (run && tp_buf_append(out, s + i, run) != 0)
+            return -1;
+        i += run;
+        if (p) {
+            if (tp_buf_append(out, "", 1) != 0)
+                return -1;
+            i += 2;
+        }
+    }
+    return 0;
+}
+
+int tp_str_from_wire(const void *bytes, size_t len, tp_buf *out)
+{
+    const char *s = bytes;
+    size_t i = 0;
+    while (i < len) {
+        const char *p = memchr(s + i, '\0', len - i);
+        size_t run = p ? (size_t)(p - (s + i)) : len - i;
+        if (run && tp_buf_append(out, s + i, run) != 0)
+            return -1;
+        i += run;
+        if (p) {
+            if (tp_buf_append(out, TP_NUL, 2) != 0)
+                return -1;
+            i++;
+        }
+    }
+    return 0;
+}
 
 cJSON *tp_json_add_int(cJSON *obj, const char *name, int64_t v)
 {

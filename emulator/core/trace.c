@@ -140,7 +140,7 @@ void tp_trace_add(tp_trace *t, int64_t t_ms, const char *type, const cJSON *fiel
         if (f->string && !cJSON_GetObjectItemCaseSensitive(o, f->string))
             cJSON_AddItemToObject(o, f->string, cJSON_Duplicate(f, 1));
     }
-    char *line = cJSON_PrintUnformatted(o);
+    char *line = tp_json_print(o);
     cJSON_Delete(o);
     if (!line) {
         pthread_mutex_unlock(&t->lock);

@@ -27,6 +27,7 @@
 
 #include "core/base64.h"
 #include "core/buf.h"
+#include "core/json.h"
 #include "number.h"
 
 #define MAX_DEPTH 32
@@ -357,7 +358,7 @@ static size_t number_size(const cJSON *s)
 
 static size_t string_size(const cJSON *s)
 {
-    return cJSON_IsString(s) ? strlen(s->valuestring) : 0;
+    return cJSON_IsString(s) ? tp_str_wire_len(s->valuestring) : 0;
 }
 
 size_t ddb_attr_size(const cJSON *av)
@@ -391,7 +392,7 @@ size_t ddb_attr_size(const cJSON *av)
         size = 3;
         cJSON_ArrayForEach(e, m)
         {
-            size += 1 + (e->string ? strlen(e->string) : 0) + ddb_attr_size(e);
+            size += 1 + (e->string ? tp_str_wire_len(e->string) : 0) + ddb_attr_size(e);
         }
     }
     return size;
@@ -403,7 +404,7 @@ size_t ddb_item_size(const cJSON *item)
     const cJSON *av;
     cJSON_ArrayForEach(av, item)
     {
-        size += (av->string ? strlen(av->string) : 0) + ddb_attr_size(av);
+        size += (av->string ? tp_str_wire_len(av->string) : 0) + ddb_attr_size(av);
     }
     return size;
 }

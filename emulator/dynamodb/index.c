@@ -270,7 +270,7 @@ static int row_put(tp_core *core, int64_t table_id, const char *index, const ent
         "INSERT OR REPLACE INTO ddb_index_items(table_id, index_name, ihk, irk, hk, rk, item, size)"
         " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
     sqlite3_stmt *st = tp_store_stmt(core->store, sql);
-    char *text = cJSON_PrintUnformatted(e->item);
+    char *text = tp_json_print(e->item);
     if (!st || !text) {
         free(text);
         return -1;
@@ -578,7 +578,7 @@ static int backfill_page(tp_core *core, int64_t table_id, tp_buf *after_hk, tp_b
         tp_buf_init(&row->rk);
         tp_buf_append(&row->hk, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
         tp_buf_append(&row->rk, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1));
-        row->item = cJSON_ParseWithLength((const char *)sqlite3_column_text(st, 2),
+        row->item = tp_json_parse((const char *)sqlite3_column_text(st, 2),
                                           (size_t)sqlite3_column_bytes(st, 2));
         (*n)++;
     }

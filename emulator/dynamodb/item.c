@@ -49,7 +49,7 @@ static const char *value_text(const cJSON *av, char type)
 /* Size and emptiness limits of one key attribute. */
 static int check_key_value(const ddb_keydef *k, const char *text, int is_hash, tp_error *err)
 {
-    size_t len = strlen(text);
+    size_t len = tp_str_wire_len(text);
     if (k->type == 'B') {
         tp_buf raw;
         tp_buf_init(&raw);
@@ -185,7 +185,7 @@ int ddb_item_read(tp_req *r, int64_t table_id, const tp_buf *hk, const tp_buf *r
     sqlite3_bind_blob(st, 3, rk->data ? rk->data : "", (int)rk->len, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        *item = cJSON_ParseWithLength((const char *)sqlite3_column_text(st, 0),
+        *item = tp_json_parse((const char *)sqlite3_column_text(st, 0),
                                       (size_t)sqlite3_column_bytes(st, 0));
         *size = sqlite3_column_int64(st, 1);
         sqlite3_reset(st);
@@ -203,7 +203,7 @@ int ddb_item_write(tp_req *r, int64_t table_id, const tp_buf *hk, const tp_buf *
     static const char sql[] =
         "INSERT OR REPLACE INTO ddb_items(table_id, hk, rk, item, size) VALUES(?1, ?2, ?3, ?4, ?5)";
     sqlite3_stmt *st = tp_store_stmt(r->core->store, sql);
-    char *text = cJSON_PrintUnformatted(item);
+    char *text = tp_json_print(item);
     if (!st || !text) {
         free(text);
         return tp_fail(err, TP_ERR_INTERNAL, "storage error");

@@ -1,6 +1,7 @@
 /* dynamodb/keycodec — key values as blobs whose memcmp order is DynamoDB's.
  *
- * S: the UTF-8 bytes as they are (DynamoDB orders strings by UTF-8 bytes).
+ * S: the UTF-8 bytes the client sent (DynamoDB orders strings by UTF-8
+ *    bytes), U+0000 as 0x00 again (core/json holds it as TP_NUL).
  * B: the decoded bytes (binary orders bytewise, unsigned).
  * N: one class byte, one exponent byte, then one byte per digit:
  *
@@ -21,6 +22,7 @@
 #include <string.h>
 
 #include "core/base64.h"
+#include "core/json.h"
 
 #define N_NEG 0x40
 #define N_ZERO 0x80
@@ -65,7 +67,7 @@ int ddb_key_encode(char type, const char *text, tp_buf *out, tp_error *err)
     int rc = 0;
     switch (type) {
     case 'S':
-        rc = tp_buf_append(out, text, strlen(text));
+        rc = tp_str_wire_bytes(text, strlen(text), out);   /* U+0000 sorts first */
         break;
     case 'B': {
         size_t len = strlen(text);
@@ -123,7 +125,7 @@ int ddb_key_decode(char type, const void *blob, size_t len, tp_buf *out)
 {
     switch (type) {
     case 'S':
-        return tp_buf_append(out, blob, len);
+        return tp_str_from_wire(blob, len, out);
     case 'B':
         return tp_base64_encode(blob, len, out);
     case 'N': {

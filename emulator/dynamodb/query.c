@@ -519,7 +519,7 @@ static int take_row(tp_req *r, const ddb_table *t, const source *s, const reques
                     const char *text, int textlen, int64_t size, const void *hk, int hklen,
                     const void *rk, int rklen, tp_error *err, int *failed)
 {
-    cJSON *item = cJSON_ParseWithLength(text, (size_t)textlen);
+    cJSON *item = tp_json_parse(text, (size_t)textlen);
     if (!item) {
         *failed = tp_fail(err, TP_ERR_INTERNAL, "stored item is corrupt");
         return 1;

@@ -359,7 +359,7 @@ static int stream_create(tp_req *r, int64_t table_id, const char *table_name, cJ
         shards = 1;
     if (shards > 1000)
         shards = 1000;
-    char *ks = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(desc, "KeySchema"));
+    char *ks = tp_json_print(cJSON_GetObjectItemCaseSensitive(desc, "KeySchema"));
     sqlite3_stmt *st = stmt(core, sql);
     if (!st) {
         free(ks);
@@ -530,7 +530,7 @@ int streams_emit(tp_req *r, const ddb_table *t, const cJSON *old_item, const cJS
     const cJSON *any = new_item ? new_item : old_item;
     const cJSON *hv = cJSON_GetObjectItemCaseSensitive(any, t->hash.name);
     const cJSON *rv = t->range.name[0] ? cJSON_GetObjectItemCaseSensitive(any, t->range.name) : NULL;
-    char *hv_text = hv ? cJSON_PrintUnformatted(hv) : NULL;
+    char *hv_text = hv ? tp_json_print(hv) : NULL;
     uint32_t h = hv_text ? tp_crc32(hv_text, strlen(hv_text)) : 0;
     free(hv_text);
     int64_t slot = s.shard_count > 1 ? (int64_t)(h % (uint32_t)s.shard_count) : 0;
@@ -581,7 +581,7 @@ int streams_emit(tp_req *r, const ddb_table *t, const cJSON *old_item, const cJS
         cJSON_AddStringToObject(who, "type", "Service");
         cJSON_AddStringToObject(who, "principalId", "dynamodb.amazonaws.com");
     }
-    char *text = cJSON_PrintUnformatted(rec);
+    char *text = tp_json_print(rec);
     cJSON_Delete(rec);
     if (!text)
         return tp_fail(err, TP_ERR_INTERNAL, "out of memory");

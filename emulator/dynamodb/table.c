@@ -300,7 +300,7 @@ int ddb_table_find(tp_req *r, const char *name, ddb_table *t, tp_error *err)
     copy_str(t->ttl_attr, sizeof t->ttl_attr, sqlite3_column_text(st, 10));
     copy_str(t->ttl_status, sizeof t->ttl_status, sqlite3_column_text(st, 11));
     const char *desc = (const char *)sqlite3_column_text(st, 12);
-    t->desc = desc ? cJSON_Parse(desc) : NULL;
+    t->desc = desc ? tp_json_parse_str(desc) : NULL;
     sqlite3_reset(st);
     if (!t->desc)
         return tp_fail(err, TP_ERR_INTERNAL, "stored description of %s is unreadable", t->name);
@@ -348,7 +348,7 @@ static cJSON *load_pending(tp_core *core, int64_t id)
     if (st) {
         sqlite3_bind_int64(st, 1, id);
         if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-            p = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
+            p = tp_json_parse_str((const char *)sqlite3_column_text(st, 0));
         sqlite3_reset(st);
     }
     if (!cJSON_IsObject(p)) {
@@ -691,7 +691,7 @@ static int settle(tp_core *core, int64_t id, int64_t now_ms)
     }
     char status[16];
     copy_str(status, sizeof status, sqlite3_column_text(st, 0));
-    cJSON *desc = cJSON_Parse((const char *)sqlite3_column_text(st, 1));
+    cJSON *desc = tp_json_parse_str((const char *)sqlite3_column_text(st, 1));
     sqlite3_reset(st);
     if (str_eq(status, "DELETING")) {
         cJSON_Delete(desc);

@@ -161,7 +161,7 @@ static int parse_action(cJSON *ti, tw_action *a, int64_t *payload, tp_error *err
 static int request_hash(cJSON *in, char out[65], tp_error *err)
 {
     cJSON *token = cJSON_DetachItemFromObjectCaseSensitive(in, "ClientRequestToken");
-    char *text = cJSON_PrintUnformatted(in);
+    char *text = tp_json_print(in);
     if (token)
         cJSON_AddItemToObject(in, "ClientRequestToken", token);
     if (!text)
@@ -193,7 +193,7 @@ static int token_lookup(tp_req *r, const char *token, const char *hash, cJSON **
     int same = strcmp((const char *)sqlite3_column_text(st, 0), hash) == 0;
     int64_t expires = sqlite3_column_int64(st, 2);
     cJSON *resp = same && expires > r->now_ms
-                      ? cJSON_ParseWithLength((const char *)sqlite3_column_text(st, 1),
+                      ? tp_json_parse((const char *)sqlite3_column_text(st, 1),
                                               (size_t)sqlite3_column_bytes(st, 1))
                       : NULL;
     sqlite3_reset(st);
@@ -235,7 +235,7 @@ static int token_store(tp_req *r, const char *token, const char *hash, const cJS
     if (prc != SQLITE_DONE)
         return tp_fail(err, TP_ERR_INTERNAL, "storage error");
     sqlite3_stmt *st = tp_store_stmt(r->core->store, sql);
-    char *text = cJSON_PrintUnformatted(resp);
+    char *text = tp_json_print(resp);
     if (!st || !text) {
         free(text);
         return tp_fail(err, TP_ERR_INTERNAL, "storage error");

@@ -195,7 +195,7 @@ static int collect_expired(tp_core *core, const ddb_table *t, int64_t now_ms, in
     sqlite3_bind_int64(st, 1, t->id);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        cJSON *item = cJSON_ParseWithLength((const char *)sqlite3_column_text(st, 0),
+        cJSON *item = tp_json_parse((const char *)sqlite3_column_text(st, 0),
                                             (size_t)sqlite3_column_bytes(st, 0));
         if (!item || !expired(item, t->ttl_attr, now_ms, delay_ms)) {
             cJSON_Delete(item);

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json.h"
+
 int tp_awsjson_error(const tp_json_service *svc, const tp_error *err, tp_buf *out)
 {
     return tp_awsjson_error_fields(svc, err, NULL, out);
@@ -25,15 +27,22 @@ int tp_awsjson_error_fields(const tp_json_service *svc, const tp_error *err,
     if (!o)
         return -1;
     cJSON_AddStringToObject(o, "__type", type);
+    /* DynamoDB's SerializationException says it under "Message" (the
+     * front end's serializer), every other error under "message" */
     if (err->message[0])
-        cJSON_AddStringToObject(o, "message", err->message);
+        cJSON_AddStringToObject(o,
+                                strcmp(err->code, "SerializationException") == 0 &&
+                                        strncmp(svc->service, "dynamodb", 8) == 0
+                                    ? "Message"
+                                    : "message",
+                                err->message);
     const cJSON *f;
     cJSON_ArrayForEach(f, fields)
     {
         if (f->string && !cJSON_GetObjectItemCaseSensitive(o, f->string))
             cJSON_AddItemToObject(o, f->string, cJSON_Duplicate(f, 1));
     }
-    char *text = cJSON_PrintUnformatted(o);
+    char *text = tp_json_print(o);
     cJSON_Delete(o);
     if (!text)
         return -1;

@@ -271,7 +271,7 @@ int tp_rest_response_header(tp_rest_response *resp, const char *name, const char
 
 static int put_json(tp_buf *b, const cJSON *v)
 {
-    char *text = cJSON_PrintUnformatted(v);
+    char *text = tp_json_print(v);
     if (!text)
         return -1;
     int rc = tp_buf_puts(b, text);

@@ -26,6 +26,7 @@
 #include "query.h"
 #include "restjson.h"
 #include "router.h"
+#include "surface.h"
 
 typedef struct conn_state conn_state;
 
@@ -76,18 +77,48 @@ struct conn_state {
     tp_error err;
 };
 
+/* Every answer's response: gzip-compressed when the client takes it (the
+ * bytes x-amz-crc32 then covers, as DynamoDB computes it), with the CORS
+ * headers. Takes body's bytes. */
+static struct MHD_Response *make_response(struct MHD_Connection *c, tp_buf *body,
+                                          const char **data_out, size_t *len_out)
+{
+    int gz = 0;
+    if (body->len && tp_http_accepts_gzip(c)) {
+        tp_buf z;
+        tp_buf_init(&z);
+        if (tp_http_gzip(body->data, body->len, &z) == 0) {
+            tp_buf_free(body);
+            *body = z;
+            gz = 1;
+        } else {
+            tp_buf_free(&z);   /* answer uncompressed */
+        }
+    }
+    size_t len = body->len;
+    char *data = tp_buf_take(body);
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(data);
+        return NULL;
+    }
+    if (gz)
+        MHD_add_response_header(r, "Content-Encoding", "gzip");
+    tp_http_cors_headers(r);
+    *data_out = data;
+    *len_out = len;
+    return r;
+}
+
 static enum MHD_Result send_body_hdr(struct MHD_Connection *c, int status,
                                      const char *content_type, const char *request_id, int crc,
                                      const char *hname, const char *hvalue, tp_buf *body)
 {
-    size_t len = body->len;
-    char *data = tp_buf_take(body);
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
-    if (!r) {
-        free(data);
+    const char *data = NULL;
+    size_t len = 0;
+    struct MHD_Response *r = make_response(c, body, &data, &len);
+    if (!r)
         return MHD_NO;
-    }
     if (content_type)
         MHD_add_response_header(r, "Content-Type", content_type);
     if (request_id && *request_id)
@@ -370,6 +401,25 @@ static void endpoint_of(struct MHD_Connection *c, conn_state *st)
         snprintf(st->endpoint, sizeof st->endpoint, "http://%s", host);
 }
 
+static const char *url_arg(void *ctx, const char *name)
+{
+    return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, name);
+}
+
+/* Who is calling: SigV4 presigned in the URL when the URL carries it, else
+ * the Authorization header. 0, or -1 with err. */
+static int request_scope(struct MHD_Connection *c, tp_scope *scope, tp_error *err)
+{
+    int rc = 0;
+    if (tp_http_presigned_scope(url_arg, c, scope, err, &rc))
+        return rc;
+    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    const char *date = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amz-Date");
+    if (!date)
+        date = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Date");
+    return tp_sigv4_parse(auth, date, scope, err);
+}
+
 static int is_json_content_type(const char *ct)
 {
     return ct && (strcasecmp(ct, "application/x-amz-json-1.0") == 0 ||
@@ -413,11 +463,7 @@ static enum MHD_Result handle_awsjson(tp_http_server *s, struct MHD_Connection *
         return send_json_error(c, svc, resp_ct, rid, &err);
     }
     tp_scope scope;
-    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-    const char *date = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amz-Date");
-    if (!date)
-        date = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Date");
-    if (tp_sigv4_parse(auth, date, &scope, &err) != 0) {
+    if (request_scope(c, &scope, &err) != 0) {
         cJSON_Delete(in);
         return send_json_error(c, svc, resp_ct, rid, &err);
     }
@@ -533,11 +579,10 @@ static const char *conn_query(void *ctx, const char *name)
 
 static enum MHD_Result send_rest(struct MHD_Connection *c, const char *rid, tp_rest_response *resp)
 {
-    size_t len = resp->body.len;
-    char *data = tp_buf_take(&resp->body);
-    struct MHD_Response *r = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+    const char *data = NULL;
+    size_t len = 0;
+    struct MHD_Response *r = make_response(c, &resp->body, &data, &len);
     if (!r) {
-        free(data);
         tp_rest_response_free(resp);
         return MHD_NO;
     }
@@ -581,11 +626,7 @@ static enum MHD_Result handle_restjson(tp_http_server *s, struct MHD_Connection 
         return send_rest(c, rid, &resp);
     }
     tp_scope scope;
-    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-    const char *date = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amz-Date");
-    if (!date)
-        date = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Date");
-    if (tp_sigv4_parse(auth, date, &scope, &err) != 0)
+    if (request_scope(c, &scope, &err) != 0)
         return send_rest_error(c, api, rid, &err, NULL);
     cJSON *in = NULL;
     if (tp_restjson_decode(op, &rq, &in, &err) != 0)
@@ -681,12 +722,60 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         tp_buf_init(&b);
         return send_body(c, 413, NULL, NULL, 0, &b);
     }
+    if (strcmp(method, "OPTIONS") == 0)
+        return tp_http_preflight(c);   /* CORS preflight, for every API */
     const char *target = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amz-Target");
     const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+    const char *enc = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Encoding");
+    int broken_encoding = 0;
+    if (enc && *enc && strcasecmp(enc, "identity") != 0 && st->body.len) {
+        tp_buf plain;
+        tp_buf_init(&plain);
+        int zr = tp_http_inflate(enc, st->body.data, st->body.len, TP_HTTP_MAX_BODY, &plain);
+        if (zr == TP_INFLATE_TOO_LARGE) {
+            tp_buf_free(&plain);
+            tp_buf b;
+            tp_buf_init(&b);
+            return send_body(c, 413, NULL, NULL, 0, &b);
+        }
+        if (zr == TP_INFLATE_OK) {
+            tp_buf_free(&st->body);
+            st->body = plain;
+        } else {
+            tp_buf_free(&plain);
+            broken_encoding = 1;
+        }
+    }
     const char *body = st->body.data ? st->body.data : "";
     endpoint_of(c, st);
     tp_route route;
     tp_route_request(method, url, target, ct, body, st->body.len, &route);
+    if (route.kind == TP_ROUTE_AWSJSON && route.svc &&
+        strncmp(route.svc->service, "dynamodb", 8) == 0 && st->body.len > TP_HTTP_DYNAMODB_MAX_BODY) {
+        /* DynamoDB's own request limit, also for a body that was compressed */
+        tp_buf b;
+        tp_buf_init(&b);
+        return send_body(c, 413, NULL, NULL, 0, &b);
+    }
+    if (broken_encoding) {
+        /* unverified: the status AWS gives a body its Content-Encoding cannot decode */
+        tp_error err;
+        tp_fail(&err, TP_ERR_SERIALIZATION, NULL);
+        s->host.request_id(s->host.ctx, st->rid, sizeof st->rid);
+        if (route.kind == TP_ROUTE_AWSJSON && route.svc)
+            return send_json_error(c, route.svc, route.svc->content_type, st->rid, &err);
+        tp_buf b;
+        tp_buf_init(&b);
+        return send_body(c, 400, NULL, st->rid, 0, &b);
+    }
+    if (route.kind == TP_ROUTE_UNKNOWN && strcmp(method, "GET") == 0 &&
+        !MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "Action")) {
+        /* DynamoDB answers a plain GET with its health line */
+        tp_buf b;
+        tp_buf_init(&b);
+        tp_http_health_line(NULL, &b);
+        return send_body(c, 200, "text/plain", NULL, 1, &b);
+    }
     /* SQS also takes a query request as a GET with Action= in the URL */
     if (route.kind == TP_ROUTE_UNKNOWN && strcmp(method, "GET") == 0 &&
         MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "Action"))

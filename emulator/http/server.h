@@ -25,6 +25,8 @@
 typedef struct cJSON cJSON;
 
 #define TP_HTTP_MAX_BODY (32u * 1024u * 1024u)
+/* DynamoDB refuses a request body over 16 MB with 413. */
+#define TP_HTTP_DYNAMODB_MAX_BODY (16u * 1024u * 1024u)
 
 /* The answer to a parked call (see tp_http_call.done): rc 0 with out (owned
  * by the callee from then on, may be NULL) or -1 with err. */

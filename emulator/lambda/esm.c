@@ -3,8 +3,9 @@
  * the config file's "event_source_mappings". The runtime that reads the
  * stream and invokes the function is poller.c; esm.h is what they share.
  *
- * Only DynamoDB stream sources are accepted for now (other ARNs get AWS's
- * "Unrecognized event source" answer).
+ * Sources: DynamoDB streams and SQS queues (esm.h's esm_source; other ARNs
+ * get AWS's "Unrecognized event source" answer). A queue's mapping has
+ * none of the stream settings and answers without them.
  *
  * State machine (esm_mappings.state; `target` is where a transitional state
  * settles, `state_due_ms` when — "esm_transition_ms", default 1000, of
@@ -68,7 +69,21 @@ const char esm_schema[] =
     "  inflight INTEGER NOT NULL DEFAULT 0,"  /* invocation id */
     "  retry_at INTEGER NOT NULL DEFAULT 0,"
     "  window_start INTEGER NOT NULL DEFAULT 0,"
-    "  UNIQUE(mapping_id, shard_id, lane));";
+    "  UNIQUE(mapping_id, shard_id, lane));"
+    /* queue sources (source_sqs.c): the batches received and not yet done
+     * with (inflight 0: still gathering in the batching window), and each
+     * mapping's poller count */
+    "CREATE TABLE IF NOT EXISTS esm_queue_batches("
+    "  id INTEGER PRIMARY KEY,"
+    "  mapping_id INTEGER NOT NULL,"
+    "  records TEXT NOT NULL,"                /* the event records, JSON array */
+    "  bytes INTEGER NOT NULL DEFAULT 0,"
+    "  window_start INTEGER NOT NULL DEFAULT 0,"
+    "  inflight INTEGER NOT NULL DEFAULT 0);"  /* invocation id */
+    "CREATE TABLE IF NOT EXISTS esm_queue_pollers("
+    "  mapping_id INTEGER PRIMARY KEY,"
+    "  pollers INTEGER NOT NULL,"             /* concurrent batches allowed now */
+    "  scaled_ms INTEGER NOT NULL DEFAULT 0);";
 
 #define DEFAULT_TRANSITION_MS 1000
 #define LIST_DEFAULT 100
@@ -98,7 +113,10 @@ static void conf_fill(esm_mapping *m)
     const cJSON *c = m->conf;
     snprintf(m->starting_position, sizeof m->starting_position, "%s",
              tp_json_str(c, "StartingPosition") ? tp_json_str(c, "StartingPosition") : "TRIM_HORIZON");
-    m->batch_size = tp_json_int(c, "BatchSize", 100);
+    m->src = esm_source_for(m->source_arn);
+    int queue = m->src && !m->src->stream;
+    m->batch_size = tp_json_int(c, "BatchSize", queue ? 10 : 100);
+    m->max_concurrency = tp_json_int(tp_json_path(c, "ScalingConfig"), "MaximumConcurrency", 0);
     m->window_s = tp_json_int(c, "MaximumBatchingWindowInSeconds", 0);
     m->parallel = tp_json_int(c, "ParallelizationFactor", 1);
     m->max_age_s = tp_json_int(c, "MaximumRecordAgeInSeconds", -1);
@@ -157,7 +175,7 @@ static int mapping_read(sqlite3_stmt *st, esm_mapping *m, row_extra *x)
     copy_text(m->function_arn, sizeof m->function_arn, sqlite3_column_text(st, 4));
     copy_text(m->source_arn, sizeof m->source_arn, sqlite3_column_text(st, 5));
     const char *conf = (const char *)sqlite3_column_text(st, 6);
-    m->conf = conf ? cJSON_Parse(conf) : NULL;
+    m->conf = conf ? tp_json_parse_str(conf) : NULL;
     if (!m->conf)
         m->conf = cJSON_CreateObject();
     copy_text(m->state, sizeof m->state, sqlite3_column_text(st, 7));
@@ -346,10 +364,43 @@ static void add_copy(cJSON *out, const cJSON *conf, const char *name)
         cJSON_AddItemToObject(out, name, cJSON_Duplicate(v, 1));
 }
 
+static void add_mapping_arn(cJSON *o, const esm_mapping *m)
+{
+    char arn[256];
+    snprintf(arn, sizeof arn, "arn:aws:lambda:%s:%s:event-source-mapping:%s", m->region, m->account,
+             m->uuid);
+    cJSON_AddStringToObject(o, "EventSourceMappingArn", arn);
+}
+
+/* A queue's mapping has none of the stream settings (StartingPosition,
+ * ParallelizationFactor, DestinationConfig, retries, record age). */
+static cJSON *queue_mapping_json(const esm_mapping *m, const row_extra *x)
+{
+    const cJSON *c = m->conf;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "UUID", m->uuid);
+    tp_json_add_int(o, "BatchSize", m->batch_size);
+    tp_json_add_int(o, "MaximumBatchingWindowInSeconds", m->window_s);
+    cJSON_AddStringToObject(o, "EventSourceArn", m->source_arn);
+    add_copy(o, c, "FilterCriteria");
+    cJSON_AddStringToObject(o, "FunctionArn", m->function_arn);
+    cJSON_AddNumberToObject(o, "LastModified", (double)x->modified_ms / 1000.0);
+    cJSON_AddStringToObject(o, "State", m->state);
+    cJSON_AddStringToObject(o, "StateTransitionReason", "User action");
+    const cJSON *types = cJSON_GetObjectItemCaseSensitive(c, "FunctionResponseTypes");
+    cJSON_AddItemToObject(o, "FunctionResponseTypes",
+                          types ? cJSON_Duplicate(types, 1) : cJSON_CreateArray());
+    add_copy(o, c, "ScalingConfig");
+    add_mapping_arn(o, m);
+    return o;
+}
+
 /* EventSourceMappingConfiguration, in the member order Lambda answers with. */
 static cJSON *mapping_json(const esm_mapping *m, const row_extra *x)
 {
     const cJSON *c = m->conf;
+    if (m->src && !m->src->stream)
+        return queue_mapping_json(m, x);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "UUID", m->uuid);
     cJSON_AddStringToObject(o, "StartingPosition", m->starting_position);
@@ -379,10 +430,7 @@ static cJSON *mapping_json(const esm_mapping *m, const row_extra *x)
     const cJSON *types = cJSON_GetObjectItemCaseSensitive(c, "FunctionResponseTypes");
     cJSON_AddItemToObject(o, "FunctionResponseTypes",
                           types ? cJSON_Duplicate(types, 1) : cJSON_CreateArray());
-    char arn[256];
-    snprintf(arn, sizeof arn, "arn:aws:lambda:%s:%s:event-source-mapping:%s", m->region, m->account,
-             m->uuid);
-    cJSON_AddStringToObject(o, "EventSourceMappingArn", arn);
+    add_mapping_arn(o, m);
     return o;
 }
 
@@ -413,23 +461,41 @@ static int invalid(tp_error *err, const char *fmt, const char *arg)
     return tp_fail(err, TP_ERR_LAMBDA_INVALID_PARAMETER, fmt, arg);
 }
 
-/* arn:aws:dynamodb:REGION:ACCOUNT:table/NAME/stream/LABEL */
-static int is_ddb_stream_arn(const char *arn)
-{
-    return arn && strncmp(arn, "arn:aws:dynamodb:", 17) == 0 && strstr(arn, ":table/") &&
-           strstr(arn, "/stream/");
-}
-
 /* Checks the settings members common to Create and Update, copying the
  * ones present from `in` into conf. */
-static int settings_merge(tp_core *core, const cJSON *in, cJSON *conf, tp_error *err)
+static int settings_merge(tp_core *core, const cJSON *in, cJSON *conf, int queue, tp_error *err)
 {
     static const char *const members[] = {
         "BatchSize", "MaximumBatchingWindowInSeconds", "ParallelizationFactor",
         "FilterCriteria", "DestinationConfig", "MaximumRecordAgeInSeconds",
         "BisectBatchOnFunctionError", "MaximumRetryAttempts", "TumblingWindowInSeconds",
-        "FunctionResponseTypes"};
+        "FunctionResponseTypes", "ScalingConfig"};
+    /* settings that only streams have, and the one only queues have */
+    static const char *const stream_only[] = {
+        "ParallelizationFactor", "DestinationConfig", "MaximumRecordAgeInSeconds",
+        "BisectBatchOnFunctionError", "MaximumRetryAttempts", "TumblingWindowInSeconds",
+        "StartingPosition", "StartingPositionTimestamp"};
     (void)core;
+    /* unverified wording: the form of Lambda's DestinationConfig refusal
+     * below, for the other members */
+    for (size_t i = 0; queue && i < sizeof stream_only / sizeof stream_only[0]; i++)
+        if (cJSON_GetObjectItemCaseSensitive(in, stream_only[i]))
+            return invalid(err, "Unsupported %s parameter for given event source mapping type.",
+                           stream_only[i]);
+    if (!queue && cJSON_GetObjectItemCaseSensitive(in, "ScalingConfig"))
+        return invalid(err, "Unsupported %s parameter for given event source mapping type.",
+                       "ScalingConfig");
+    if (queue) {
+        const cJSON *b = cJSON_GetObjectItemCaseSensitive(in, "BatchSize");
+        const cJSON *w = cJSON_GetObjectItemCaseSensitive(in, "MaximumBatchingWindowInSeconds");
+        int64_t batch = cJSON_IsNumber(b) ? (int64_t)b->valuedouble : tp_json_int(conf, "BatchSize", 10);
+        int64_t window = cJSON_IsNumber(w) ? (int64_t)w->valuedouble
+                                           : tp_json_int(conf, "MaximumBatchingWindowInSeconds", 0);
+        if (batch > 10 && window <= 0)
+            return invalid(err, "%s",
+                           "Maximum batch window in seconds must be greater than 0 if maximum batch "
+                           "size is greater than 10");
+    }
     int64_t age = tp_json_int(in, "MaximumRecordAgeInSeconds", -1);
     if (age != -1 && (age < 60 || age > 604800))
         return tp_fail(err, TP_ERR_LAMBDA_INVALID_PARAMETER,
@@ -498,27 +564,10 @@ static int function_resolve(tp_req *r, const char *name, int lenient, char *arn,
     return tp_fail(err, TP_ERR_LAMBDA_NOT_FOUND, "Function not found: %s", arn);
 }
 
-static int stream_exists(tp_req *r, const char *arn, tp_error *err)
-{
-    cJSON *in = cJSON_CreateObject(), *res = NULL;
-    cJSON_AddStringToObject(in, "StreamArn", arn);
-    tp_json_add_int(in, "Limit", 1);
-    tp_error e = {0};
-    int rc = lambda_call_internal(r->core, r->account, r->region,
-                                  "DynamoDBStreams_20120810.DescribeStream", in, &res, &e);
-    cJSON_Delete(in);
-    cJSON_Delete(res);
-    if (rc == 0)
-        return 0;
-    if (strcmp(e.code, "ResourceNotFoundException") == 0 || strcmp(e.code, "ValidationException") == 0)
-        return invalid(err, "Stream not found: %s", arn);
-    *err = e;
-    return -1;
-}
-
 /* --- CreateEventSourceMapping ----------------------------------------------- */
 
-static int create_mapping(tp_req *r, cJSON *in, int from_config, int64_t *id_out, tp_error *err)
+static int insert_mapping(tp_req *r, cJSON *in, const char *source, cJSON *conf, int from_config,
+                          int64_t *id_out, tp_error *err)
 {
     static const char dup_sql[] =
         "SELECT uuid FROM esm_mappings WHERE account=?1 AND region=?2 AND function_arn=?3"
@@ -527,31 +576,10 @@ static int create_mapping(tp_req *r, cJSON *in, int from_config, int64_t *id_out
         "INSERT INTO esm_mappings(uuid, account, region, function_arn, source_arn, conf, state,"
         " target, state_due_ms, modified_ms, positioned) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
         " ?9, ?10, 0)";
-    const char *source = tp_json_str(in, "EventSourceArn");
     const char *fname = tp_json_str(in, "FunctionName");
-    if (!source)
-        return invalid(err, "%s", "Unrecognized event source.");
-    if (!is_ddb_stream_arn(source))
-        return invalid(err,
-                       "Unrecognized event source, must be kinesis, dynamodb stream or sqs. "
-                       "Unsupported source arn : %s",
-                       source);
-    const char *pos = tp_json_str(in, "StartingPosition");
-    if (!pos)
-        return invalid(err, "%s",
-                       "1 validation error detected: Value null at 'startingPosition' failed to "
-                       "satisfy constraint: Member must not be null.");
-    if (strcmp(pos, "TRIM_HORIZON") != 0 && strcmp(pos, "LATEST") != 0)
-        return invalid(err, "Unsupported starting position for arn type: %s", source);
-    cJSON *conf = cJSON_CreateObject();
-    cJSON_AddStringToObject(conf, "StartingPosition", pos);
-    if (settings_merge(r->core, in, conf, err) != 0) {
-        cJSON_Delete(conf);
-        return -1;
-    }
     char farn[256];
     if (function_resolve(r, fname ? fname : "", from_config, farn, sizeof farn, err) != 0 ||
-        (!from_config && stream_exists(r, source, err) != 0)) {
+        (!from_config && esm_source_for(source)->exists(r, source, err) != 0)) {
         cJSON_Delete(conf);
         return -1;
     }
@@ -580,7 +608,7 @@ static int create_mapping(tp_req *r, cJSON *in, int from_config, int64_t *id_out
     char uuid[37];
     tp_rng_uuid(&r->core->rng, uuid);
     int enabled = tp_json_bool(in, "Enabled", 1);
-    char *text = cJSON_PrintUnformatted(conf);
+    char *text = tp_json_print(conf);
     cJSON_Delete(conf);
     st = stmt(r->core, ins_sql);
     if (!st || !text) {
@@ -610,6 +638,54 @@ static int create_mapping(tp_req *r, cJSON *in, int from_config, int64_t *id_out
     esm_poller_wake(r->core, id, from_config ? r->now_ms : r->now_ms + transition_ms(r->core));
     *id_out = id;
     return 0;
+}
+
+
+static int create_queue_mapping(tp_req *r, cJSON *in, const char *source, int from_config,
+                                int64_t *id_out, tp_error *err)
+{
+    size_t n = strlen(source);
+    int fifo = n > 5 && strcmp(source + n - 5, ".fifo") == 0;
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(in, "BatchSize");
+    /* unverified wording */
+    if (fifo && cJSON_IsNumber(b) && b->valuedouble > 10)
+        return invalid(err, "%s", "Batch size for SQS FIFO event source must be between 1 and 10");
+    cJSON *conf = cJSON_CreateObject();
+    if (settings_merge(r->core, in, conf, 1, err) != 0) {
+        cJSON_Delete(conf);
+        return -1;
+    }
+    return insert_mapping(r, in, source, conf, from_config, id_out, err);
+}
+
+static int create_mapping(tp_req *r, cJSON *in, int from_config, int64_t *id_out, tp_error *err)
+{
+    const char *source = tp_json_str(in, "EventSourceArn");
+    if (!source)
+        return invalid(err, "%s", "Unrecognized event source.");
+    const esm_source *src = esm_source_for(source);
+    if (!src)
+        return invalid(err,
+                       "Unrecognized event source, must be kinesis, dynamodb stream or sqs. "
+                       "Unsupported source arn : %s",
+                       source);
+    int queue = !src->stream;
+    if (queue)
+        return create_queue_mapping(r, in, source, from_config, id_out, err);
+    const char *pos = tp_json_str(in, "StartingPosition");
+    if (!pos)
+        return invalid(err, "%s",
+                       "1 validation error detected: Value null at 'startingPosition' failed to "
+                       "satisfy constraint: Member must not be null.");
+    if (strcmp(pos, "TRIM_HORIZON") != 0 && strcmp(pos, "LATEST") != 0)
+        return invalid(err, "Unsupported starting position for arn type: %s", source);
+    cJSON *conf = cJSON_CreateObject();
+    cJSON_AddStringToObject(conf, "StartingPosition", pos);
+    if (settings_merge(r->core, in, conf, queue, err) != 0) {
+        cJSON_Delete(conf);
+        return -1;
+    }
+    return insert_mapping(r, in, source, conf, from_config, id_out, err);
 }
 
 int esm_create(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
@@ -743,11 +819,11 @@ int esm_update(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         in_use(err, "update");
         goto out;
     }
-    if (settings_merge(r->core, in, m.conf, err) != 0)
+    if (settings_merge(r->core, in, m.conf, m.src && !m.src->stream, err) != 0)
         goto out;
     if (fname && function_resolve(r, fname, 0, farn, sizeof farn, err) != 0)
         goto out;
-    char *text = cJSON_PrintUnformatted(m.conf);
+    char *text = tp_json_print(m.conf);
     sqlite3_stmt *st = stmt(r->core, sql);
     if (!st || !text) {
         free(text);
@@ -801,12 +877,12 @@ int esm_delete(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
 
 /* --- start / busy ---------------------------------------------------------- */
 
-/* "arn:aws:dynamodb:REGION:ACCOUNT:table/..." -> region, account. */
+/* "arn:aws:SERVICE:REGION:ACCOUNT:..." -> region, account. */
 static int arn_scope(const char *arn, char *region, size_t rcap, char *account, size_t acap)
 {
-    if (!arn || strncmp(arn, "arn:aws:dynamodb:", 17) != 0)
+    if (!arn || strncmp(arn, "arn:aws:", 8) != 0 || !strchr(arn + 8, ':'))
         return -1;
-    const char *p = arn + 17, *c1 = strchr(p, ':');
+    const char *p = strchr(arn + 8, ':') + 1, *c1 = strchr(p, ':');
     const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
     if (!c2 || (size_t)(c1 - p) >= rcap || (size_t)(c2 - c1 - 1) >= acap)
         return -1;
@@ -839,7 +915,7 @@ static int config_mappings(tp_core *core)
             snprintf(region, sizeof region, "%s", reg);
         if (!scoped || !fname) {
             tp_log_msg(TP_LOG_ERROR, "config: event_source_mappings: an entry needs FunctionName and "
-                                     "a DynamoDB stream EventSourceArn");
+                                     "an EventSourceArn");
             continue;
         }
         /* a restart with --data-dir already has it */

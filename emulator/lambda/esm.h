@@ -18,6 +18,8 @@
 
 #include "lambda.h"
 
+typedef struct esm_source esm_source;
+
 typedef struct esm_mapping {
     int64_t id;
     char uuid[37];
@@ -34,10 +36,86 @@ typedef struct esm_mapping {
     /* from conf */
     char starting_position[16];
     int64_t batch_size, window_s, parallel, max_age_s, max_retries;
+    int64_t max_concurrency;  /* ScalingConfig.MaximumConcurrency, 0 = not set */
     int bisect, report_failures;
     const char *on_failure;   /* borrowed from conf, or NULL */
     const cJSON *filter;      /* FilterCriteria, borrowed from conf, or NULL */
+    const esm_source *src;    /* what the source ARN names (esm_source_for) */
 } esm_mapping;
+
+/* --- event sources ----------------------------------------------------------
+ *
+ * A source is what a mapping reads. Every source answers the same five
+ * questions; where the answers are alike the code is shared:
+ *
+ *                 stream-like (DynamoDB, Kinesis)    queue (SQS)
+ *   units of work shards (list_shards), lineage       the queue
+ *   read a batch  iterator + read from a checkpoint   ReceiveMessage
+ *   acknowledge   advance the lane's checkpoint       DeleteMessageBatch
+ *   hand back     retry the held batch later          leave it: visibility
+ *     a failure   (backoff, bisect, discard)          expires, SQS redelivers
+ *   the event     event_record                        queue.c's record
+ *
+ * A stream-like source fills an esm_stream_source and poller.c's lanes do
+ * the rest (ParallelizationFactor lanes, lineage, checkpoints, bisect,
+ * retries, discards with the OnFailure record, in order per shard). A
+ * queue has its own runtime (queue.c: pollers that scale with the backlog)
+ * behind the same poll event. Sources read through core/dispatch
+ * (lambda_call_internal), never by including the service. */
+
+typedef struct esm_shard {
+    char id[80], parent[80];
+    int closed;             /* has an ending sequence number */
+    char end_seq[64];
+} esm_shard;
+
+typedef struct esm_stream_source {
+    /* the failure record's member naming the batch: "DDBStreamBatchInfo" */
+    const char *batch_info;
+    /* the config's "lambda" setting for the shard polling interval, and
+     * its default (DynamoDB: "poll_interval_ms", 250) */
+    const char *poll_setting;
+    int64_t poll_default_ms;
+    /* Every shard of the stream, parents before children (free() it).
+     * NULL with err when the stream cannot be read. */
+    esm_shard *(*list_shards)(tp_core *core, const esm_mapping *m, size_t *n, tp_error *err);
+    /* An iterator just past sequence number `after` ("" = the oldest
+     * record); a checkpoint trimmed away reads from the oldest record
+     * left. Owned text, NULL when the shard is gone or on error. */
+    char *(*iterator)(tp_core *core, const esm_mapping *m, const char *shard, const char *after);
+    /* One page of at most limit records from iterator: *records (owned
+     * array, the source's own records), *next (owned; NULL when a closed
+     * shard is read to its end). 0, or -1 with err. */
+    int (*read)(tp_core *core, const esm_mapping *m, const char *iterator, int64_t limit,
+                cJSON **records, char **next, tp_error *err);
+    /* Turns one of read's records into Lambda's event record (in place or
+     * anew; takes rec, returns the record to keep). */
+    cJSON *(*event_record)(const esm_mapping *m, cJSON *rec);
+    /* Of an event record: its sequence number, when it arrived (ms), and
+     * the text whose hash picks its lane (owned, NULL = lane 0). */
+    const char *(*seq)(const cJSON *rec);
+    int64_t (*arrival_ms)(const cJSON *rec);
+    char *(*partition_key)(const cJSON *rec);
+} esm_stream_source;
+
+struct esm_source {
+    const char *kind;       /* "dynamodb", "sqs" */
+    int (*owns)(const char *arn);
+    /* CreateEventSourceMapping's check that the source is there: 0, or
+     * -1 with Lambda's answer in err */
+    int (*exists)(tp_req *r, const char *arn, tp_error *err);
+    const esm_stream_source *stream;   /* stream-like: poller.c's lanes */
+    /* a source with its own runtime (stream == NULL) */
+    int64_t (*poll)(tp_core *core, esm_mapping *m);   /* when it next wants a turn */
+    int (*forget)(tp_core *core, int64_t mapping_id);
+    int (*restart)(tp_core *core);
+    int (*busy)(tp_core *core);
+};
+
+/* The source an ARN names, or NULL. */
+const esm_source *esm_source_for(const char *arn);
+extern const esm_source esm_dynamodb_source;   /* source_dynamodb.c */
+extern const esm_source esm_sqs_source;        /* source_sqs.c */
 
 /* esm.c */
 /* 1 found (esm_mapping_clear it), 0 no such row, -1 storage error. */

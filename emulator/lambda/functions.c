@@ -186,9 +186,9 @@ static int row_load(tp_core *core, const char *account, const char *region, cons
     f->timeout_ms = sqlite3_column_int64(s, 2);
     f->reserved = sqlite3_column_type(s, 3) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 3);
     row->code_size = sqlite3_column_int64(s, 4);
-    row->config = cJSON_Parse((const char *)sqlite3_column_text(s, 5));
+    row->config = tp_json_parse_str((const char *)sqlite3_column_text(s, 5));
     if (sqlite3_column_type(s, 6) != SQLITE_NULL)
-        row->tags = cJSON_Parse((const char *)sqlite3_column_text(s, 6));
+        row->tags = tp_json_parse_str((const char *)sqlite3_column_text(s, 6));
     sqlite3_reset(s);
     if (!row->config) {
         row_clear(row);
@@ -261,7 +261,7 @@ static const char SQL_SAVE[] =
 
 static int row_save(tp_core *core, const fn_row *row)
 {
-    char *text = cJSON_PrintUnformatted(row->config);
+    char *text = tp_json_print(row->config);
     if (!text)
         return -1;
     sqlite3_stmt *s = stmt(core, SQL_SAVE);
@@ -488,9 +488,9 @@ static int create_function(tp_req *r, const cJSON *in, int lenient, cJSON **out,
                                                              : group);
     tp_buf_free(&sha);
 
-    char *text = cJSON_PrintUnformatted(c);
+    char *text = tp_json_print(c);
     const cJSON *tags = cJSON_GetObjectItemCaseSensitive(in, "Tags");
-    char *tags_text = cJSON_IsObject(tags) ? cJSON_PrintUnformatted(tags) : NULL;
+    char *tags_text = cJSON_IsObject(tags) ? tp_json_print(tags) : NULL;
     sqlite3_stmt *s = stmt(r->core,
                            "INSERT INTO lambda_functions (account, region, name, handler,"
                            " timeout_ms, reserved, code_size, config, tags)"
@@ -619,7 +619,7 @@ int lambda_list_functions(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
             tp_buf_free(&m);
             break;
         }
-        cJSON *stored = cJSON_Parse((const char *)sqlite3_column_text(s, 1));
+        cJSON *stored = tp_json_parse_str((const char *)sqlite3_column_text(s, 1));
         if (stored) {
             cJSON_AddItemToArray(list, config_view(stored));
             cJSON_Delete(stored);
@@ -1034,7 +1034,7 @@ static void async_timer(tp_core *core, void *arg, int64_t due_ms)
 
 static int payload_valid(const char *p)
 {
-    cJSON *v = cJSON_Parse(p);
+    cJSON *v = tp_json_parse_str(p);
     int ok = v != NULL;
     cJSON_Delete(v);
     return ok;

@@ -263,7 +263,7 @@ static char *error_payload(lambda_inv *inv, const char **etype, const char **ems
         snprintf(tbuf, tcap, "Runtime.HandlerNotFound");
         snprintf(mbuf, mcap, "%s is not a registered handler", inv->fn.handler);
     } else {
-        cJSON *r = inv->resp.buf.len ? cJSON_ParseWithLength(inv->resp.buf.data, inv->resp.buf.len)
+        cJSON *r = inv->resp.buf.len ? tp_json_parse(inv->resp.buf.data, inv->resp.buf.len)
                                      : NULL;
         const char *t = tp_json_str(r, "errorType"), *m = tp_json_str(r, "errorMessage");
         snprintf(tbuf, tcap, "%s", t ? t : "HandlerError");
@@ -272,7 +272,7 @@ static char *error_payload(lambda_inv *inv, const char **etype, const char **ems
         else
             snprintf(mbuf, mcap, "handler %s returned %d", inv->fn.handler, inv->rc);
         if (cJSON_IsObject(r) && m) {
-            char *keep = cJSON_PrintUnformatted(r);
+            char *keep = tp_json_print(r);
             cJSON_Delete(r);
             *etype = tbuf;
             *emsg = mbuf;
@@ -285,7 +285,7 @@ static char *error_payload(lambda_inv *inv, const char **etype, const char **ems
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "errorMessage", mbuf);
     cJSON_AddStringToObject(o, "errorType", tbuf);
-    char *s = cJSON_PrintUnformatted(o);
+    char *s = tp_json_print(o);
     cJSON_Delete(o);
     return s;
 }
@@ -327,7 +327,7 @@ static void resolve(lambda_inv *inv, lambda_outcome outcome)
         emsg = mbuf;   /* no errorType: Lambda's payload has only the message */
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "errorMessage", mbuf);
-        payload = cJSON_PrintUnformatted(o);
+        payload = tp_json_print(o);
         cJSON_Delete(o);
     } else {
         payload = error_payload(inv, &etype, &emsg, tbuf, sizeof tbuf, mbuf, sizeof mbuf);
@@ -440,7 +440,7 @@ static int is_error_response(const struct tp_response *r)
 {
     if (!r->buf.len || r->buf.data[0] != '{' || !strstr(r->buf.data, "errorMessage"))
         return 0;
-    cJSON *o = cJSON_ParseWithLength(r->buf.data, r->buf.len);
+    cJSON *o = tp_json_parse(r->buf.data, r->buf.len);
     int err = cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "errorType")) &&
               cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "errorMessage"));
     cJSON_Delete(o);
@@ -995,7 +995,7 @@ int tp_call(tp_ctx *ctx, const char *target, const char *request_json, char **re
     int64_t base_latency = call_latency(core, act);
     int max_attempts = ctx->policy.max_attempts > 1 ? ctx->policy.max_attempts : 1;
     for (int attempt = 1;; attempt++) {
-        cJSON *in = request_json ? cJSON_Parse(request_json) : cJSON_CreateObject();
+        cJSON *in = request_json ? tp_json_parse_str(request_json) : cJSON_CreateObject();
         cJSON *out = NULL;
         int64_t fault_latency = 0;
         int rc;
@@ -1007,7 +1007,7 @@ int tp_call(tp_ctx *ctx, const char *target, const char *request_json, char **re
         cJSON_Delete(in);
         ctx->calls++;
         if (rc == 0)
-            *response_json = out ? cJSON_PrintUnformatted(out) : strdup("{}");
+            *response_json = out ? tp_json_print(out) : strdup("{}");
         cJSON_Delete(out);
         if (inv_wait(ctx, base_latency + fault_latency) != 0) {
             free(*response_json);
@@ -1095,7 +1095,7 @@ cJSON *lambda_invocations_list(tp_core *core, int64_t since, const char *functio
         for (int i = 11; i <= 12; i++) {
             const char *t = (const char *)sqlite3_column_text(st, i);
             const char *key = i == 11 ? "event" : "response";
-            cJSON *j = t && *t ? cJSON_Parse(t) : NULL;
+            cJSON *j = t && *t ? tp_json_parse_str(t) : NULL;
             if (j)
                 cJSON_AddItemToObject(o, key, j);
             else if (t)

@@ -9,8 +9,12 @@
  *                invocation log (lambda_invocations)
  *   esm.c        event source mappings: Create/Get/List/Update/Delete, the
  *                state machine, config "event_source_mappings"
- *   poller.c     DynamoDB stream polling: lanes, batching, retries, bisect,
- *                partial failures, discard + OnFailure, lineage
+ *   poller.c     the mappings' poll event; stream-like sources' lanes,
+ *                batching, retries, bisect, partial failures, discard +
+ *                OnFailure, lineage (esm.h: the event source interface)
+ *   source_dynamodb.c  DynamoDB streams as a stream-like source
+ *   source_sqs.c SQS queues as a source: batches, deletes, pollers that
+ *                scale with the backlog
  *   filter.c     FilterCriteria patterns (compile, match)
  *   registry.c   handler registry (compiled-in + --handlers lib.so)
  *   service.c    the tp_service (action table from actions.def, schema,
@@ -25,6 +29,9 @@
  *                                       virtual cost of each tp_call
  *   "retry_base_ms": 1000, "retry_max_ms": 60000
  *                                       stream batch retry backoff
+ *   "sqs_poll_interval_ms": 200, "sqs_pollers_initial": 5,
+ *   "sqs_pollers_per_minute": 300, "sqs_pollers_max": 1250
+ *                                       SQS mappings (source_sqs.c)
  *
  * Locking: everything here runs under the engine lock inside a store
  * transaction unless a comment says otherwise (the handler-side functions

@@ -1,8 +1,10 @@
-/* lambda/poller — the runtime of DynamoDB stream event source mappings:
- * reading shards through the DynamoDB Streams API (DescribeStream,
- * GetShardIterator, GetRecords via lambda_call_internal — lambda/ never
- * includes streams/), batching, invoking, checkpointing, retries, bisect,
- * partial batch failures, discards with their OnFailure record, lineage.
+/* lambda/poller — the mappings' poll event, and the runtime of stream-like
+ * event sources (esm.h's esm_stream_source: DynamoDB streams in
+ * source_dynamodb.c): reading shards through the source (which calls its
+ * service through lambda_call_internal — lambda/ never includes streams/),
+ * batching, invoking, checkpointing, retries, bisect, partial batch
+ * failures, discards with their OnFailure record, lineage. A source with
+ * its own runtime (a queue) gets the poll event and does the rest itself.
  * Everything runs on the scheduler in tidepool time, so a run on the
  * virtual clock replays identically.
  *
@@ -61,7 +63,6 @@
 
 #define PAYLOAD_MAX (6 * 1024 * 1024)
 #define READ_LIMIT 1000
-#define DEFAULT_POLL_MS 250
 #define DEFAULT_RETRY_BASE_MS 1000
 #define DEFAULT_RETRY_MAX_MS 60000
 
@@ -81,17 +82,6 @@ static int seq_cmp(const char *a, const char *b)
     if (la != lb)
         return la < lb ? -1 : 1;
     return strcmp(a, b);
-}
-
-static const char *record_seq(const cJSON *rec)
-{
-    const char *s = tp_json_str(tp_json_path(rec, "dynamodb"), "SequenceNumber");
-    return s ? s : "";
-}
-
-static int64_t record_created_ms(const cJSON *rec)
-{
-    return tp_json_int(tp_json_path(rec, "dynamodb"), "ApproximateCreationDateTime", 0) * 1000;
 }
 
 /* --- lanes ---------------------------------------------------------------- */
@@ -150,8 +140,8 @@ static int lane_fetch_batch(tp_core *core, lane *l)
     if (rc == SQLITE_ROW) {
         const char *b = (const char *)sqlite3_column_text(st, 0);
         const char *z = (const char *)sqlite3_column_text(st, 1);
-        l->batch = b ? cJSON_Parse(b) : NULL;
-        l->sizes = z ? cJSON_Parse(z) : NULL;
+        l->batch = b ? tp_json_parse_str(b) : NULL;
+        l->sizes = z ? tp_json_parse_str(z) : NULL;
     }
     sqlite3_reset(st);
     l->loaded = rc == SQLITE_ROW;
@@ -193,8 +183,8 @@ static int lane_save(tp_core *core, const lane *l)
     sqlite3_stmt *st = stmt(core, l->loaded ? sql : state_sql);
     if (!st)
         return -1;
-    char *b = l->batch ? cJSON_PrintUnformatted(l->batch) : NULL;
-    char *s = l->sizes ? cJSON_PrintUnformatted(l->sizes) : NULL;
+    char *b = l->batch ? tp_json_print(l->batch) : NULL;
+    char *s = l->sizes ? tp_json_print(l->sizes) : NULL;
     sqlite3_bind_int64(st, 1, l->id);
     sqlite3_bind_text(st, 2, l->checkpoint, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int(st, 3, l->done);
@@ -284,15 +274,13 @@ static int lanes_create(tp_core *core, int64_t mapping_id, const char *shard, in
     return 0;
 }
 
-/* The lane a record belongs to: its partition key (the first of Keys, as
- * the record writer puts the hash key first), hashed. */
-static int lane_of(const cJSON *rec, int nlanes)
+/* The lane a record belongs to: its partition key, hashed, so that the
+ * records of one key stay in order. */
+static int lane_of(const esm_mapping *m, const cJSON *rec, int nlanes)
 {
     if (nlanes <= 1)
         return 0;
-    const cJSON *keys = tp_json_path(rec, "dynamodb.Keys");
-    const cJSON *pk = keys ? keys->child : NULL;
-    char *text = pk ? cJSON_PrintUnformatted(pk) : NULL;
+    char *text = m->src->stream->partition_key(rec);
     uint32_t h = text ? tp_crc32(text, strlen(text)) : 0;
     free(text);
     return (int)(h % (uint32_t)nlanes);
@@ -329,9 +317,24 @@ void esm_poller_wake(tp_core *core, int64_t mapping_id, int64_t due_ms)
     tp_sched_at(core->sched, due_ms, tick, (void *)arg);
 }
 
+/* --- sources ---------------------------------------------------------------- */
+
+static const esm_source *const sources[] = {&esm_dynamodb_source, &esm_sqs_source};
+
+const esm_source *esm_source_for(const char *arn)
+{
+    for (size_t i = 0; i < sizeof sources / sizeof sources[0]; i++)
+        if (sources[i]->owns(arn))
+            return sources[i];
+    return NULL;
+}
+
 int esm_poller_forget(tp_core *core, int64_t mapping_id)
 {
     static const char sql[] = "DELETE FROM esm_lanes WHERE mapping_id=?1";
+    for (size_t i = 0; i < sizeof sources / sizeof sources[0]; i++)
+        if (sources[i]->forget && sources[i]->forget(core, mapping_id) != 0)
+            return -1;
     sqlite3_stmt *st = stmt(core, sql);
     if (!st)
         return -1;
@@ -345,6 +348,9 @@ int esm_poller_restart(tp_core *core)
 {
     static const char sql[] =
         "UPDATE esm_lanes SET inflight=0, retry_at=?1 WHERE inflight<>0";
+    for (size_t i = 0; i < sizeof sources / sizeof sources[0]; i++)
+        if (sources[i]->restart && sources[i]->restart(core) != 0)
+            return -1;
     sqlite3_stmt *st = stmt(core, sql);
     if (!st)
         return -1;
@@ -360,107 +366,15 @@ int esm_poller_busy(tp_core *core)
         "SELECT 1 FROM esm_lanes l JOIN esm_mappings m ON m.id = l.mapping_id"
         " WHERE l.inflight<>0 OR ((l.batch IS NOT NULL OR l.window_start<>0)"
         " AND m.state IN ('Enabled', 'Updating', 'Enabling')) LIMIT 1";
+    for (size_t i = 0; i < sizeof sources / sizeof sources[0]; i++)
+        if (sources[i]->busy && sources[i]->busy(core))
+            return 1;
     sqlite3_stmt *st = stmt(core, sql);
     if (!st)
         return 0;
     int busy = sqlite3_step(st) == SQLITE_ROW;
     sqlite3_reset(st);
     return busy;
-}
-
-/* --- calling DynamoDB Streams ---------------------------------------------- */
-
-static int call(tp_core *core, const esm_mapping *m, const char *op, cJSON *in, cJSON **out,
-                tp_error *err)
-{
-    char target[96];
-    snprintf(target, sizeof target, "DynamoDBStreams_20120810.%s", op);
-    int rc = lambda_call_internal(core, m->account, m->region, target, in, out, err);
-    cJSON_Delete(in);
-    return rc;
-}
-
-typedef struct shard_info {
-    char id[80], parent[80];
-    int closed;
-    char end_seq[64];
-} shard_info;
-
-/* Every shard of the stream, parents before children. NULL on error. */
-static shard_info *describe(tp_core *core, const esm_mapping *m, size_t *n, tp_error *err)
-{
-    shard_info *v = NULL;
-    size_t cap = 0;
-    *n = 0;
-    char start[80] = "";
-    for (;;) {
-        cJSON *in = cJSON_CreateObject(), *out = NULL;
-        cJSON_AddStringToObject(in, "StreamArn", m->source_arn);
-        if (*start)
-            cJSON_AddStringToObject(in, "ExclusiveStartShardId", start);
-        if (call(core, m, "DescribeStream", in, &out, err) != 0) {
-            free(v);
-            return NULL;
-        }
-        const cJSON *d = cJSON_GetObjectItemCaseSensitive(out, "StreamDescription");
-        const cJSON *sh;
-        cJSON_ArrayForEach(sh, cJSON_GetObjectItemCaseSensitive(d, "Shards"))
-        {
-            if (*n == cap) {
-                size_t ncap = cap ? cap * 2 : 8;
-                shard_info *g = realloc(v, ncap * sizeof *g);
-                if (!g)
-                    break;
-                v = g;
-                cap = ncap;
-            }
-            shard_info *s = &v[(*n)++];
-            memset(s, 0, sizeof *s);
-            const char *id = tp_json_str(sh, "ShardId"), *parent = tp_json_str(sh, "ParentShardId");
-            const char *end = tp_json_str(tp_json_path(sh, "SequenceNumberRange"), "EndingSequenceNumber");
-            snprintf(s->id, sizeof s->id, "%s", id ? id : "");
-            snprintf(s->parent, sizeof s->parent, "%s", parent ? parent : "");
-            s->closed = end != NULL;
-            snprintf(s->end_seq, sizeof s->end_seq, "%s", end ? end : "");
-        }
-        const char *more = tp_json_str(d, "LastEvaluatedShardId");
-        if (more)
-            snprintf(start, sizeof start, "%s", more);
-        cJSON_Delete(out);
-        if (!more)
-            break;
-    }
-    if (!v)
-        v = calloc(1, sizeof *v);
-    return v;
-}
-
-/* An iterator just past `after` ("" = the shard's oldest record). NULL when
- * the shard is gone or on error. */
-static char *iterator_after(tp_core *core, const esm_mapping *m, const char *shard, const char *after)
-{
-    for (int pass = 0; pass < 2; pass++) {
-        cJSON *in = cJSON_CreateObject(), *out = NULL;
-        cJSON_AddStringToObject(in, "StreamArn", m->source_arn);
-        cJSON_AddStringToObject(in, "ShardId", shard);
-        if (*after && pass == 0) {
-            cJSON_AddStringToObject(in, "ShardIteratorType", "AFTER_SEQUENCE_NUMBER");
-            cJSON_AddStringToObject(in, "SequenceNumber", after);
-        } else {
-            cJSON_AddStringToObject(in, "ShardIteratorType", "TRIM_HORIZON");
-        }
-        tp_error err = {0};
-        if (call(core, m, "GetShardIterator", in, &out, &err) == 0) {
-            const char *it = tp_json_str(out, "ShardIterator");
-            char *copy = it ? strdup(it) : NULL;
-            cJSON_Delete(out);
-            return copy;
-        }
-        /* the checkpoint was trimmed away: what is left starts at the horizon */
-        if (strcmp(err.code, "TrimmedDataAccessException") != 0 || !*after)
-            return NULL;
-    }
-    return NULL;
 }
 
 /* --- reading a lane's records ------------------------------------------------- */
@@ -490,78 +404,76 @@ static void read_lane(tp_core *core, const esm_mapping *m, const lane *l, const 
     rr->batch = cJSON_CreateArray();
     rr->aged = cJSON_CreateArray();
     snprintf(rr->scanned, sizeof rr->scanned, "%s", l->checkpoint);
-    char *it = iterator_after(core, m, l->shard, l->checkpoint);
+    char *it = m->src->stream->iterator(core, m, l->shard, l->checkpoint);
     if (!it) {
         rr->error = 1;
         return;
     }
     int64_t now = now_ms(core), count = 0;
     int stop = 0;
+    const esm_stream_source *src = m->src->stream;
     while (it && !stop) {
-        cJSON *in = cJSON_CreateObject(), *out = NULL;
-        cJSON_AddStringToObject(in, "ShardIterator", it);
+        cJSON *records = NULL;
+        char *nx = NULL;
         /* one lane takes every record: read no more than the batch needs
          * (several lanes share the shard, so each reads whole pages) */
         int64_t want = l->nlanes == 1 ? limit - count : READ_LIMIT;
-        tp_json_add_int(in, "Limit", want < 1 ? 1 : want > READ_LIMIT ? READ_LIMIT : want);
         tp_error err = {0};
+        int rc = src->read(core, m, it, want < 1 ? 1 : want > READ_LIMIT ? READ_LIMIT : want, &records,
+                           &nx, &err);
         free(it);
         it = NULL;
-        if (call(core, m, "GetRecords", in, &out, &err) != 0) {
+        if (rc != 0) {
             rr->error = 1;
             break;
         }
-        cJSON *records = cJSON_GetObjectItemCaseSensitive(out, "Records");
         int got = cJSON_GetArraySize(records);
-        cJSON *rec = records ? records->child : NULL;
-        while (rec) {
-            cJSON *next = rec->next;
-            const char *seq = record_seq(rec);
-            if (lane_of(rec, l->nlanes) != l->lane) {
+        /* each record leaves the page for the batch, the aged or the bin */
+        while (records->child && !stop) {
+            cJSON *rec = src->event_record(m, cJSON_DetachItemViaPointer(records, records->child));
+            const char *seq = src->seq(rec);
+            if (lane_of(m, rec, l->nlanes) != l->lane) {
                 snprintf(rr->scanned, sizeof rr->scanned, "%s", seq);
-                rec = next;
+                cJSON_Delete(rec);
                 continue;
             }
-            cJSON_AddStringToObject(rec, "eventSourceARN", m->source_arn);
-            if (m->max_age_s >= 0 && now - record_created_ms(rec) > m->max_age_s * 1000) {
+            if (m->max_age_s >= 0 && now - src->arrival_ms(rec) > m->max_age_s * 1000) {
                 snprintf(rr->scanned, sizeof rr->scanned, "%s", seq);
                 snprintf(rr->aged_end, sizeof rr->aged_end, "%s", seq);
-                cJSON_AddItemToArray(rr->aged, cJSON_DetachItemViaPointer(records, rec));
-                rec = next;
+                cJSON_AddItemToArray(rr->aged, rec);
                 continue;
             }
             if (filter && !esm_filter_match(filter, rec)) {
                 snprintf(rr->scanned, sizeof rr->scanned, "%s", seq);
                 rr->dropped++;
-                rec = next;
+                cJSON_Delete(rec);
                 continue;
             }
-            char *text = cJSON_PrintUnformatted(rec);
+            char *text = tp_json_print(rec);
             size_t len = text ? strlen(text) + 1 : 0;
             free(text);
             if (count > 0 && rr->bytes + len + 16 > PAYLOAD_MAX) {
                 rr->full = 1;
                 stop = 1;
+                cJSON_Delete(rec);
                 break;
             }
             snprintf(rr->scanned, sizeof rr->scanned, "%s", seq);
             rr->bytes += len;
-            cJSON_AddItemToArray(rr->batch, cJSON_DetachItemViaPointer(records, rec));
+            cJSON_AddItemToArray(rr->batch, rec);
             if (++count >= limit) {
                 rr->full = 1;
                 stop = 1;
-                break;
             }
-            rec = next;
         }
-        const char *nx = tp_json_str(out, "NextShardIterator");
         if (!stop) {
             if (!nx)
                 rr->end = 1;
             else if (got > 0)
-                it = strdup(nx);
+                it = nx, nx = NULL;
         }
-        cJSON_Delete(out);
+        free(nx);
+        cJSON_Delete(records);
     }
     free(it);
 }
@@ -642,8 +554,8 @@ static void discard(tp_core *core, const esm_mapping *m, const lane *l, const cJ
     int64_t now = now_ms(core);
     char ts[40], a1[40], a2[40], rid[37];
     tp_format_iso8601(now, ts, sizeof ts);
-    iso_seconds(record_created_ms(first), a1, sizeof a1);
-    iso_seconds(record_created_ms(last), a2, sizeof a2);
+    iso_seconds(m->src->stream->arrival_ms(first), a1, sizeof a1);
+    iso_seconds(m->src->stream->arrival_ms(last), a2, sizeof a2);
     if (res && res->request_id)
         snprintf(rid, sizeof rid, "%s", res->request_id);
     else
@@ -663,10 +575,10 @@ static void discard(tp_core *core, const esm_mapping *m, const lane *l, const cJ
     }
     cJSON_AddStringToObject(fr, "version", "1.0");
     cJSON_AddStringToObject(fr, "timestamp", ts);
-    cJSON *info = cJSON_AddObjectToObject(fr, "DDBStreamBatchInfo");
+    cJSON *info = cJSON_AddObjectToObject(fr, m->src->stream->batch_info);
     cJSON_AddStringToObject(info, "shardId", l->shard);
-    cJSON_AddStringToObject(info, "startSequenceNumber", record_seq(first));
-    cJSON_AddStringToObject(info, "endSequenceNumber", record_seq(last));
+    cJSON_AddStringToObject(info, "startSequenceNumber", m->src->stream->seq(first));
+    cJSON_AddStringToObject(info, "endSequenceNumber", m->src->stream->seq(last));
     cJSON_AddStringToObject(info, "approximateArrivalOfFirstRecord", a1);
     cJSON_AddStringToObject(info, "approximateArrivalOfLastRecord", a2);
     tp_json_add_int(info, "batchSize", n);
@@ -674,15 +586,15 @@ static void discard(tp_core *core, const esm_mapping *m, const lane *l, const cJ
 
     int delivered = 0;
     if (m->on_failure && strncmp(m->on_failure, "arn:aws:sqs:", 12) == 0) {
-        char *body = cJSON_PrintUnformatted(fr);
+        char *body = tp_json_print(fr);
         if (body)
             delivered = send_to_sqs(core, m, m->on_failure, body);
         free(body);
     }
     cJSON *f = lane_fields(m, l);
     tp_json_add_int(f, "records", n);
-    cJSON_AddStringToObject(f, "first_seq", record_seq(first));
-    cJSON_AddStringToObject(f, "last_seq", record_seq(last));
+    cJSON_AddStringToObject(f, "first_seq", m->src->stream->seq(first));
+    cJSON_AddStringToObject(f, "last_seq", m->src->stream->seq(last));
     cJSON_AddStringToObject(f, "condition", condition);
     if (m->on_failure)
         cJSON_AddStringToObject(f, "destination", m->on_failure);
@@ -736,7 +648,7 @@ static void advance_past(tp_core *core, const esm_mapping *m, lane *l, int64_t n
     char last[64] = "";
     for (int64_t i = 0; i < n && l->batch && l->batch->child; i++) {
         cJSON *r = cJSON_DetachItemViaPointer(l->batch, l->batch->child);
-        snprintf(last, sizeof last, "%s", record_seq(r));
+        snprintf(last, sizeof last, "%s", m->src->stream->seq(r));
         cJSON_Delete(r);
     }
     if (l->sizes && l->sizes->child) {
@@ -774,7 +686,7 @@ static void drop_aged(tp_core *core, const esm_mapping *m, lane *l)
     const cJSON *r;
     cJSON_ArrayForEach(r, l->batch)
     {
-        if (now - record_created_ms(r) <= m->max_age_s * 1000)
+        if (now - m->src->stream->arrival_ms(r) <= m->max_age_s * 1000)
             break;
         n++;
     }
@@ -834,9 +746,9 @@ static void deliver(tp_core *core, const esm_mapping *m, lane *l)
     for (int64_t i = 0; i < n && r; i++, r = r->next) {
         lastrec = r;
         cJSON_AddItemReferenceToArray(recs, (cJSON *)r);
-        cJSON_AddItemToArray(seqs, cJSON_CreateString(record_seq(r)));
+        cJSON_AddItemToArray(seqs, cJSON_CreateString(m->src->stream->seq(r)));
     }
-    char *event = cJSON_PrintUnformatted(ev);
+    char *event = tp_json_print(ev);
     cJSON_Delete(ev);
     lambda_invoke_req req = {.account = m->account,
                              .region = m->region,
@@ -874,7 +786,7 @@ static void deliver(tp_core *core, const esm_mapping *m, lane *l)
     /* Lambda's IteratorAge: the newest record of the batch as it is sent
      * (ApproximateCreationDateTime: whole seconds, all the API gives) */
     if (lastrec)
-        set_iterator_age(core, m, record_created_ms(lastrec));
+        set_iterator_age(core, m, m->src->stream->arrival_ms(lastrec));
     cJSON *f = cJSON_CreateObject();
     cJSON_AddStringToObject(f, "mapping", m->uuid);
     cJSON_AddStringToObject(f, "function", function_name(m));
@@ -905,9 +817,9 @@ static void set_iterator_age(tp_core *core, const esm_mapping *m, int64_t create
 /* The lowest failed sequence number's index in the first n records, -1
  * when the response reports no failure, -2 when the whole batch failed
  * (an identifier that is empty, not a string or not in the batch). */
-static int partial_failure(const lane *l, int64_t n, const char *payload)
+static int partial_failure(const esm_mapping *m, const lane *l, int64_t n, const char *payload)
 {
-    cJSON *resp = payload && *payload ? cJSON_Parse(payload) : NULL;
+    cJSON *resp = payload && *payload ? tp_json_parse_str(payload) : NULL;
     const cJSON *items = cJSON_IsObject(resp) ? cJSON_GetObjectItemCaseSensitive(resp, "batchItemFailures") : NULL;
     int lowest = -1;
     if (cJSON_IsArray(items)) {
@@ -919,7 +831,7 @@ static int partial_failure(const lane *l, int64_t n, const char *payload)
             if (cJSON_IsString(idv) && *idv->valuestring) {
                 int i = 0;
                 for (const cJSON *r = l->batch->child; r && i < n; r = r->next, i++)
-                    if (strcmp(record_seq(r), idv->valuestring) == 0) {
+                    if (strcmp(m->src->stream->seq(r), idv->valuestring) == 0) {
                         found = i;
                         break;
                     }
@@ -957,7 +869,7 @@ static void on_done(tp_core *core, const lambda_result *res, void *arg)
     const char *reason = NULL;
     int split = 0;
     if (res->outcome == LAMBDA_SUCCESS) {
-        int bad = m.report_failures ? partial_failure(&l, n, res->payload) : -1;
+        int bad = m.report_failures ? partial_failure(&m, &l, n, res->payload) : -1;
         if (bad == -1) {
             esm_set_last_result(core, m.id, "OK");
             advance_past(core, &m, &l, n);
@@ -1125,24 +1037,27 @@ static int64_t lane_turn(tp_core *core, const esm_mapping *m, lane *l, const esm
 static int shard_last_seq(tp_core *core, const esm_mapping *m, const char *shard, char *out, size_t cap)
 {
     out[0] = '\0';
-    char *it = iterator_after(core, m, shard, "");
+    const esm_stream_source *src = m->src->stream;
+    char *it = src->iterator(core, m, shard, "");
     while (it) {
-        cJSON *in = cJSON_CreateObject(), *res = NULL;
-        cJSON_AddStringToObject(in, "ShardIterator", it);
-        tp_json_add_int(in, "Limit", READ_LIMIT);
+        cJSON *recs = NULL;
+        char *nx = NULL;
+        tp_error err = {0};
+        int rc = src->read(core, m, it, READ_LIMIT, &recs, &nx, &err);
         free(it);
         it = NULL;
-        tp_error err = {0};
-        if (call(core, m, "GetRecords", in, &res, &err) != 0)
+        if (rc != 0)
             return -1;
-        const cJSON *recs = cJSON_GetObjectItemCaseSensitive(res, "Records");
         int n = cJSON_GetArraySize(recs);
-        if (n > 0)
-            snprintf(out, cap, "%s", record_seq(cJSON_GetArrayItem(recs, n - 1)));
-        const char *nx = tp_json_str(res, "NextShardIterator");
+        if (n > 0) {
+            cJSON *last = src->event_record(m, cJSON_DetachItemFromArray(recs, n - 1));
+            snprintf(out, cap, "%s", src->seq(last));
+            cJSON_Delete(last);
+        }
         if (nx && n > 0)
-            it = strdup(nx);
-        cJSON_Delete(res);
+            it = nx, nx = NULL;
+        free(nx);
+        cJSON_Delete(recs);
     }
     return 0;
 }
@@ -1151,7 +1066,7 @@ static int position_latest(tp_core *core, const esm_mapping *m)
 {
     tp_error err = {0};
     size_t n;
-    shard_info *sh = describe(core, m, &n, &err);
+    esm_shard *sh = m->src->stream->list_shards(core, m, &n, &err);
     if (!sh)
         return -1;
     for (size_t i = 0; i < n; i++) {
@@ -1172,7 +1087,7 @@ static int position_latest(tp_core *core, const esm_mapping *m)
 
 /* --- the poll ------------------------------------------------------------------- */
 
-static int shard_listed(const shard_info *sh, size_t n, const char *id)
+static int shard_listed(const esm_shard *sh, size_t n, const char *id)
 {
     for (size_t i = 0; i < n; i++)
         if (strcmp(sh[i].id, id) == 0)
@@ -1207,7 +1122,7 @@ static int64_t poll_mapping(tp_core *core, esm_mapping *m)
     }
     tp_error err = {0};
     size_t n;
-    shard_info *sh = describe(core, m, &n, &err);
+    esm_shard *sh = m->src->stream->list_shards(core, m, &n, &err);
     if (!sh) {
         esm_set_last_result(core, m->id, "PROBLEM: Cannot access stream");
         return next;
@@ -1227,7 +1142,7 @@ static int64_t poll_mapping(tp_core *core, esm_mapping *m)
             }
         }
     for (size_t i = 0; i < n; i++) {
-        const shard_info *s = &sh[i];
+        const esm_shard *s = &sh[i];
         if (*s->parent && shard_listed(sh, n, s->parent) && !shard_done(&ls, s->parent))
             continue;
         int have = 0;
@@ -1287,10 +1202,15 @@ static void tick(tp_core *core, void *arg, int64_t due_ms)
     int64_t next = INT64_MAX;
     if (m.state_due_ms > 0)
         next = m.state_due_ms;
-    if (polls(&m)) {
-        int64_t poll = lambda_setting(core, "poll_interval_ms", DEFAULT_POLL_MS);
+    if (polls(&m) && m.src && !m.src->stream) {
+        int64_t due = m.src->poll(core, &m);
+        if (due < next)
+            next = due;
+    } else if (polls(&m) && m.src) {
+        const esm_stream_source *src = m.src->stream;
+        int64_t poll = lambda_setting(core, src->poll_setting, src->poll_default_ms);
         if (poll < 1)
-            poll = DEFAULT_POLL_MS;
+            poll = src->poll_default_ms;
         int64_t lane_due = poll_mapping(core, &m);
         if (due_ms + poll < next)
             next = due_ms + poll;

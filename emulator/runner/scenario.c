@@ -497,7 +497,7 @@ static void on_stream_record(runner *r, const cJSON *ev, int64_t t, int64_t rel)
     }
     if (r->stream_lines < 12) {
         r->stream_lines++;
-        char *keys = member(ev, "keys") ? cJSON_PrintUnformatted(member(ev, "keys")) : NULL;
+        char *keys = member(ev, "keys") ? tp_json_print(member(ev, "keys")) : NULL;
         tl_line(r, rel, "stream record %s %s%s%s%s%s",
                 tp_json_str(ev, "event") ? tp_json_str(ev, "event") : "",
                 tp_json_str(ev, "shard") ? tp_json_str(ev, "shard") : "", seq[0] ? " seq " : "", seq,
@@ -726,7 +726,7 @@ static void print_fields(runner *r, const char *what, const cJSON *ev, int64_t r
             strcmp(c->string, "failure_record") == 0 ||
             strcmp(c->string, "type") == 0 || strcmp(c->string, "wall_ms") == 0)
             continue;
-        char *v = cJSON_IsString(c) ? NULL : cJSON_PrintUnformatted(c);
+        char *v = cJSON_IsString(c) ? NULL : tp_json_print(c);
         const char *text = cJSON_IsString(c) ? c->valuestring : v;
         if (o < sizeof buf)
             o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%s=%.160s", o ? " " : "", c->string,
@@ -814,7 +814,7 @@ static void sink(void *arg, const char *line)
     }
     if (r->phase != 1)
         return;
-    cJSON *ev = cJSON_ParseWithLength(line, n);
+    cJSON *ev = tp_json_parse(line, n);
     if (!ev)
         return;
     on_event(r, ev);
@@ -946,7 +946,7 @@ static int control_call(tp_engine *e, const char *spec, const cJSON *body, char 
         return fail_why(why, cap, "control \"%s\": give \"METHOD /_tidepool/...\"", spec);
     memcpy(method, spec, (size_t)(sp - spec));
     method[sp - spec] = '\0';
-    char *text = body ? cJSON_PrintUnformatted(body) : NULL;
+    char *text = body ? tp_json_print(body) : NULL;
     char *out = NULL;
     int st = tp_engine_control(e, method, sp + 1, text, &out);
     free(text);
@@ -977,7 +977,7 @@ static int run_data(runner *r, tp_engine *e, const cJSON *d, char *why, size_t c
     int64_t count = int_member(d, "count", 0), first = int_member(d, "start", 0);
     if (!table || !cJSON_IsObject(item) || count < 0)
         return fail_why(why, cap, "data: give \"table\", \"count\" and \"item\"");
-    char *tpl = cJSON_PrintUnformatted(item);
+    char *tpl = tp_json_print(item);
     if (!tpl)
         return fail_why(why, cap, "out of memory");
     int rc = 0;
@@ -1028,7 +1028,7 @@ static int run_data(runner *r, tp_engine *e, const cJSON *d, char *why, size_t c
                     rc = fail_why(why, cap, "data for %s: %s: %s", table, err.code, err.message);
                     break;
                 }
-                cJSON *o2 = cJSON_Parse(resp);
+                cJSON *o2 = tp_json_parse_str(resp);
                 free(resp);
                 const cJSON *un = member(member(o2, "UnprocessedItems"), table);
                 if (cJSON_IsArray(un) && cJSON_GetArraySize(un) > 0 && tries < 1000) {
@@ -1037,7 +1037,7 @@ static int run_data(runner *r, tp_engine *e, const cJSON *d, char *why, size_t c
                     cJSON *ri = cJSON_AddObjectToObject(req, "RequestItems");
                     cJSON_AddItemToObject(ri, table, cJSON_Duplicate(un, 1));
                     free(body);
-                    body = cJSON_PrintUnformatted(req);
+                    body = tp_json_print(req);
                     cJSON_Delete(req);
                     cJSON_Delete(o2);
                     tp_engine_advance(e, 1000);
@@ -1076,7 +1076,7 @@ static int run_step(runner *r, tp_engine *e, const cJSON *st, char *why, size_t 
         return control_call(e, control, member(st, "body"), why, cap);
     if (!target)
         return fail_why(why, cap, "setup step without \"target\", \"control\" or \"data\"");
-    char *tpl = member(st, "request") ? cJSON_PrintUnformatted(member(st, "request")) : NULL;
+    char *tpl = member(st, "request") ? tp_json_print(member(st, "request")) : NULL;
     subst sv = {.i = 0, .now_ms = tp_engine_now_ms(e), .t_ms = 0, .v = &r->vars};
     char *body = tpl ? expand(tpl, &sv) : NULL;
     free(tpl);
@@ -1091,7 +1091,7 @@ static int run_step(runner *r, tp_engine *e, const cJSON *st, char *why, size_t 
     /* "save": {"NAME": "Response.Path"} -> ${NAME} in later steps and writes */
     const cJSON *save = member(st, "save");
     if (rc == 0 && cJSON_IsObject(save)) {
-        cJSON *o = cJSON_Parse(resp);
+        cJSON *o = tp_json_parse_str(resp);
         const cJSON *x;
         cJSON_ArrayForEach(x, save)
         {
@@ -1104,7 +1104,7 @@ static int run_step(runner *r, tp_engine *e, const cJSON *st, char *why, size_t 
             }
             copy_str(r->vars.name[r->vars.n], sizeof r->vars.name[0], x->string);
             r->vars.value[r->vars.n++] =
-                cJSON_IsString(val) ? strdup(val->valuestring) : cJSON_PrintUnformatted(val);
+                cJSON_IsString(val) ? strdup(val->valuestring) : tp_json_print(val);
         }
         cJSON_Delete(o);
     }
@@ -1206,7 +1206,7 @@ static int run_writes(runner *r, tp_engine *e, const cJSON *writes, char *why, s
         if (!g[k].target && !g[k].control)
             rc = fail_why(why, cap, "writes[%d]: give \"target\" (or \"control\")", k);
         else if (g[k].target) {
-            g[k].tpl = member(w, "request") ? cJSON_PrintUnformatted(member(w, "request"))
+            g[k].tpl = member(w, "request") ? tp_json_print(member(w, "request"))
                                             : strdup("{}");
             if (!g[k].tpl)
                 rc = fail_why(why, cap, "out of memory");
@@ -1247,7 +1247,7 @@ static void run_probe(runner *r, tp_engine *e, const cJSON *p, tp_scenario_probe
     out->ok = target != NULL;
     out->value = 0;
     for (int pages = 0; target && pages < 100000; pages++) {
-        char *body = cJSON_PrintUnformatted(req);
+        char *body = tp_json_print(req);
         char *resp = NULL;
         tp_error err;
         int rc = api_call(r, e, target, body, &resp, &err);
@@ -1258,7 +1258,7 @@ static void run_probe(runner *r, tp_engine *e, const cJSON *p, tp_scenario_probe
                 fprintf(r->out, "probe %s: %s: %s\n", out->name, err.code, err.message);
             break;
         }
-        cJSON *o = cJSON_Parse(resp);
+        cJSON *o = tp_json_parse_str(resp);
         free(resp);
         const cJSON *v = tp_json_path(o, value);
         if (cJSON_IsNumber(v))
@@ -1423,7 +1423,7 @@ static void print_logs(runner *r, tp_engine *e)
         return;
     char *text = NULL;
     int st = tp_engine_control(e, "GET", "/_tidepool/invocations", NULL, &text);
-    cJSON *o = st == 200 ? cJSON_Parse(text) : NULL;
+    cJSON *o = st == 200 ? tp_json_parse_str(text) : NULL;
     free(text);
     const cJSON *arr = cJSON_IsArray(o) ? o : member(o, "invocations");
     int n = cJSON_IsArray(arr) ? cJSON_GetArraySize(arr) : 0;
@@ -1635,7 +1635,7 @@ static int run_fixture(const cJSON *fx, const tp_scenario_options *opts, tp_scen
             return fail_why(why, cap, "cannot write %s: %s", opts->trace_path, strerror(errno));
     }
 
-    char *config = member(fx, "config") ? cJSON_PrintUnformatted(member(fx, "config")) : NULL;
+    char *config = member(fx, "config") ? tp_json_print(member(fx, "config")) : NULL;
     tp_engine_options eo;
     memset(&eo, 0, sizeof eo);
     eo.config_json = config;
@@ -1754,7 +1754,7 @@ static int run_fixture(const cJSON *fx, const tp_scenario_options *opts, tp_scen
 int tp_scenario_run_json(const char *text, const tp_scenario_options *opts,
                          tp_scenario_summary *out, char *why, size_t why_cap)
 {
-    cJSON *fx = cJSON_Parse(text);
+    cJSON *fx = tp_json_parse_str(text);
     if (!fx) {
         memset(out, 0, sizeof *out);
         const char *at = cJSON_GetErrorPtr();

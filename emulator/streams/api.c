@@ -420,7 +420,7 @@ int streams_describe_stream(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     cJSON_AddStringToObject(d, "StreamViewType", s.view_type);
     cJSON_AddNumberToObject(d, "CreationRequestDateTime", (double)s.created_ms / 1000.0);
     cJSON_AddStringToObject(d, "TableName", s.table_name);
-    cJSON *ks = cJSON_Parse(s.key_schema);
+    cJSON *ks = tp_json_parse_str(s.key_schema);
     cJSON_AddItemToObject(d, "KeySchema", cJSON_IsArray(ks) ? ks : cJSON_CreateArray());
     if (!cJSON_IsArray(ks))
         cJSON_Delete(ks);
@@ -566,7 +566,7 @@ int streams_get_records(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
             break;
         }
         const char *text = (const char *)sqlite3_column_text(st, 1);
-        cJSON *rec = text ? cJSON_Parse(text) : NULL;
+        cJSON *rec = text ? tp_json_parse_str(text) : NULL;
         if (!rec) {
             sqlite3_reset(st);
             cJSON_Delete(res);

@@ -18,6 +18,7 @@
 
 #include "core/base64.h"
 #include "core/buf.h"
+#include "core/json.h"
 #include "dynamodb/attr.h"
 #include "dynamodb/number.h"
 #include "lexer.h"
@@ -797,7 +798,7 @@ static int compare_values(const cJSON *a, const cJSON *b)
         return ddb_num_cmp(&n1, &n2);
     }
     if (strcmp(ta, "S") == 0) {
-        int c = strcmp(x, y);
+        int c = tp_str_wire_cmp(x, y);
         return c < 0 ? -1 : c > 0;
     }
     if (strcmp(ta, "B") == 0) {
@@ -819,7 +820,7 @@ typedef struct ev {
     cJSON *owned;
 } ev;
 
-static size_t utf8_bytes(const char *s) { return strlen(s); }
+static size_t utf8_bytes(const char *s) { return tp_str_wire_len(s); }
 
 static void eval_operand(const operand *o, const cJSON *item, ev *out)
 {

@@ -167,6 +167,33 @@ describe('items', () => {
   });
 });
 
+describe('data survives byte for byte', () => {
+  test('U+0000, control characters and non-BMP text round-trip in keys, values and names', async () => {
+    await ddb.send(new CreateTableCommand({
+      TableName: 'texts', BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+    }));
+    const values = ['a\u0000b', '\u0000', 'ctl\u0001\u001f\u007f', '\u{1F600}\u0000\u00e9'];
+    for (const v of values) {
+      const item = { pk: { S: v }, v: { S: v }, ['n\u0000' + v]: { SS: [v, v + '\u0000'] },
+        m: { M: { [v]: { L: [{ S: v }] } } } };
+      await ddb.send(new PutItemCommand({ TableName: 'texts', Item: item }));
+      const got = await ddb.send(new GetItemCommand({
+        TableName: 'texts', Key: { pk: { S: v } }, ConsistentRead: true,
+      }));
+      assert.equal(got.Item.v.S, v);
+      assert.deepEqual([...got.Item['n\u0000' + v].SS].sort(), [v, v + '\u0000'].sort());
+      assert.deepEqual(got.Item.m, item.m);
+    }
+    // DocumentClient: native strings with NULs.
+    const doc = tp.docClient({ maxAttempts: 1 });
+    await doc.send(new PutCommand({ TableName: 'texts', Item: { pk: 'doc\u0000', s: 'x\u0000y' } }));
+    const d = await doc.send(new GetCommand({ TableName: 'texts', Key: { pk: 'doc\u0000' } }));
+    assert.equal(d.Item.s, 'x\u0000y');
+  });
+});
+
 describe('errors', () => {
   test('GetItem on a missing table is ResourceNotFoundException', async () => {
     const e = await rejection(ddb.send(new GetItemCommand({ TableName: 'nope', Key: { pk: { S: 'x' } } })));
