@@ -77,6 +77,7 @@ struct tp_engine {
     size_t nparked;
     uint64_t park_seq;
     int in_run_ready;
+    uint64_t ready_pass;
     /* keys whose re-run found nothing during the run_ready pass in progress */
     char idle_keys[16][256];
     size_t nidle;
@@ -97,6 +98,8 @@ struct parked {
     parked *prev, *next;   /* e->parked_* */
     parked *rnext;         /* e->ready_* */
     int ready, final, lose;
+    uint64_t pass;         /* the run_ready pass that last re-ran it */
+    int pass_runs;         /* how often in that pass */
     char key[256];
     const tp_action *act;
     cJSON *in;
@@ -795,12 +798,18 @@ static void run_ready(tp_engine *e)
         return;
     e->in_run_ready = 1;
     e->nidle = 0;
+    e->ready_pass++;
     parked *p;
     while ((p = ready_pop(e))) {
         int idle = 0;
         for (size_t i = 0; !p->final && i < e->nidle; i++)
             idle |= strcmp(e->idle_keys[i], p->key) == 0;
-        if (idle)
+        /* an action that keeps waking its own key must not spin here */
+        if (p->pass != e->ready_pass) {
+            p->pass = e->ready_pass;
+            p->pass_runs = 0;
+        }
+        if (idle || (!p->final && ++p->pass_runs > 3))
             continue;
         int rc = 0;
         cJSON *out = NULL;

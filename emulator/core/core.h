@@ -29,7 +29,8 @@ typedef struct tp_core_host {
     void *ctx;
     /* Runs target's model validation and action as account/region inside
      * the caller's transaction (engine lock held). No fault rules, no
-     * request trace. 0 ok with *out (caller frees), -1 with err. */
+     * request trace. 0 ok with *out (caller frees), -1 with err. A long
+     * poll never parks here: its first run is its final one. */
     int (*call_in_txn)(void *ctx, const char *account, const char *region, const char *target,
                        cJSON *in, cJSON **out, tp_error *err);
     /* A whole call as from a client (fault rules, validation, its own

@@ -402,7 +402,19 @@ void tp_query_error_code(const tp_query_api *api, const tp_error *err, const cha
             return;
         }
     }
+    /* The AWS front end's own errors are named without "Exception" in the
+     * query protocol (STS and SQS answer MissingAuthenticationToken,
+     * InvalidClientTokenId) */
+    static const char *const front[][2] = {
+        {"MissingAuthenticationTokenException", "MissingAuthenticationToken"},
+        {"IncompleteSignatureException", "IncompleteSignature"},
+        {"InvalidSignatureException", "SignatureDoesNotMatch"},
+        {"UnrecognizedClientException", "InvalidClientTokenId"},
+    };
     *query_code = err->code;
+    for (size_t i = 0; i < sizeof front / sizeof front[0]; i++)
+        if (strcmp(err->code, front[i][0]) == 0)
+            *query_code = front[i][1];
     *sender = err->status < 500;
 }
 

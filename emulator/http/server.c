@@ -345,6 +345,12 @@ static void *watchdog_main(void *p)
             if (np && ni)
                 cap = ncap;
         }
+        if (!cap) {
+            /* out of memory: look again in a while */
+            pthread_mutex_unlock(&s->mu);
+            poll(NULL, 0, 100);
+            continue;
+        }
         size_t n = 0;
         pfd[n++] = (struct pollfd){.fd = s->wake_pipe[0], .events = POLLIN};
         for (conn_state *st = s->parked; st && n < cap; st = st->next) {
@@ -525,7 +531,6 @@ static enum MHD_Result handle_query(tp_http_server *s, struct MHD_Connection *c,
     const char *action = tp_qform_get(&form, "Action");
     const tp_qop *op = tp_query_find_op(&tp_sqs_query_api, action);
     if (!op || !s->host.has_operation(s->host.ctx, "sqs", op->name)) {
-        /* unverified wording */
         tp_fail_raw(&err, 400, "InvalidAction", "The action %.200s is not valid for this endpoint.",
                     action ? action : "");
         tp_qform_free(&form);
@@ -534,6 +539,8 @@ static enum MHD_Result handle_query(tp_http_server *s, struct MHD_Connection *c,
     tp_scope scope;
     if (query_scope(c, &form, &scope, &err) != 0) {
         tp_qform_free(&form);
+        if (tp_error_is(&err, TP_ERR_MISSING_AUTH))
+            err.status = 403;   /* as STS's query API answers it; unverified for SQS */
         return send_query_error(c, st->rid, &err);
     }
     cJSON *in = tp_query_decode(op, &form);
@@ -840,7 +847,7 @@ tp_http_server *tp_http_start(const char *host, int port, int threads, const tp_
         flags, (uint16_t)port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(threads > 0 ? threads : 2),
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)300, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_LISTENING_ADDRESS_REUSE,
+        (unsigned)300, MHD_OPTION_CONNECTION_LIMIT, (unsigned)10000, MHD_OPTION_LISTENING_ADDRESS_REUSE,
         (unsigned)1, MHD_OPTION_END);
     if (!s->daemon) {
         snprintf(why, whylen, "cannot listen on %s:%d (port in use?)", host, port);

@@ -81,6 +81,13 @@ typedef struct options {
     int expect_status; /* 0: any 2xx */
     int json;
     const char *label;
+    /* --hold: connections that each send one request and wait for its
+     * answer the whole run (parked long polls) */
+    int hold;
+    const char *hold_target, *hold_body;
+    /* --then-delete QUEUE_URL: after each answer, a DeleteMessageBatch of
+     * the ReceiptHandles in it (SQS ReceiveMessage + DeleteMessageBatch) */
+    const char *then_delete;
 } options;
 
 static options opt = {
@@ -114,6 +121,7 @@ typedef struct worker {
     size_t nlat, caplat;
     long long ok, errors, transport_errors, reconnects;
     long long status_counts[6]; /* by first digit */
+    long long items;            /* --then-delete: messages deleted */
     uint64_t rng;
 } worker;
 
@@ -158,6 +166,8 @@ typedef struct bytes {
     char *p;
     size_t len, cap;
 } bytes;
+
+static bytes delete_head;   /* --then-delete: the DeleteMessageBatch request head */
 
 static void bytes_reserve(bytes *b, size_t extra)
 {
@@ -442,9 +452,47 @@ static void show_error(int status, const char *body, size_t len, const char *wha
         fprintf(stderr, "tp_bench: first error: %s\n", what ? what : "unknown");
 }
 
+/* --then-delete: deletes the messages a ReceiveMessage answer names, on
+ * the same connection. Returns how many, or -1 on an error. */
+static int delete_received(conn *c, const char *rbody, size_t rlen, bytes *req, bytes *body)
+{
+    static const char key[] = "\"ReceiptHandle\":\"";
+    body->len = 0;
+    bytes_printf(body, "{\"QueueUrl\":\"%s\",\"Entries\":[", opt.then_delete);
+    int n = 0;
+    const char *p = rbody, *end = rbody + rlen;
+    while ((p = memmem(p, (size_t)(end - p), key, sizeof key - 1))) {
+        p += sizeof key - 1;
+        const char *q = memchr(p, '"', (size_t)(end - p));
+        if (!q)
+            break;
+        bytes_printf(body, "%s{\"Id\":\"m%d\",\"ReceiptHandle\":\"%.*s\"}", n ? "," : "", n,
+                     (int)(q - p), p);
+        n++;
+        p = q + 1;
+    }
+    bytes_printf(body, "]}");
+    if (!n)
+        return 0;
+    req->len = 0;
+    bytes_put(req, delete_head.p, delete_head.len);
+    bytes_printf(req, "Content-Length: %zu\r\n\r\n", body->len);
+    bytes_put(req, body->p, body->len);
+    int keep;
+    const char *b;
+    size_t bl;
+    int status = send_all(c->fd, req->p, req->len) == 0 ? read_response(c, &keep, &b, &bl) : -1;
+    if (status / 100 != 2) {
+        show_error(status, status > 0 ? b : NULL, status > 0 ? bl : 0, "DeleteMessageBatch failed");
+        return -1;
+    }
+    return n;
+}
+
 static void *work(void *arg)
 {
     worker *w = arg;
+    bytes dbody = {0}, dreq = {0};
     conn c = {.fd = -1};
     bytes body = {0}, req = {0};
     if (!tmpl.dynamic)
@@ -478,6 +526,15 @@ static void *work(void *arg)
         int status = -1;
         if (send_all(c.fd, req.p, req.len) == 0)
             status = read_response(&c, &keep, &rbody, &rlen);
+        if (status / 100 == 2 && opt.then_delete) {
+            int n = delete_received(&c, rbody, rlen, &dreq, &dbody);
+            if (n < 0) {
+                status = 599;   /* counted as an error below; already shown */
+                rbody = NULL;
+                rlen = 0;
+            } else
+                w->items += n;
+        }
         int64_t t1 = now_ns();
         if (status < 0) {
             w->transport_errors++;
@@ -502,6 +559,8 @@ static void *work(void *arg)
     free(c.in.p);
     free(body.p);
     free(req.p);
+    free(dbody.p);
+    free(dreq.p);
     return NULL;
 }
 
@@ -542,6 +601,101 @@ static uint32_t percentile(const uint32_t *sorted, size_t n, double p)
     return sorted[rank - 1];
 }
 
+/* Request line and headers, without Content-Length. */
+static void build_head(bytes *head, const char *target)
+{
+    bytes_printf(head, "%s %s HTTP/1.1\r\nHost: %s:%d\r\nConnection: keep-alive\r\n", opt.method,
+                 opt.path, opt.host, opt.port);
+    if (opt.aws_json) {
+        bytes_printf(head, "Content-Type: application/x-amz-json-%s\r\n", opt.aws_json);
+        bytes_printf(head,
+                     "Authorization: AWS4-HMAC-SHA256 Credential=%s/20240101/%s/%s/aws4_request, "
+                     "SignedHeaders=host, Signature=00\r\n",
+                     opt.access_key, opt.region, opt.service);
+        bytes_printf(head, "X-Amz-Date: 20240101T000000Z\r\n");
+    }
+    if (target)
+        bytes_printf(head, "X-Amz-Target: %s\r\n", target);
+    for (int i = 0; i < opt.nheaders; i++)
+        bytes_printf(head, "%s\r\n", opt.headers[i]);
+}
+
+/* --- held requests (parked long polls) ------------------------------------ */
+
+/* tidepool_parked_calls from /_tidepool/metrics, or -1. */
+static long long parked_calls(void)
+{
+    conn c = {.fd = -1};
+    if (conn_open(&c) != 0)
+        return -1;
+    bytes req = {0};
+    bytes_printf(&req, "GET /_tidepool/metrics HTTP/1.1\r\nHost: %s:%d\r\n\r\n", opt.host, opt.port);
+    long long n = -1;
+    int keep;
+    const char *body;
+    size_t len;
+    if (send_all(c.fd, req.p, req.len) == 0 && read_response(&c, &keep, &body, &len) == 200) {
+        const char *m = memmem(body, len, "tidepool_parked_calls{} ", 24);
+        n = m ? strtoll(m + 24, NULL, 10) : 0;
+    }
+    free(req.p);
+    free(c.in.p);
+    conn_close(&c);
+    return n;
+}
+
+/* Opens opt.hold connections, each with one request that parks; returns
+ * them once tidepool reports them all parked. */
+static conn *hold_open(void)
+{
+    conn *cs = calloc((size_t)opt.hold, sizeof *cs);
+    if (!cs)
+        die("out of memory");
+    const char *body = opt.hold_body ? opt.hold_body : "{}";
+    bytes req = {0};
+    build_head(&req, opt.hold_target);
+    bytes_printf(&req, "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
+    /* the last run's held connections are cleaned up once the server has
+     * seen them hang up */
+    int64_t until = now_ns() + 30 * 1000000000LL;
+    long long before;
+    while ((before = parked_calls()) > 0 && now_ns() < until) {
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = 10 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    for (int i = 0; i < opt.hold; i++) {
+        cs[i].fd = -1;
+        if (conn_open(&cs[i]) != 0 || send_all(cs[i].fd, req.p, req.len) != 0)
+            die("cannot open held connection %d (%s)", i, strerror(errno));
+    }
+    free(req.p);
+    until = now_ns() + 30 * 1000000000LL;
+    long long n = 0;
+    while (now_ns() < until && (n = parked_calls()) < before + opt.hold) {
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = 10 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    if (n < before + opt.hold)
+        die("only %lld of %d held requests parked (is the server's --clock virtual and the body a "
+            "long poll?)", n - before, opt.hold);
+    return cs;
+}
+
+/* Closes the held connections; returns how many had no answer yet. */
+static long long hold_close(conn *cs)
+{
+    long long waiting = 0;
+    for (int i = 0; i < opt.hold; i++) {
+        char b;
+        ssize_t r = recv(cs[i].fd, &b, 1, MSG_DONTWAIT);
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            waiting++;
+        conn_close(&cs[i]);
+    }
+    free(cs);
+    return waiting;
+}
+
 static void usage(FILE *f)
 {
     fputs("usage: tp_bench --port N [options]\n"
@@ -566,6 +720,14 @@ static void usage(FILE *f)
           "  --expect-status N    count only this status as success (default: any 2xx)\n"
           "  --label TEXT         name printed with the results\n"
           "  --json               print one JSON line instead of text\n"
+          "  --hold N             first park N requests (--hold-target, --hold-body; e.g. SQS\n"
+          "                       ReceiveMessage with WaitTimeSeconds) on their own connections,\n"
+          "                       wait until tidepool_parked_calls reports them, keep them\n"
+          "                       waiting during the run\n"
+          "  --hold-target T      X-Amz-Target of the held requests\n"
+          "  --hold-body TEXT     body of the held requests\n"
+          "  --then-delete URL    after each answer, DeleteMessageBatch on queue URL of the\n"
+          "                       ReceiptHandles in it (one measured op: receive + delete)\n"
           "Body placeholders: {{n}} counter, {{r}} random key, {{pad:N}} N bytes of 'x'.\n",
           f);
 }
@@ -584,7 +746,8 @@ int main(int argc, char **argv)
 {
     enum {
         O_HOST = 256, O_PORT, O_PATH, O_TARGET, O_AWSJSON, O_AK, O_REGION, O_SERVICE, O_BODYFILE,
-        O_KSTART, O_KSPACE, O_SEED, O_EXPECT, O_LABEL, O_JSON, O_HELP
+        O_KSTART, O_KSPACE, O_SEED, O_EXPECT, O_LABEL, O_JSON, O_HELP, O_HOLD, O_HOLD_TARGET,
+        O_HOLD_BODY, O_THEN_DELETE
     };
     static const struct option longs[] = {
         {"host", required_argument, 0, O_HOST},
@@ -608,6 +771,10 @@ int main(int argc, char **argv)
         {"expect-status", required_argument, 0, O_EXPECT},
         {"label", required_argument, 0, O_LABEL},
         {"json", no_argument, 0, O_JSON},
+        {"hold", required_argument, 0, O_HOLD},
+        {"hold-target", required_argument, 0, O_HOLD_TARGET},
+        {"hold-body", required_argument, 0, O_HOLD_BODY},
+        {"then-delete", required_argument, 0, O_THEN_DELETE},
         {"help", no_argument, 0, O_HELP},
         {0, 0, 0, 0},
     };
@@ -648,6 +815,10 @@ int main(int argc, char **argv)
         case O_EXPECT: opt.expect_status = (int)parse_ll(optarg, "--expect-status", 100, 599); break;
         case O_LABEL: opt.label = optarg; break;
         case O_JSON: opt.json = 1; break;
+        case O_HOLD: opt.hold = (int)parse_ll(optarg, "--hold", 0, 100000); break;
+        case O_HOLD_TARGET: opt.hold_target = optarg; break;
+        case O_HOLD_BODY: opt.hold_body = optarg; break;
+        case O_THEN_DELETE: opt.then_delete = optarg; break;
         case 'h':
         case O_HELP: usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -673,24 +844,14 @@ int main(int argc, char **argv)
     atomic_store(&counter, opt.key_start);
 
     bytes head = {0};
-    bytes_printf(&head, "%s %s HTTP/1.1\r\nHost: %s:%d\r\nConnection: keep-alive\r\n", opt.method,
-                 opt.path, opt.host, opt.port);
-    if (opt.aws_json) {
-        bytes_printf(&head, "Content-Type: application/x-amz-json-%s\r\n", opt.aws_json);
-        bytes_printf(&head,
-                     "Authorization: AWS4-HMAC-SHA256 Credential=%s/20240101/%s/%s/aws4_request, "
-                     "SignedHeaders=host, Signature=00\r\n",
-                     opt.access_key, opt.region, opt.service);
-        bytes_printf(&head, "X-Amz-Date: 20240101T000000Z\r\n");
-    }
-    if (opt.target)
-        bytes_printf(&head, "X-Amz-Target: %s\r\n", opt.target);
-    for (int i = 0; i < opt.nheaders; i++)
-        bytes_printf(&head, "%s\r\n", opt.headers[i]);
+    build_head(&head, opt.target);
     fixed_head = head.p;
+    if (opt.then_delete)
+        build_head(&delete_head, "AmazonSQS.DeleteMessageBatch");
     fixed_head_len = head.len;
 
     signal(SIGPIPE, SIG_IGN);
+    conn *held = opt.hold ? hold_open() : NULL;
     worker *ws = calloc((size_t)opt.concurrency, sizeof *ws);
     if (!ws)
         die("out of memory");
@@ -709,9 +870,10 @@ int main(int argc, char **argv)
     double elapsed = (double)(now_ns() - start) / 1e9;
 
     size_t total = 0;
-    long long ok = 0, errors = 0, transport = 0, status_counts[6] = {0};
+    long long ok = 0, errors = 0, transport = 0, status_counts[6] = {0}, items = 0;
     for (int i = 0; i < opt.concurrency; i++) {
         total += ws[i].nlat;
+        items += ws[i].items;
         ok += ws[i].ok;
         errors += ws[i].errors;
         transport += ws[i].transport_errors;
@@ -735,12 +897,15 @@ int main(int argc, char **argv)
     uint32_t p50 = percentile(all, total, 50), p90 = percentile(all, total, 90),
              p99 = percentile(all, total, 99), mx = total ? all[total - 1] : 0;
 
+    /* the held requests must still be waiting: none answered during the run */
+    long long held_left = opt.hold ? hold_close(held) : 0;
     if (opt.json) {
         printf("{\"label\":\"%s\",\"concurrency\":%d,\"seconds\":%.3f,\"requests\":%zu,\"ok\":%lld,"
                "\"errors\":%lld,\"transport_errors\":%lld,\"ops_per_s\":%.1f,\"mean_us\":%.1f,"
-               "\"p50_us\":%u,\"p90_us\":%u,\"p99_us\":%u,\"max_us\":%u}\n",
+               "\"p50_us\":%u,\"p90_us\":%u,\"p99_us\":%u,\"max_us\":%u,\"held\":%lld,"
+               "\"deleted\":%lld}\n",
                opt.label ? opt.label : "", opt.concurrency, elapsed, total, ok, errors, transport, ops,
-               mean, p50, p90, p99, mx);
+               mean, p50, p90, p99, mx, held_left, items);
     } else {
         if (opt.label)
             printf("[%s] ", opt.label);
@@ -750,10 +915,15 @@ int main(int argc, char **argv)
                errors, transport, status_counts[2], status_counts[4], status_counts[5]);
         printf("  %.1f ops/s  latency us: mean %.1f  p50 %u  p90 %u  p99 %u  max %u\n", ops, mean, p50, p90,
                p99, mx);
+        if (opt.hold)
+            printf("  %lld of %d held requests still waiting at the end\n", held_left, opt.hold);
+        if (opt.then_delete)
+            printf("  %lld messages received and deleted\n", items);
     }
     free(all);
     free(ws);
     free(head.p);
+    free(delete_head.p);
     free(file_body);
     free(tmpl.segs);
     return errors ? 1 : 0;

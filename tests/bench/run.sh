@@ -10,6 +10,10 @@
 #             in real time (tests/bench/pipeline.c: Invoke, tp_call round
 #             trips, stream -> mapping -> handler -> UpdateItem)
 #   fixtures  real seconds of `tidepool run fixtures/X.json` for each fixture
+#   parked    PutItem/GetItem latency with 0 and with 1,000 parked SQS long
+#             polls (a virtual-clock server, so they stay parked)
+#   SQS       SendMessage, SendMessageBatch(10), ReceiveMessage(10) +
+#             DeleteMessageBatch at each concurrency
 #
 # Everything runs in memory on a free 127.0.0.1 port, each load phase is
 # bounded by DURATION seconds, and tidepool is stopped at the end.
@@ -160,6 +164,83 @@ kill -TERM "$pid"
 wait "$pid" || { echo "tidepool exited non-zero on SIGTERM:" >&2; tail -20 "$work/tidepool.log" >&2; }
 pid=
 
+# SQS, and DynamoDB latency beside 1,000 parked long polls. A second
+# tidepool on the virtual clock, so parked ReceiveMessage calls
+# (WaitTimeSeconds 20) stay parked for the whole measurement.
+port2=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$BIN" serve --host 127.0.0.1 --port "$port2" --clock virtual --threads 2 --config "$work/bench.json" \
+    2>"$work/tidepool2.log" &
+pid=$!
+for _ in $(seq 1 200); do
+    if "$BENCH" --port "$port2" -X GET --path /_tidepool/health -n 1 -d 1 >/dev/null 2>&1; then
+        break
+    fi
+    kill -0 "$pid" 2>/dev/null || { cat "$work/tidepool2.log" >&2; exit 1; }
+    sleep 0.05
+done
+ddb2() { # ddb2 OPERATION [tp_bench options...]
+    local op=$1
+    shift
+    "$BENCH" --port "$port2" --aws-json 1.0 --target "DynamoDB_20120810.$op" --json "$@" || true
+}
+sqs2() { # sqs2 OPERATION [tp_bench options...]
+    local op=$1
+    shift
+    "$BENCH" --port "$port2" --aws-json 1.0 --service sqs --target "AmazonSQS.$op" --json "$@" || true
+}
+ddb2 CreateTable -n 1 -d 5 --label create -b \
+    '{"TableName":"bench","AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"}],"KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}],"BillingMode":"PAY_PER_REQUEST"}' >/dev/null
+sqs2 CreateQueue -n 1 -d 5 --label createq -b '{"QueueName":"parked"}' >/dev/null
+sqs2 CreateQueue -n 1 -d 5 --label createq -b '{"QueueName":"load"}' >/dev/null
+qurl() { # queue URLs name the account of tp_bench's access key: ask for them
+    python3 - "$port2" "$1" <<'PY'
+import json, sys, urllib.request
+port, name = sys.argv[1], sys.argv[2]
+auth = ("AWS4-HMAC-SHA256 Credential=AKIDBENCH/20240101/us-east-1/sqs/aws4_request, "
+        "SignedHeaders=host, Signature=00")
+req = urllib.request.Request("http://127.0.0.1:%s/" % port, data=json.dumps({"QueueName": name}).encode(),
+                             headers={"Content-Type": "application/x-amz-json-1.0", "Authorization": auth,
+                                      "X-Amz-Target": "AmazonSQS.GetQueueUrl",
+                                      "X-Amz-Date": "20240101T000000Z"})
+print(json.load(urllib.request.urlopen(req))["QueueUrl"])
+PY
+}
+parked_url=$(qurl parked)
+load_url=$(qurl load)
+hold_body="{\"QueueUrl\":\"$parked_url\",\"WaitTimeSeconds\":20}"
+: >"$work/parked.jsonl"
+for held in 0 1000; do
+    hold=()
+    if [ "$held" -gt 0 ]; then
+        hold=(--hold "$held" --hold-target AmazonSQS.ReceiveMessage --hold-body "$hold_body")
+    fi
+    for c in $CONCURRENCY; do
+        ddb2 PutItem -c "$c" -d "$DURATION" --key-start $((held * 100000000 + c * 1000000)) \
+            --label "PutItem 1KB" -b "$put_body" "${hold[@]}" >>"$work/parked.jsonl"
+        ddb2 GetItem -c "$c" -d "$DURATION" --key-start $((held * 100000000 + c * 1000000)) \
+            --key-space 1000 --label "GetItem 1KB" -b "$get_body" "${hold[@]}" >>"$work/parked.jsonl"
+    done
+done
+# SQS throughput with 1 KB messages; ReceiveMessage(10) + DeleteMessageBatch
+# (one measured op) drains what the sends put in.
+: >"$work/sqs.jsonl"
+for c in $CONCURRENCY; do
+    sqs2 SendMessage -c "$c" -d "$DURATION" --label "SendMessage 1KB" \
+        -b "{\"QueueUrl\":\"$load_url\",\"MessageBody\":\"m{{n}} {{pad:1000}}\"}" >>"$work/sqs.jsonl"
+done
+batch_entries=$(python3 -c 'print(",".join("{\"Id\":\"e%d\",\"MessageBody\":\"m{{n}}-%d {{pad:1000}}\"}" % (i, i) for i in range(10)))')
+for c in $CONCURRENCY; do
+    sqs2 SendMessageBatch -c "$c" -d "$DURATION" --label "SendMessageBatch 10" \
+        -b "{\"QueueUrl\":\"$load_url\",\"Entries\":[$batch_entries]}" >>"$work/sqs.jsonl"
+done
+for c in $CONCURRENCY; do
+    sqs2 ReceiveMessage -c "$c" -d "$DURATION" --label "Receive 10 + DeleteBatch" --then-delete "$load_url" \
+        -b "{\"QueueUrl\":\"$load_url\",\"MaxNumberOfMessages\":10}" >>"$work/sqs.jsonl"
+done
+kill -TERM "$pid"
+wait "$pid" || { echo "tidepool (virtual clock) exited non-zero on SIGTERM:" >&2; tail -20 "$work/tidepool2.log" >&2; }
+pid=
+
 python3 - "$work" "$BIN" "$rss_after" "$keys" <<'EOF'
 import json, os, statistics, subprocess, sys
 
@@ -188,6 +269,31 @@ for r in rows:
 print()
 print("  RSS after the load (%d PutItem items plus the batch, Query and Scan tables): %.1f MiB" % (keys, rss_after / 1024))
 if any(r["errors"] for r in rows):
+    print("  note: some requests failed; tp_bench printed the first failure above")
+
+parked = [json.loads(l) for l in open(os.path.join(work, "parked.jsonl")) if l.strip()]
+sqs = [json.loads(l) for l in open(os.path.join(work, "sqs.jsonl")) if l.strip()]
+print()
+print("  beside parked SQS long polls (virtual clock, 2 server threads; latency p50 / p99 us)")
+print("  %-15s %5s %18s %18s" % ("operation", "conc", "0 parked", "1000 parked"))
+by = {(r["label"], r["concurrency"], r.get("held", 0) > 0): r for r in parked}
+def cell(r):
+    return "%7d /%7d" % (r["p50_us"], r["p99_us"]) if r else "-"
+for (label, conc, held) in sorted(by):
+    if held:
+        continue
+    b = by.get((label, conc, True))
+    note = "" if not b or b.get("held") == 1000 else "  (only %d still parked at the end)" % b.get("held", 0)
+    print("  %-15s %5d %18s %18s%s" % (label, conc, cell(by[(label, conc, False)]), cell(b), note))
+print()
+print("  SQS (JSON protocol, virtual clock)")
+print("  %-24s %5s %10s %10s %8s %8s %8s %9s" % ("operation", "conc", "requests", "ops/s", "p50 us",
+                                                  "p99 us", "errors", "deleted"))
+for r in sqs:
+    print("  %-24s %5d %10d %10.0f %8d %8d %8d %9s" % (r["label"], r["concurrency"], r["requests"],
+                                                       r["ops_per_s"], r["p50_us"], r["p99_us"], r["errors"],
+                                                       r.get("deleted") or ""))
+if any(r["errors"] for r in parked + sqs):
     print("  note: some requests failed; tp_bench printed the first failure above")
 EOF
 

@@ -304,6 +304,16 @@ class OnTheWire(TidepoolTestCase):
         self.assertEqual(root.find(NS + "Error/" + NS + "Code").text, "InvalidAction")
         self.assertEqual(root.find(NS + "Error/" + NS + "Type").text, "Sender")
 
+    def test_a_query_without_credentials(self):
+        form = urllib.parse.urlencode({"Action": "ListQueues"})
+        status, _, body = self.tidepool.raw("POST", "/", form, {
+            "Content-Type": "application/x-www-form-urlencoded"})
+        root = ET.fromstring(body)
+        self.assertEqual(status, 403)
+        self.assertEqual(root.find(NS + "Error/" + NS + "Code").text, "MissingAuthenticationToken")
+        self.assertEqual(root.find(NS + "Error/" + NS + "Message").text,
+                         "Request is missing Authentication Token")
+
     def test_each_access_key_is_its_own_account(self):
         a = sqs_client(self.tidepool, "query", access_key="AKIDALPHA")
         b = sqs_client(self.tidepool, "json", access_key="AKIDBETA")

@@ -213,6 +213,10 @@ static const error_case error_cases[] = {
     {"InvalidParameterValue", 400, "Value <x> & more", "Sender", "InvalidParameterValue"},
     {"MissingParameter", 400, "m", "Sender", "MissingParameter"},
     {"InternalFailure", 500, "m", "Receiver", "InternalFailure"},
+    /* the front end's, in the query protocol's spelling */
+    {"MissingAuthenticationTokenException", 403, "Request is missing Authentication Token",
+     "Sender", "MissingAuthenticationToken"},
+    {"IncompleteSignatureException", 400, "m", "Sender", "IncompleteSignature"},
 };
 
 static void test_errors(void **state)
