@@ -926,9 +926,10 @@ int sqs_receive_message(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         sqs_wake_at(r->core, &q, r->now_ms, r->now_ms + vt * 1000);
     else if (taken > 0)
         sqs_wake_at(r->core, &q, r->now_ms, r->now_ms);
-    /* Nothing yet: a long poll parks when the engine can park it (a client
-     * call; internal callers always get an answer at once). */
-    if (taken == 0 && wait > 0 && !r->park_final && r->endpoint && r->core->host &&
+    /* Nothing yet: a long poll parks when the engine can park it (the
+     * engine gives handlers and pollers park_final, so they get an answer
+     * at once; HTTP clients and tp_engine_call wait). */
+    if (taken == 0 && wait > 0 && !r->park_final && r->core->host &&
         r->core->host->wake) {
         cJSON_Delete(messages);
         /* a woken poll that still finds nothing keeps its first deadline */
