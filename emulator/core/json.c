@@ -177,6 +177,40 @@ int tp_str_wire_bytes(const char *s, size_t len, tp_buf *out)
     return 0;
 }
 
+long tp_utf8_next(const unsigned char **p, const unsigned char *end)
+{
+    const unsigned char *s = *p;
+    long cp;
+    int n;
+    if (s[0] < 0x80) {
+        cp = s[0];
+        n = 0;
+    } else if ((s[0] & 0xe0) == 0xc0) {
+        cp = s[0] & 0x1f;
+        n = 1;
+    } else if ((s[0] & 0xf0) == 0xe0) {
+        cp = s[0] & 0x0f;
+        n = 2;
+    } else if ((s[0] & 0xf8) == 0xf0) {
+        cp = s[0] & 0x07;
+        n = 3;
+    } else {
+        return -1;
+    }
+    if (end - s < n + 1)
+        return -1;
+    for (int i = 1; i <= n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return -1;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    static const long min[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return -1;
+    *p = s + n + 1;
+    return cp;
+}
+
 int tp_str_from_wire(const void *bytes, size_t len, tp_buf *out)
 {
     const char *s = bytes;

@@ -40,6 +40,10 @@ size_t tp_str_wire_len(const char *s);
 int tp_str_wire_cmp(const char *a, const char *b);
 /* Appends the bytes the client sent (TP_NUL as 0x00); 0, or -1 out of memory. */
 int tp_str_wire_bytes(const char *s, size_t len, tp_buf *out);
+/* Next code point of UTF-8 text at *p (before end), strictly: no
+ * overlong forms (so TP_NUL too is refused), no surrogates, nothing past
+ * U+10FFFF. Advances *p; -1 for a malformed sequence. */
+long tp_utf8_next(const unsigned char **p, const unsigned char *end);
 /* Appends bytes as an internal string (0x00 as TP_NUL); 0 or -1. */
 int tp_str_from_wire(const void *bytes, size_t len, tp_buf *out);
 /* Adds a number that must stay an integer in the output (cJSON prints

@@ -26,35 +26,6 @@
 
 /* --- the tag character set ------------------------------------------------ */
 
-/* Next code point of UTF-8 text, or -1 for a malformed sequence. */
-static long next_cp(const unsigned char **p)
-{
-    const unsigned char *s = *p;
-    long cp;
-    int n;
-    if (s[0] < 0x80) {
-        cp = s[0];
-        n = 0;
-    } else if ((s[0] & 0xe0) == 0xc0) {
-        cp = s[0] & 0x1f;
-        n = 1;
-    } else if ((s[0] & 0xf0) == 0xe0) {
-        cp = s[0] & 0x0f;
-        n = 2;
-    } else if ((s[0] & 0xf8) == 0xf0) {
-        cp = s[0] & 0x07;
-        n = 3;
-    } else {
-        return -1;
-    }
-    for (int i = 1; i <= n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return -1;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    *p = s + n + 1;
-    return cp;
-}
 
 /* AWS's tag pattern is ^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$: letters, spaces and
  * digits of any script plus _ . : / = + - @. Without Unicode tables this
@@ -102,10 +73,10 @@ static int tag_cp_ok(long cp)
 /* 1 when text matches the pattern and has min..max characters. */
 static int tag_text_ok(const char *text, size_t min, size_t max)
 {
-    const unsigned char *p = (const unsigned char *)text;
+    const unsigned char *p = (const unsigned char *)text, *end = p + strlen(text);
     size_t n = 0;
     while (*p) {
-        long cp = next_cp(&p);
+        long cp = tp_utf8_next(&p, end);
         if (cp < 0 || !tag_cp_ok(cp))
             return 0;
         n++;
