@@ -49,9 +49,10 @@ extern const tp_service ddb_service;
 extern const tp_service streams_service;
 extern const tp_service lambda_service;
 extern const tp_service sqs_service;
+extern const tp_service kin_service;
 
 static const tp_service *const services[] = {&ddb_service, &streams_service, &lambda_service,
-                                             &sqs_service};
+                                             &sqs_service, &kin_service};
 
 typedef struct parked parked;
 

@@ -17,7 +17,10 @@ int tp_awsjson_error_fields(const tp_json_service *svc, const tp_error *err,
                             const cJSON *fields, tp_buf *out)
 {
     const tp_error_info *info = tp_error_info_find(err->code);
-    const char *ns = info && info->coral_ns ? info->coral_ns : svc->error_ns;
+    /* A service without a namespace (Kinesis) answers bare codes, front-end
+     * errors included ("ValidationException", "SerializationException"). */
+    const char *ns = info && info->coral_ns && svc->error_ns && *svc->error_ns ? info->coral_ns
+                                                                              : svc->error_ns;
     char type[256];
     if (ns && *ns)
         snprintf(type, sizeof type, "%s#%s", ns, err->code);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "awsjson.h"
+#include "cbor.h"
 #include "core/hash.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -46,7 +47,7 @@ struct tp_http_server {
 
 /* How the answer to this request is written: decided before the call so a
  * parked call's late answer is written the same way. */
-typedef enum { PROTO_JSON, PROTO_QUERY } proto_kind;
+typedef enum { PROTO_JSON, PROTO_QUERY, PROTO_CBOR } proto_kind;
 
 typedef enum {
     PARK_NONE,
@@ -189,6 +190,48 @@ static int is_lost(int rc, const tp_error *err)
                        strcmp(err->code, "ResponseLost") == 0);
 }
 
+/* --- CBOR (Kinesis: application/x-amz-cbor-1.1) ---------------------------
+ * The same flow as handle_awsjson with CBOR bodies both ways (http/cbor.h);
+ * only Kinesis speaks it. Errors are the CBOR map {"__type", "message"}. */
+
+static int is_cbor_content_type(const char *ct)
+{
+    return ct && strncasecmp(ct, "application/x-amz-cbor-1.1", 26) == 0;
+}
+
+static const char *const kinesis_blobs[] = {"Data", NULL};
+static const char *const kinesis_times[] = {"ApproximateArrivalTimestamp", "StreamCreationTimestamp",
+                                            "ConsumerCreationTimestamp", "Timestamp", NULL};
+static const tp_cbor_hints kinesis_hints = {.blobs = kinesis_blobs, .timestamps = kinesis_times};
+
+static enum MHD_Result send_cbor(struct MHD_Connection *c, int status, const char *rid,
+                                 const cJSON *tree)
+{
+    tp_buf b;
+    tp_buf_init(&b);
+    if (tp_cbor_encode(tree, &kinesis_hints, &b) != 0)
+        tp_buf_reset(&b);
+    return send_body(c, status, "application/x-amz-cbor-1.1", rid, 0, &b);
+}
+
+static enum MHD_Result send_cbor_error(struct MHD_Connection *c, const char *rid,
+                                       const tp_error *err, const cJSON *fields)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "__type", err->code);
+    if (err->message[0])
+        cJSON_AddStringToObject(o, "message", err->message);
+    const cJSON *f;
+    cJSON_ArrayForEach(f, fields)
+    {
+        if (f->string && !cJSON_GetObjectItemCaseSensitive(o, f->string))
+            cJSON_AddItemToObject(o, f->string, cJSON_Duplicate(f, 1));
+    }
+    enum MHD_Result ret = send_cbor(c, err->status, rid, o);
+    cJSON_Delete(o);
+    return ret;
+}
+
 /* Writes the call's answer in the request's protocol; consumes out. */
 static enum MHD_Result answer(struct MHD_Connection *c, conn_state *st, int rc, cJSON *out,
                               const tp_error *err)
@@ -199,6 +242,18 @@ static enum MHD_Result answer(struct MHD_Connection *c, conn_state *st, int rc, 
     }
     tp_buf b;
     tp_buf_init(&b);
+    if (st->proto == PROTO_CBOR) {
+        enum MHD_Result ret;
+        if (rc != 0) {
+            ret = send_cbor_error(c, st->rid, err, out);
+        } else {
+            cJSON *empty = out ? NULL : cJSON_CreateObject();
+            ret = send_cbor(c, 200, st->rid, out ? out : empty);
+            cJSON_Delete(empty);
+        }
+        cJSON_Delete(out);
+        return ret;
+    }
     if (st->proto == PROTO_QUERY) {
         if (rc != 0) {
             cJSON_Delete(out);   /* a failed call's extra error members have no XML form */
@@ -565,6 +620,47 @@ static enum MHD_Result handle_query(tp_http_server *s, struct MHD_Connection *c,
     return run_call(s, c, st, &scope, "sqs", op->name, in);
 }
 
+static enum MHD_Result handle_cbor(tp_http_server *s, struct MHD_Connection *c, conn_state *st,
+                                   const char *method, const tp_route *route, const char *body,
+                                   size_t len)
+{
+    char *rid = st->rid;
+    s->host.request_id(s->host.ctx, rid, sizeof st->rid);
+    tp_error err;
+    tp_error_clear(&err);
+    if (strcmp(method, "POST") != 0 || strcmp(route->svc->service, "kinesis") != 0) {
+        tp_buf b;
+        tp_buf_init(&b);
+        tp_buf_puts(&b, "<UnknownOperationException/>\n");
+        return send_body(c, 404, NULL, rid, 0, &b);
+    }
+    char why[128];
+    cJSON *in = len ? tp_cbor_decode(body, len, why, sizeof why) : NULL;
+    if (len && !cJSON_IsObject(in)) {
+        cJSON_Delete(in);
+        tp_fail(&err, TP_ERR_SERIALIZATION, NULL);
+        return send_cbor_error(c, rid, &err, NULL);
+    }
+    if (!route->operation || !*route->operation ||
+        !s->host.has_operation(s->host.ctx, route->svc->service, route->operation)) {
+        cJSON_Delete(in);
+        tp_fail(&err, TP_ERR_UNKNOWN_OPERATION, NULL);
+        return send_cbor_error(c, rid, &err, NULL);
+    }
+    tp_scope scope;
+    if (request_scope(c, &scope, &err) != 0) {
+        cJSON_Delete(in);
+        return send_cbor_error(c, rid, &err, NULL);
+    }
+    if (!in) {
+        tp_fail(&err, TP_ERR_SERIALIZATION, NULL);
+        return send_cbor_error(c, rid, &err, NULL);
+    }
+    st->proto = PROTO_CBOR;
+    st->svc = route->svc;
+    return run_call(s, c, st, &scope, route->svc->service, route->operation, in);
+}
+
 /* --- restJson (Lambda) ---------------------------------------------------- */
 
 static const char *conn_header(void *ctx, const char *name)
@@ -784,6 +880,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     case TP_ROUTE_CONTROL:
         return handle_control(s, c, method, url, body, st->body.len);
     case TP_ROUTE_AWSJSON:
+        if (is_cbor_content_type(ct))
+            return handle_cbor(s, c, st, method, &route, body, st->body.len);
         return handle_awsjson(s, c, st, method, &route, body, st->body.len);
     case TP_ROUTE_SQS_QUERY:
         return handle_query(s, c, st, method, url, body, st->body.len);
