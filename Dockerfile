@@ -8,7 +8,7 @@ FROM debian:bookworm-slim AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config \
-      libmicrohttpd-dev libsqlite3-dev libcjson-dev uuid-dev libssl-dev zlib1g-dev \
+      libmicrohttpd-dev libsqlite3-dev libcjson-dev uuid-dev libssl-dev zlib1g-dev libcbor-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Only what the binary is built from (CMakeLists.txt also names the
@@ -25,7 +25,7 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      libmicrohttpd12 libsqlite3-0 libcjson1 libuuid1 libssl3 zlib1g curl \
+      libmicrohttpd12 libsqlite3-0 libcjson1 libuuid1 libssl3 zlib1g libcbor0.8 curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /data --create-home tidepool
 COPY --from=build /src/build/tidepool /usr/local/bin/tidepool

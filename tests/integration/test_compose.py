@@ -29,6 +29,7 @@ DEV_PACKAGES = {
     "uuid": "uuid-dev",
     "libcrypto": "libssl-dev",
     "zlib": "zlib1g-dev",
+    "libcbor": "libcbor-dev",
 }
 # ... and the runtime library package (final stage)
 RUNTIME_PACKAGES = {
@@ -38,6 +39,7 @@ RUNTIME_PACKAGES = {
     "uuid": "libuuid1",
     "libcrypto": "libssl3",
     "zlib": "zlib1g",
+    "libcbor": "libcbor0.8",   # bookworm's soname package
 }
 
 
