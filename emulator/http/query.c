@@ -595,6 +595,21 @@ int tp_query_encode(const tp_query_api *api, const tp_qop *op, const cJSON *out,
     return b->data ? 0 : -1;
 }
 
+/* Errors the query protocol words differently from the JSON protocol
+ * (same code, same status): SQS answers a query client's missing queue
+ * with the WSDL-era sentence. */
+static const char *query_message(const char *query_code, const char *message)
+{
+    static const char *const words[][3] = {
+        {"AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist.",
+         "The specified queue does not exist for this wsdl version."},
+    };
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (strcmp(query_code, words[i][0]) == 0 && strcmp(message, words[i][1]) == 0)
+            return words[i][2];
+    return message;
+}
+
 int tp_query_error(const tp_query_api *api, const tp_error *err, const char *request_id, tp_buf *b)
 {
     const char *code;
@@ -604,7 +619,7 @@ int tp_query_error(const tp_query_api *api, const tp_error *err, const char *req
                   api->xmlns, sender ? "Sender" : "Receiver");
     tp_query_xml_escape(b, code);
     tp_buf_puts(b, "</Code><Message>");
-    tp_query_xml_escape(b, err->message);
+    tp_query_xml_escape(b, query_message(code, err->message));
     tp_buf_puts(b, "</Message><Detail/></Error><RequestId>");
     tp_query_xml_escape(b, request_id ? request_id : "");
     tp_buf_puts(b, "</RequestId></ErrorResponse>");

@@ -581,7 +581,9 @@ static int insert_mapping(tp_req *r, cJSON *in, const char *source, cJSON *conf,
     const char *fname = tp_json_str(in, "FunctionName");
     char farn[256];
     if (function_resolve(r, fname ? fname : "", from_config, farn, sizeof farn, err) != 0 ||
-        (!from_config && esm_source_for(source)->exists(r, source, err) != 0)) {
+        (!from_config && esm_source_for(source)->exists(r, source, err) != 0) ||
+        (!from_config && esm_source_for(source)->suits &&
+         esm_source_for(source)->suits(r, source, farn, err) != 0)) {
         cJSON_Delete(conf);
         return -1;
     }
@@ -832,6 +834,9 @@ int esm_update(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     if (settings_merge(r->core, in, m.conf, m.src && !m.src->stream, err) != 0)
         goto out;
     if (fname && function_resolve(r, fname, 0, farn, sizeof farn, err) != 0)
+        goto out;
+    /* a new function must suit the source as at creation */
+    if (fname && m.src && m.src->suits && m.src->suits(r, m.source_arn, farn, err) != 0)
         goto out;
     char *text = tp_json_print(m.conf);
     sqlite3_stmt *st = stmt(r->core, sql);

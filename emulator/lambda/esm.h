@@ -108,6 +108,10 @@ struct esm_source {
     /* CreateEventSourceMapping's check that the source is there: 0, or
      * -1 with Lambda's answer in err */
     int (*exists)(tp_req *r, const char *arn, tp_error *err);
+    /* Create/UpdateEventSourceMapping's check that the source suits the
+     * function (an SQS queue's visibility timeout against the function's
+     * timeout): 0, or -1 with Lambda's answer in err. May be NULL. */
+    int (*suits)(tp_req *r, const char *arn, const char *function_arn, tp_error *err);
     const esm_stream_source *stream;   /* stream-like: poller.c's lanes */
     /* a source with its own runtime (stream == NULL) */
     int64_t (*poll)(tp_core *core, esm_mapping *m);   /* when it next wants a turn */

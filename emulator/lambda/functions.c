@@ -194,6 +194,7 @@ static int row_load(tp_core *core, const char *account, const char *region, cons
         row_clear(row);
         return -1;
     }
+    f->memory_mb = tp_json_int(row->config, "MemorySize", 128);
     const cJSON *vars = tp_json_path(row->config, "Environment.Variables");
     if (cJSON_IsObject(vars))
         f->env = cJSON_Duplicate(vars, 1);

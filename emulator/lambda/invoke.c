@@ -240,11 +240,15 @@ static char *log_with_frame(const lambda_inv *inv, int64_t end_ms, const char *t
     if (inv->log.len)
         tp_buf_append(&b, inv->log.data, inv->log.len);
     int64_t dur = end_ms - inv->start_ms;
+    /* nothing measures a handler's memory: report a small function's use,
+     * never more than its size */
+    int64_t used_mb = inv->fn.memory_mb < 128 ? inv->fn.memory_mb : 128;
     tp_buf_printf(&b, "END RequestId: %s\n", inv->request_id);
     tp_buf_printf(&b,
                   "REPORT RequestId: %s\tDuration: %lld.00 ms\tBilled Duration: %lld ms\t"
-                  "Memory Size: 128 MB\tMax Memory Used: 128 MB\t\n",
-                  inv->request_id, (long long)dur, (long long)(dur > 0 ? dur : 1));
+                  "Memory Size: %lld MB\tMax Memory Used: %lld MB\t\n",
+                  inv->request_id, (long long)dur, (long long)(dur > 0 ? dur : 1),
+                  (long long)inv->fn.memory_mb, (long long)used_mb);
     if (timeout_line)
         tp_buf_printf(&b, "%s\n", timeout_line);
     char *s = tp_buf_take(&b);

@@ -75,6 +75,7 @@ typedef struct lambda_fn {
     char handler[129];
     int64_t timeout_ms;     /* Timeout * 1000; default 3 s, at most 900 s */
     int reserved;           /* reserved concurrency; -1 when not set */
+    int64_t memory_mb;      /* MemorySize (128 by default): the REPORT line's */
     cJSON *env;             /* Environment.Variables (owned), or NULL */
 } lambda_fn;
 

@@ -76,6 +76,41 @@ static int owns(const char *arn)
     return arn && sscanf(arn, "arn:aws:sqs:%31[^:]:%12[^:]:%127s", region, account, name) == 3;
 }
 
+static int call(tp_core *core, const queue_ref *q, const char *op, cJSON *in, cJSON **out,
+                tp_error *err)
+{
+    char target[64];
+    snprintf(target, sizeof target, "AmazonSQS.%s", op);
+    *out = NULL;
+    int rc = lambda_call_internal(core, q->account, q->region, target, in, out, err);
+    cJSON_Delete(in);
+    return rc;
+}
+
+static int queue_resolve_arn(tp_core *core, const char *arn, queue_ref *q);
+static int64_t queue_int_attr(tp_core *core, const queue_ref *q, const char *name);
+
+/* Lambda refuses a queue whose messages would come back while the
+ * function may still run on them. */
+static int suits(tp_req *r, const char *arn, const char *function_arn, tp_error *err)
+{
+    queue_ref q;
+    lambda_fn fn;
+    memset(&fn, 0, sizeof fn);
+    if (queue_resolve_arn(r->core, arn, &q) != 0 ||
+        lambda_fn_find(r->core, r->account, r->region, function_arn, &fn) != 1)
+        return 0;   /* exists() and the function lookup answer for these */
+    int64_t vt = queue_int_attr(r->core, &q, "VisibilityTimeout");
+    int64_t timeout_s = fn.timeout_ms / 1000;
+    lambda_fn_clear(&fn);
+    if (vt < 0 || vt >= timeout_s)
+        return 0;
+    return tp_fail(err, TP_ERR_LAMBDA_INVALID_PARAMETER,
+                   "Queue visibility timeout: %lld seconds is less than Function timeout: %lld "
+                   "seconds",
+                   (long long)vt, (long long)timeout_s);
+}
+
 /* "arn:aws:sqs:REGION:ACCOUNT:NAME" */
 static int exists(tp_req *r, const char *arn, tp_error *err)
 {
@@ -98,21 +133,16 @@ static int exists(tp_req *r, const char *arn, tp_error *err)
                    "does not exist or you do not have access to it.");
 }
 
-static int call(tp_core *core, const queue_ref *q, const char *op, cJSON *in, cJSON **out,
-                tp_error *err)
-{
-    char target[64];
-    snprintf(target, sizeof target, "AmazonSQS.%s", op);
-    *out = NULL;
-    int rc = lambda_call_internal(core, q->account, q->region, target, in, out, err);
-    cJSON_Delete(in);
-    return rc;
-}
 
 static int queue_resolve(tp_core *core, const esm_mapping *m, queue_ref *q)
 {
+    return queue_resolve_arn(core, m->source_arn, q);
+}
+
+static int queue_resolve_arn(tp_core *core, const char *arn, queue_ref *q)
+{
     memset(q, 0, sizeof *q);
-    if (sscanf(m->source_arn, "arn:aws:sqs:%31[^:]:%12[^:]:%127s", q->region, q->account, q->name) != 3)
+    if (sscanf(arn, "arn:aws:sqs:%31[^:]:%12[^:]:%127s", q->region, q->account, q->name) != 3)
         return -1;
     cJSON *in = cJSON_CreateObject(), *out = NULL;
     cJSON_AddStringToObject(in, "QueueName", q->name);
@@ -126,20 +156,26 @@ static int queue_resolve(tp_core *core, const esm_mapping *m, queue_ref *q)
     return *q->url ? 0 : -1;
 }
 
-/* ApproximateNumberOfMessages: the visible backlog, -1 on error. */
-static int64_t backlog(tp_core *core, const queue_ref *q)
+/* One numeric queue attribute, -1 on error. */
+static int64_t queue_int_attr(tp_core *core, const queue_ref *q, const char *name)
 {
     cJSON *in = cJSON_CreateObject(), *out = NULL;
     cJSON_AddStringToObject(in, "QueueUrl", q->url);
     cJSON *names = cJSON_AddArrayToObject(in, "AttributeNames");
-    cJSON_AddItemToArray(names, cJSON_CreateString("ApproximateNumberOfMessages"));
+    cJSON_AddItemToArray(names, cJSON_CreateString(name));
     tp_error err = {0};
     if (call(core, q, "GetQueueAttributes", in, &out, &err) != 0)
         return -1;
-    const char *v = tp_json_str(tp_json_path(out, "Attributes"), "ApproximateNumberOfMessages");
+    const char *v = tp_json_str(tp_json_path(out, "Attributes"), name);
     int64_t n = v ? strtoll(v, NULL, 10) : 0;
     cJSON_Delete(out);
     return n;
+}
+
+/* ApproximateNumberOfMessages: the visible backlog, -1 on error. */
+static int64_t backlog(tp_core *core, const queue_ref *q)
+{
+    return queue_int_attr(core, q, "ApproximateNumberOfMessages");
 }
 
 /* --- the event record ---------------------------------------------------------- */
@@ -798,6 +834,7 @@ const esm_source esm_sqs_source = {
     .kind = "sqs",
     .owns = owns,
     .exists = exists,
+    .suits = suits,
     .stream = NULL,
     .poll = poll,
     .forget = forget,

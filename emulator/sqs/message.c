@@ -114,21 +114,33 @@ int sqs_expire_messages(tp_core *core, const sqs_queue *q, int64_t now_ms)
 int sqs_message_counts(tp_core *core, const sqs_queue *q, int64_t now_ms, int64_t *visible,
                        int64_t *inflight, int64_t *delayed)
 {
-    static const char sql[] =
-        "SELECT COALESCE(SUM(visible_ms <= ?2), 0),"
-        " COALESCE(SUM(visible_ms > ?2 AND receive_count > 0), 0),"
-        " COALESCE(SUM(visible_ms > ?2 AND receive_count = 0), 0)"
-        " FROM sqs_messages WHERE queue_id = ?1";
-    sqlite3_stmt *st = sqs_stmt(core, sql);
+    /* The total is kept by a trigger; only the rows not visible now are
+     * counted, from the covering sqs_messages_by_state index. */
+    static const char total_sql[] = "SELECT n FROM sqs_queue_counts WHERE queue_id = ?1";
+    static const char hidden_sql[] =
+        "SELECT COALESCE(SUM(receive_count > 0), 0), COALESCE(SUM(receive_count = 0), 0)"
+        " FROM sqs_messages WHERE queue_id = ?1 AND visible_ms > ?2";
+    sqlite3_stmt *st = sqs_stmt(core, total_sql);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, q->id);
+    int rc = sqlite3_step(st);
+    int64_t total = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return -1;
+    st = sqs_stmt(core, hidden_sql);
     if (!st)
         return -1;
     sqlite3_bind_int64(st, 1, q->id);
     sqlite3_bind_int64(st, 2, now_ms);
-    int rc = sqlite3_step(st);
+    rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        *visible = sqlite3_column_int64(st, 0);
-        *inflight = sqlite3_column_int64(st, 1);
-        *delayed = sqlite3_column_int64(st, 2);
+        *inflight = sqlite3_column_int64(st, 0);
+        *delayed = sqlite3_column_int64(st, 1);
+        *visible = total - *inflight - *delayed;
+        if (*visible < 0)
+            *visible = 0;
     }
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? 0 : -1;
@@ -731,73 +743,54 @@ static int standard_candidates(tp_core *core, const sqs_queue *q, int64_t now, i
 
 /* FIFO: in arrival order, skipping every group that has an earlier message
  * in flight or delayed; messages of the first group come first, then the
- * next group's (AWS returns as many of one group as it can). */
+ * next group's (AWS returns as many of one group as it can). A group's
+ * candidates are the visible run of its messages from its oldest one (its
+ * head, kept in sqs_groups), so the receive visits the groups in the order
+ * of their heads until it has enough, not every message of the queue. */
 static int fifo_candidates(tp_core *core, const sqs_queue *q, int64_t now, int limit, cand *out,
                            int *n)
 {
-    static const char sql[] = "SELECT id, receive_count, group_id, visible_ms FROM sqs_messages "
-                              "WHERE queue_id = ?1 ORDER BY id";
-    sqlite3_stmt *st = sqs_stmt(core, sql);
+    static const char heads_sql[] =
+        "SELECT g.head, g.group_id, m.visible_ms FROM sqs_groups g"
+        " JOIN sqs_messages m ON m.id = g.head WHERE g.queue_id = ?1 ORDER BY g.head";
+    static const char run_sql[] =
+        "SELECT id, receive_count, visible_ms FROM sqs_messages"
+        " WHERE queue_id = ?1 AND group_id = ?2 AND group_id <> '' AND id >= ?3"
+        " ORDER BY id LIMIT ?4";
+    sqlite3_stmt *st = sqs_stmt(core, heads_sql);
     if (!st)
         return -1;
     sqlite3_bind_int64(st, 1, q->id);
-    size_t nblocked = 0, cap = 0, nall = 0, acap = 0;
-    char(*blocked)[MAX_FIFO_ID + 1] = NULL;
-    cand *all = NULL;
-    int rc = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *g = col_text(st, 2);
-        int is_blocked = 0;
-        for (size_t i = 0; i < nblocked && !is_blocked; i++)
-            is_blocked = strcmp(blocked[i], g) == 0;
-        if (is_blocked)
-            continue;
-        if (sqlite3_column_int64(st, 3) > now) {
-            if (nblocked == cap) {
-                cap = cap ? cap * 2 : 16;
-                void *nb = realloc(blocked, cap * sizeof *blocked);
-                if (!nb) {
-                    rc = -1;
-                    break;
-                }
-                blocked = nb;
-            }
-            snprintf(blocked[nblocked++], MAX_FIFO_ID + 1, "%s", g);
-            continue;
-        }
-        if (nall == acap) {
-            acap = acap ? acap * 2 : 32;
-            void *na = realloc(all, acap * sizeof *all);
-            if (!na) {
-                rc = -1;
-                break;
-            }
-            all = na;
-        }
-        all[nall].row = sqlite3_column_int64(st, 0);
-        all[nall].count = sqlite3_column_int64(st, 1);
-        snprintf(all[nall].group, sizeof all[nall].group, "%s", g);
-        nall++;
+    cand heads[SQS_MAX_BATCH];
+    int nheads = 0;
+    while (nheads < limit && sqlite3_step(st) == SQLITE_ROW) {
+        if (sqlite3_column_int64(st, 2) > now)
+            continue;   /* the group's oldest message is in flight or delayed */
+        heads[nheads].row = sqlite3_column_int64(st, 0);
+        snprintf(heads[nheads].group, sizeof heads[nheads].group, "%s", col_text(st, 1));
+        nheads++;
     }
     sqlite3_reset(st);
-    /* Group by first appearance: all of group 1, then group 2, ... */
     *n = 0;
-    char *used = calloc(nall ? nall : 1, 1);
-    for (size_t i = 0; rc == 0 && used && i < nall && *n < limit; i++) {
-        if (used[i])
-            continue;
-        for (size_t j = i; j < nall && *n < limit; j++)
-            if (!used[j] && strcmp(all[j].group, all[i].group) == 0) {
-                used[j] = 1;
-                out[(*n)++] = all[j];
-            }
+    st = sqs_stmt(core, run_sql);
+    if (!st)
+        return -1;
+    for (int h = 0; h < nheads && *n < limit; h++) {
+        sqlite3_bind_int64(st, 1, q->id);
+        bind_text(st, 2, heads[h].group);
+        sqlite3_bind_int64(st, 3, heads[h].row);
+        sqlite3_bind_int(st, 4, limit - *n);
+        while (*n < limit && sqlite3_step(st) == SQLITE_ROW) {
+            if (sqlite3_column_int64(st, 2) > now)
+                break;   /* the rest of the group waits behind it */
+            out[*n].row = sqlite3_column_int64(st, 0);
+            out[*n].count = sqlite3_column_int64(st, 1);
+            snprintf(out[*n].group, sizeof out[*n].group, "%s", heads[h].group);
+            (*n)++;
+        }
+        sqlite3_reset(st);
     }
-    if (!used)
-        rc = -1;
-    free(used);
-    free(all);
-    free(blocked);
-    return rc;
+    return 0;
 }
 
 /* ReceiveRequestAttemptId: a repeated FIFO receive within 5 minutes gets

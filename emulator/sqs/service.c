@@ -3,6 +3,7 @@
 #include <stddef.h>
 
 #include "core/dispatch.h"
+#include "core/store.h"
 #include "sqs.h"
 
 const char sqs_schema_sql[] =
@@ -37,8 +38,47 @@ const char sqs_schema_sql[] =
     "  seq TEXT NOT NULL DEFAULT '',"
     "  sender TEXT NOT NULL DEFAULT '',"
     "  dlq_source TEXT NOT NULL DEFAULT '');"      /* DeadLetterQueueSourceArn */
-    "CREATE INDEX IF NOT EXISTS sqs_messages_by_visibility ON sqs_messages(queue_id, visible_ms);"
+    /* receivable rows in visibility order, and (covering) the counts of
+     * the rows not visible now, split by receive_count */
+    "DROP INDEX IF EXISTS sqs_messages_by_visibility;"
+    "CREATE INDEX IF NOT EXISTS sqs_messages_by_state"
+    "  ON sqs_messages(queue_id, visible_ms, id, receive_count);"
     "CREATE INDEX IF NOT EXISTS sqs_messages_by_age ON sqs_messages(queue_id, sent_ms);"
+    /* only messages with a group (FIFO queues) pay for this one */
+    "CREATE INDEX IF NOT EXISTS sqs_messages_by_group ON sqs_messages(queue_id, group_id, id)"
+    "  WHERE group_id <> '';"
+    /* Kept by the triggers below in the same transaction as every insert
+     * and delete, whichever action makes it: a queue's message count
+     * (GetQueueAttributes and the SQS event source read it without a
+     * scan) and each message group's oldest message (FIFO receives visit
+     * group heads, not the whole queue). sqs_service_start rebuilds both
+     * from sqs_messages, so a store written before they existed is right. */
+    "CREATE TABLE IF NOT EXISTS sqs_queue_counts("
+    "  queue_id INTEGER PRIMARY KEY, n INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS sqs_groups("
+    "  queue_id INTEGER NOT NULL, group_id TEXT NOT NULL, head INTEGER NOT NULL,"
+    "  PRIMARY KEY(queue_id, group_id)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS sqs_groups_by_head ON sqs_groups(queue_id, head);"
+    "CREATE TRIGGER IF NOT EXISTS sqs_messages_added AFTER INSERT ON sqs_messages BEGIN"
+    "  INSERT INTO sqs_queue_counts(queue_id, n) VALUES(new.queue_id, 1)"
+    "    ON CONFLICT(queue_id) DO UPDATE SET n = n + 1;"
+    "END;"
+    "CREATE TRIGGER IF NOT EXISTS sqs_messages_removed AFTER DELETE ON sqs_messages BEGIN"
+    "  UPDATE sqs_queue_counts SET n = n - 1 WHERE queue_id = old.queue_id;"
+    "END;"
+    "CREATE TRIGGER IF NOT EXISTS sqs_group_added AFTER INSERT ON sqs_messages"
+    "  WHEN new.group_id <> '' BEGIN"
+    "  INSERT OR IGNORE INTO sqs_groups(queue_id, group_id, head)"
+    "    VALUES(new.queue_id, new.group_id, new.id);"
+    "END;"
+    "CREATE TRIGGER IF NOT EXISTS sqs_group_removed AFTER DELETE ON sqs_messages"
+    "  WHEN old.group_id <> '' BEGIN"
+    "  UPDATE sqs_groups SET head = COALESCE((SELECT MIN(id) FROM sqs_messages"
+    "      WHERE queue_id = old.queue_id AND group_id = old.group_id AND group_id <> ''), 0)"
+    "    WHERE queue_id = old.queue_id AND group_id = old.group_id AND head = old.id;"
+    "  DELETE FROM sqs_groups"
+    "    WHERE queue_id = old.queue_id AND group_id = old.group_id AND head = 0;"
+    "END;"
     "CREATE TABLE IF NOT EXISTS sqs_tags("
     "  queue_id INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
     "  PRIMARY KEY(queue_id, key)) WITHOUT ROWID;"
@@ -48,6 +88,7 @@ const char sqs_schema_sql[] =
     "  queue_id INTEGER NOT NULL, grp TEXT NOT NULL, dedup_id TEXT NOT NULL,"
     "  message_id TEXT NOT NULL, seq TEXT NOT NULL, expires_ms INTEGER NOT NULL,"
     "  PRIMARY KEY(queue_id, grp, dedup_id)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS sqs_dedup_by_expiry ON sqs_dedup(queue_id, expires_ms);"
     /* FIFO ReceiveRequestAttemptId: the answer to repeat within 5 minutes. */
     "CREATE TABLE IF NOT EXISTS sqs_receive_attempts("
     "  queue_id INTEGER NOT NULL, attempt_id TEXT NOT NULL,"
@@ -77,7 +118,23 @@ static const tp_action sqs_actions[] = {
 #undef SQS_ACTION
 };
 
-int sqs_service_start(tp_core *core) { return sqs_move_tasks_start(core); }
+/* The derived tables, recomputed from the messages (a store from before
+ * they existed, or one restored from a snapshot, starts right). */
+static const char rebuild_sql[] =
+    "DELETE FROM sqs_queue_counts;"
+    "INSERT INTO sqs_queue_counts(queue_id, n)"
+    "  SELECT queue_id, COUNT(*) FROM sqs_messages GROUP BY queue_id;"
+    "DELETE FROM sqs_groups;"
+    "INSERT INTO sqs_groups(queue_id, group_id, head)"
+    "  SELECT queue_id, group_id, MIN(id) FROM sqs_messages WHERE group_id <> ''"
+    "  GROUP BY queue_id, group_id;";
+
+int sqs_service_start(tp_core *core)
+{
+    if (tp_store_exec(core->store, rebuild_sql) != 0)
+        return -1;
+    return sqs_move_tasks_start(core);
+}
 
 const tp_service sqs_service = {
     .name = "sqs",

@@ -36,6 +36,11 @@ QUERY_TO_JSON = {
 }
 
 
+# The one error SQS words differently per protocol: a missing queue.
+NO_QUEUE_JSON = "The specified queue does not exist."
+NO_QUEUE_QUERY = "The specified queue does not exist for this wsdl version."
+
+
 def md5_of_attributes(attrs):
     """MD5OfMessageAttributes as SQS computes it."""
     def enc(b):
@@ -81,6 +86,11 @@ class SqsTestCase(TidepoolTestCase):
     def setUp(self):
         super().setUp()
         self.sqs = self.client("sqs", retries=1)
+
+    @property
+    def no_queue(self):
+        """AWS's message for a missing queue, as this client's protocol gets it."""
+        return NO_QUEUE_QUERY if self.protocol == "query" else NO_QUEUE_JSON
 
     def sqs_client(self, **kwargs):
         kwargs.setdefault("retries", 1)

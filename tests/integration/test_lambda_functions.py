@@ -343,6 +343,19 @@ class TestInvoke(LambdaCase):
         r = self.lam.invoke(FunctionName="f1", Payload=b'{}')
         self.assertNotIn("LogResult", r)
 
+    def test_report_line_names_the_memory_size(self):
+        self.create("small")
+        self.create("big", MemorySize=512)
+        for name, size in (("small", 128), ("big", 512)):
+            r = self.lam.invoke(FunctionName=name, Payload=b'{}', LogType="Tail")
+            report = [l for l in base64.b64decode(r["LogResult"]).decode().splitlines()
+                      if l.startswith("REPORT ")]
+            self.assertEqual(len(report), 1, report)
+            self.assertIn("\tMemory Size: %d MB\t" % size, report[0])
+        self.lam.update_function_configuration(FunctionName="big", MemorySize=1024)
+        r = self.lam.invoke(FunctionName="big", Payload=b'{}', LogType="Tail")
+        self.assertIn("\tMemory Size: 1024 MB\t", base64.b64decode(r["LogResult"]).decode())
+
     def test_dry_run(self):
         self.create("f1")
         r = self.lam.invoke(FunctionName="f1", InvocationType="DryRun")

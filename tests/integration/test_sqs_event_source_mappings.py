@@ -68,9 +68,9 @@ class QueueMappingCase(TidepoolTestCase):
                                           "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
         return int(a["ApproximateNumberOfMessages"]), int(a["ApproximateNumberOfMessagesNotVisible"])
 
-    def function(self, name="worker"):
+    def function(self, name="worker", **kw):
         self.lam.create_function(FunctionName=name, Runtime="provided.al2023", Role=ROLE,
-                                 Handler="echo", Code={"ZipFile": zip_bytes()})
+                                 Handler="echo", Code={"ZipFile": zip_bytes()}, **kw)
 
     def mapping(self, arn, fn="worker", **kw):
         r = self.lam.create_event_source_mapping(FunctionName=fn, EventSourceArn=arn, **kw)
@@ -207,6 +207,34 @@ class TestQueueMappings(QueueMappingCase):
             self.assertEqual(r["ScalingConfig"], {"MaximumConcurrency": 5})
         else:
             self.assertNotIn("ScalingConfig", r)
+
+    def test_queue_visibility_timeout_must_cover_the_function_timeout(self):
+        _, arn = self.queue("short")                     # VisibilityTimeout 30 (the default)
+        self.function("slow", Timeout=60)
+        self.function("quick", Timeout=30)
+        self.function("slower", Timeout=61)
+
+        def refused(fn, message):
+            with self.assertRaises(ClientError) as cm:
+                fn()
+            err = cm.exception.response
+            self.assertEqual(err["Error"]["Code"], "InvalidParameterValueException")
+            self.assertEqual(err["Error"]["Message"], message)
+            self.assertEqual(err["ResponseMetadata"]["HTTPStatusCode"], 400)
+
+        refused(lambda: self.lam.create_event_source_mapping(FunctionName="slow", EventSourceArn=arn),
+                "Queue visibility timeout: 30 seconds is less than Function timeout: 60 seconds")
+        self.assertEqual(self.lam.list_event_source_mappings()["EventSourceMappings"], [])
+        # equal is enough
+        uuid = self.mapping(arn, fn="quick")["UUID"]
+        # pointing the mapping at a slower function is checked the same way
+        refused(lambda: self.lam.update_event_source_mapping(UUID=uuid, FunctionName="slow"),
+                "Queue visibility timeout: 30 seconds is less than Function timeout: 60 seconds")
+        got = self.lam.get_event_source_mapping(UUID=uuid)
+        self.assertTrue(got["FunctionArn"].endswith(":function:quick"), got["FunctionArn"])
+        # a longer visibility timeout makes room
+        url2, arn2 = self.queue("long", VisibilityTimeout=61)
+        self.mapping(arn2, fn="slower")
 
     def test_stream_batch_discarded_lands_on_the_on_failure_queue(self):
         url, arn = self.queue("stream-failures")

@@ -85,7 +85,7 @@ class FindingQueues(SqsTestCase):
         url = self.queue("here")
         self.assertEqual(self.sqs.get_queue_url(QueueName="here")["QueueUrl"], url)
         self.assertSqsError(lambda: self.sqs.get_queue_url(QueueName="gone"),
-                            "AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist.")
+                            "AWS.SimpleQueueService.NonExistentQueue", self.no_queue)
 
     def test_queue_owner_account(self):
         owner = self.sqs_client(access_key="111122223333")
@@ -120,7 +120,7 @@ class FindingQueues(SqsTestCase):
             self.assertEqual(got, {"ApproximateNumberOfMessages": "1"})
         # a URL that names no queue is a queue that does not exist (as on AWS)
         self.assertSqsError(lambda: self.attrs("http://whatever-incorrect-queue-address"),
-                            "AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist.")
+                            "AWS.SimpleQueueService.NonExistentQueue", self.no_queue)
         # the host names the region: us-west-2 has no such queue
         self.assertSqsError(lambda: self.attrs("https://sqs.us-west-2.amazonaws.com/%s/hosts" % account),
                             "AWS.SimpleQueueService.NonExistentQueue")
@@ -153,7 +153,7 @@ class FindingQueues(SqsTestCase):
         self.sqs.delete_queue(QueueUrl=url)
         self.assertSqsError(lambda: self.sqs.delete_queue(QueueUrl=url), "AWS.SimpleQueueService.NonExistentQueue")
         self.assertSqsError(lambda: self.sqs.send_message(QueueUrl=url, MessageBody="x"),
-                            "AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist.")
+                            "AWS.SimpleQueueService.NonExistentQueue", self.no_queue)
         self.assertNotIn("QueueUrls", self.sqs.list_queues())
 
 
@@ -315,7 +315,8 @@ class Cli(SqsTestCase):
         self.assertEqual(got["Messages"][0]["Attributes"]["ApproximateReceiveCount"], "1")
         rc, _, err = self.aws("sqs", "get-queue-url", "--queue-name", "none", cli="v2")
         self.assertEqual(rc, 254)
-        self.assertIn("AWS.SimpleQueueService.NonExistentQueue", err)
+        self.assertIn("(AWS.SimpleQueueService.NonExistentQueue) when calling the GetQueueUrl "
+                      "operation: The specified queue does not exist for this wsdl version.", err)
 
 
 if __name__ == "__main__":

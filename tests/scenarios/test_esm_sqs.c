@@ -522,7 +522,7 @@ static void test_report_batch_item_failures(void **state)
     tp_engine *e = engine(NULL);
     queue q;
     create_queue(e, "partial", "{\"VisibilityTimeout\":\"10\"}", &q);
-    create_function(e, "f", "t_partial", 30);
+    create_function(e, "f", "t_partial", 10);   /* within the queue's visibility timeout */
     send(e, &q, "a", NULL);
     send(e, &q, "bad", NULL);
     send(e, &q, "c", NULL);
@@ -551,7 +551,7 @@ static void test_report_failures_not_json_fails_the_batch(void **state)
     tp_engine *e = engine(NULL);
     queue q;
     create_queue(e, "notjson", "{\"VisibilityTimeout\":\"10\"}", &q);
-    create_function(e, "f", "t_not_json", 30);
+    create_function(e, "f", "t_not_json", 10);   /* within the queue's visibility timeout */
     send(e, &q, "a", NULL);
     send(e, &q, "b", NULL);
     free(create_mapping(e, "f", q.arn, "\"FunctionResponseTypes\":[\"ReportBatchItemFailures\"]"));
@@ -635,7 +635,7 @@ static void test_redrive_to_dlq(void **state)
              "\\\"maxReceiveCount\\\":\\\"2\\\"}\"}",
              dlq.arn);
     create_queue(e, "source", attrs, &q);
-    create_function(e, "f", "t_fail_always", 30);
+    create_function(e, "f", "t_fail_always", 5);   /* within the queue's visibility timeout */
     send(e, &q, "poison", NULL);
     free(create_mapping(e, "f", q.arn, NULL));
     for (int i = 0; i < 6; i++) {
@@ -756,7 +756,7 @@ static void test_throttled_invocations_reappear(void **state)
     queue q1, q2;
     create_queue(e, "t1", "{\"VisibilityTimeout\":\"10\"}", &q1);
     create_queue(e, "t2", "{\"VisibilityTimeout\":\"10\"}", &q2);
-    create_function(e, "f", "t_slow", 30);
+    create_function(e, "f", "t_slow", 10);   /* within the queue's visibility timeout */
     free(call(e, "Lambda_20150331.PutFunctionConcurrency",
               "{\"FunctionName\":\"f\",\"ReservedConcurrentExecutions\":1}", NULL));
     for (int i = 0; i < 3; i++) {
@@ -859,7 +859,7 @@ static char *replay_once(void)
     tp_engine *e = engine(NULL);
     queue q;
     create_queue(e, "replay", "{\"VisibilityTimeout\":\"5\"}", &q);
-    create_function(e, "f", "t_fail_n", 30);
+    create_function(e, "f", "t_fail_n", 5);   /* within the queue's visibility timeout */
     fail_below = 2;
     for (int i = 0; i < 30; i++) {
         char b[16];
