@@ -180,10 +180,23 @@ static int named(const char *const *list, const char *name)
     return 0;
 }
 
+/* An unsigned integer in its shortest form (libcbor keeps the width it is
+ * built with, and RFC 8949's preferred serialization is the shortest). */
+static cbor_item_t *uint_item(uint64_t v, int negative)
+{
+    cbor_item_t *it = v <= UINT8_MAX    ? cbor_build_uint8((uint8_t)v)
+                      : v <= UINT16_MAX ? cbor_build_uint16((uint16_t)v)
+                      : v <= UINT32_MAX ? cbor_build_uint32((uint32_t)v)
+                                        : cbor_build_uint64(v);
+    if (it && negative)
+        cbor_mark_negint(it);
+    return it;
+}
+
 static cbor_item_t *number_item(double d)
 {
     if (d == floor(d) && fabs(d) < 9007199254740992.0)   /* integral: an integer */
-        return d >= 0 ? cbor_build_uint64((uint64_t)d) : cbor_build_negint64((uint64_t)(-d - 1));
+        return d >= 0 ? uint_item((uint64_t)d, 0) : uint_item((uint64_t)(-d - 1), 1);
     return cbor_build_float8(d);
 }
 

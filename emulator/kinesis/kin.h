@@ -121,6 +121,14 @@ int kin_seq_parse(const char *seq, int64_t *ms, int64_t *shard_index);
 /* Seconds since the epoch with milliseconds, as AWS's JSON timestamps. */
 cJSON *kin_timestamp(int64_t ms);
 
+/* Throughput (capacity.c): 0 admitted, or -1 with
+ * ProvisionedThroughputExceededException in AWS's words; the charges
+ * follow the work (record size = data + partition key). */
+int kin_capacity_admit_put(tp_req *r, const kin_stream *s, const char *shard_id, tp_error *err);
+void kin_capacity_charge_put(tp_req *r, const kin_stream *s, const char *shard_id, int64_t bytes);
+int kin_capacity_admit_get(tp_req *r, const kin_stream *s, const char *shard_id, tp_error *err);
+void kin_capacity_charge_get(tp_req *r, const kin_stream *s, const char *shard_id, int64_t bytes);
+
 /* Consumers (consumer.c): deleted with the stream. */
 int kin_consumers_drop(tp_core *core, int64_t stream_id);
 int64_t kin_consumer_count(tp_core *core, int64_t stream_id);

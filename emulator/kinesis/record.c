@@ -19,7 +19,12 @@
  *   GetRecords(it): now - issued > 5 min --> ExpiredIteratorException
  *                   else records after P (Limit, 10 MiB), NextShardIterator
  *                   (after the last one, issued=now), or — once a closed
- *                   shard is drained — no NextShardIterator and ChildShards. */
+ *                   shard is drained — no NextShardIterator and ChildShards.
+ *
+ * Each record and each GetRecords call first asks its shard's buckets
+ * (capacity.c): a refused PutRecord or GetRecords fails with
+ * ProvisionedThroughputExceededException, a refused record of a PutRecords
+ * gets that ErrorCode while the others go in. */
 #include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -79,6 +84,8 @@ static int hash_of(tp_req *r, const put_in *p, kin_u128 *h, tp_error *err)
     return 0;
 }
 
+/* Routes one record to its shard, asks the shard's buckets, writes it and
+ * pays for it. */
 static int put_one(tp_req *r, const kin_stream *s, const put_in *p, kin_u128 h, const tp_buf *data,
                    put_out *o, tp_error *err)
 {
@@ -92,6 +99,8 @@ static int put_one(tp_req *r, const kin_stream *s, const put_in *p, kin_u128 h, 
     if (rc != 0)
         return rc < 0 ? storage_error(err)
                       : tp_fail(err, TP_ERR_INTERNAL_FAILURE, "No open shard holds the hash key.");
+    if (kin_capacity_admit_put(r, s, sh.id, err) != 0)
+        return -1;
     sqlite3_stmt *st = stmt(r->core, bump);
     if (!st)
         return storage_error(err);
@@ -119,7 +128,10 @@ static int put_one(tp_req *r, const kin_stream *s, const put_in *p, kin_u128 h, 
     sqlite3_bind_int64(st, 6, ms);
     rc = sqlite3_step(st);
     sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : storage_error(err);
+    if (rc != SQLITE_DONE)
+        return storage_error(err);
+    kin_capacity_charge_put(r, s, sh.id, (int64_t)data->len + (int64_t)strlen(p->pkey));
+    return 0;
 }
 
 int kin_put_record(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
@@ -417,6 +429,8 @@ int kin_get_records(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     kin_shard sh;
     if (kin_shard_find(r->core, &s, shard_id, &sh) != 0)
         return shard_missing(r, shard_id, s.name, err);
+    if (kin_capacity_admit_get(r, &s, sh.id, err) != 0)
+        return -1;
     int64_t limit = tp_json_int(in, "Limit", 10000);
     sqlite3_stmt *st = stmt(r->core, it.mode == 'a' ? sql_at : sql_after);
     if (!st)
@@ -456,6 +470,7 @@ int kin_get_records(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         bytes += size;
     }
     sqlite3_reset(st);
+    kin_capacity_charge_get(r, &s, sh.id, bytes);
     *out = cJSON_CreateObject();
     cJSON_AddItemToObject(*out, "Records", recs);
     if (sh.closed_ms && !more) {

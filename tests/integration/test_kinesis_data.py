@@ -13,6 +13,11 @@ import unittest
 from tidepool import TidepoolTestCase
 
 HOUR = 3600 * 1000
+# These tests read shards in tight loops without moving the clock; the
+# per-shard limits (5 GetRecords calls/s, ...) are tested in
+# test_kinesis_limits.py, so here they are lifted.
+UNTHROTTLED = {"kinesis": {"in_bytes": 10 ** 12, "in_records": 10 ** 9, "out_bytes": 10 ** 12,
+                           "out_calls": 10 ** 9}}
 
 
 def amz_time(ms):
@@ -26,6 +31,8 @@ def md5_hash(key):
 
 
 class DataCase(TidepoolTestCase):
+    tidepool_kwargs = {"config": {"capacity": UNTHROTTLED}}
+
     def setUp(self):
         super().setUp()
         self.k = self.client("kinesis", retries=1)
@@ -337,7 +344,7 @@ class TestResharding(DataCase):
 
 
 class TestReshardDelay(DataCase):
-    tidepool_kwargs = {"config": {"kinesis": {"update_delay_ms": 30000}}}
+    tidepool_kwargs = {"config": {"kinesis": {"update_delay_ms": 30000}, "capacity": UNTHROTTLED}}
 
     def test_reshard_applies_when_updating_ends(self):
         self.make()
