@@ -194,6 +194,8 @@ static int row_load(tp_core *core, const char *account, const char *region, cons
         row_clear(row);
         return -1;
     }
+    const char *role = tp_json_str(row->config, "Role");
+    snprintf(f->role, sizeof f->role, "%s", role ? role : "");
     const cJSON *vars = tp_json_path(row->config, "Environment.Variables");
     if (cJSON_IsObject(vars))
         f->env = cJSON_Duplicate(vars, 1);
