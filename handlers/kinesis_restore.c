@@ -13,7 +13,10 @@
  *                             it, one call at a time
  *
  * The producer's event: {"stream": "restore", "table": "historical",
- * "count": 500, "start": 0, "rate": 193, "batch": 1}. Record i's item is
+ * "count": 500, "start": 0, "rate": 193, "batch": 1, "chunk": 100000,
+ * "function": "restore-producer"}. A Lambda runs at most 900 s, so with
+ * "chunk" and "function" an invocation puts at most chunk records and then
+ * invokes the function again (InvocationType Event) for the rest. Record i's item is
  * shaped like the seed's example: {"id": {"S": "rec-<i>"}, "updated_at":
  * {"N": ...}, "rate": {"N": ...}}. Records (or PutRecords entries) that
  * Kinesis refuses with ProvisionedThroughputExceededException are put
@@ -184,6 +187,10 @@ int tp_handler_kinesis_restore_producer(tp_ctx *ctx, const char *event_json, siz
     tp_error err;
     memset(&err, 0, sizeof err);
     int rc = 0;
+    const char *self = tp_json_str(ev, "function");
+    int64_t chunk = tp_json_int(ev, "chunk", 0), total = count;
+    if (self && chunk > 0 && count > chunk)
+        count = chunk;
     while (done < count) {
         /* record `done` goes at t0 + done / rate */
         int64_t due = t0 + done * 1000 / rate, now = tp_now_ms(ctx);
@@ -198,6 +205,25 @@ int tp_handler_kinesis_restore_producer(tp_ctx *ctx, const char *event_json, siz
             break;
         }
         done += n;
+    }
+    if (rc == 0 && total > count) {
+        /* the rest in a new invocation */
+        cJSON_DeleteItemFromObjectCaseSensitive(ev, "start");
+        cJSON_DeleteItemFromObjectCaseSensitive(ev, "count");
+        cJSON_AddNumberToObject(ev, "start", (double)(start + count));
+        cJSON_AddNumberToObject(ev, "count", (double)(total - count));
+        char *payload = tp_json_print(ev);
+        cJSON *q = cJSON_CreateObject();
+        cJSON_AddStringToObject(q, "FunctionName", self);
+        cJSON_AddStringToObject(q, "InvocationType", "Event");
+        cJSON_AddStringToObject(q, "Payload", payload ? payload : "{}");
+        free(payload);
+        char *text = tp_json_print(q), *resp = NULL;
+        cJSON_Delete(q);
+        if (tp_call(ctx, "Lambda_20150331.Invoke", text, &resp, &err) != 0)
+            rc = respond_error(response, err.code, err.message);
+        free(text);
+        free(resp);
     }
     if (rc == 0)
         tp_log(ctx, "put %" PRId64 " records in %" PRId64 " ms", done, tp_now_ms(ctx) - t0);
