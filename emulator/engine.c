@@ -1155,9 +1155,9 @@ int64_t tp_engine_run_until_idle(tp_engine *e, int64_t max_ms)
 {
     if (tp_clock_mode_get(e->core.clock) != TP_CLOCK_VIRTUAL || max_ms < 0)
         return -1;
-    int64_t step = lambda_setting(&e->core, "poll_interval_ms", 250);
-    if (step <= 0)
-        step = 250;
+    pthread_mutex_lock(&e->lock);
+    int64_t step = esm_idle_step_ms(&e->core);
+    pthread_mutex_unlock(&e->lock);
     int64_t done = 0;
     int quiet = 0;
     /* two quiet poll intervals in a row: a record written just before the

@@ -20,6 +20,10 @@ int tp_handler_statement_scheduler_batch(tp_ctx *ctx, const char *event_json, si
                                          tp_response *response);
 int tp_handler_statement_loader(tp_ctx *ctx, const char *event_json, size_t len,
                                 tp_response *response);
+int tp_handler_kinesis_restore_producer(tp_ctx *ctx, const char *event_json, size_t len,
+                                        tp_response *response);
+int tp_handler_kinesis_restore_writer(tp_ctx *ctx, const char *event_json, size_t len,
+                                      tp_response *response);
 
 static const struct {
     const char *name;
@@ -34,6 +38,8 @@ static const struct {
     {"statement_scheduler", tp_handler_statement_scheduler},
     {"statement_scheduler_batch", tp_handler_statement_scheduler_batch},
     {"statement_loader", tp_handler_statement_loader},
+    {"kinesis_restore_producer", tp_handler_kinesis_restore_producer},
+    {"kinesis_restore_writer", tp_handler_kinesis_restore_writer},
     {NULL, NULL},
 };
 

@@ -3,7 +3,7 @@
  * the config file's "event_source_mappings". The runtime that reads the
  * stream and invokes the function is poller.c; esm.h is what they share.
  *
- * Sources: DynamoDB streams and SQS queues (esm.h's esm_source; other ARNs
+ * Sources: DynamoDB streams, Kinesis streams and SQS queues (esm.h's esm_source; other ARNs
  * get AWS's "Unrecognized event source" answer). A queue's mapping has
  * none of the stream settings and answers without them.
  *
@@ -404,6 +404,7 @@ static cJSON *mapping_json(const esm_mapping *m, const row_extra *x)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "UUID", m->uuid);
     cJSON_AddStringToObject(o, "StartingPosition", m->starting_position);
+    add_copy(o, c, "StartingPositionTimestamp");
     tp_json_add_int(o, "BatchSize", m->batch_size);
     tp_json_add_int(o, "MaximumBatchingWindowInSeconds", m->window_s);
     tp_json_add_int(o, "ParallelizationFactor", m->parallel);
@@ -691,8 +692,13 @@ static int create_mapping(tp_req *r, cJSON *in, int from_config, int64_t *id_out
         known |= strcmp(pos, *p) == 0;
     if (!known)
         return invalid(err, "Unsupported starting position for arn type: %s", source);
+    const cJSON *ts = cJSON_GetObjectItemCaseSensitive(in, "StartingPositionTimestamp");
+    if (strcmp(pos, "AT_TIMESTAMP") == 0 && !cJSON_IsNumber(ts))
+        return invalid(err, "%s", "Need to specify a timestamp");
     cJSON *conf = cJSON_CreateObject();
     cJSON_AddStringToObject(conf, "StartingPosition", pos);
+    if (strcmp(pos, "AT_TIMESTAMP") == 0)
+        cJSON_AddNumberToObject(conf, "StartingPositionTimestamp", ts->valuedouble);
     if (settings_merge(r->core, in, conf, queue, err) != 0) {
         cJSON_Delete(conf);
         return -1;

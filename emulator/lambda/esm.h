@@ -41,6 +41,7 @@ typedef struct esm_mapping {
     const char *on_failure;   /* borrowed from conf, or NULL */
     const cJSON *filter;      /* FilterCriteria, borrowed from conf, or NULL */
     const esm_source *src;    /* what the source ARN names (esm_source_for) */
+    char role[256];           /* the function's role (poller.c fills it before reading) */
 } esm_mapping;
 
 /* --- event sources ----------------------------------------------------------
@@ -65,6 +66,7 @@ typedef struct esm_mapping {
 
 typedef struct esm_shard {
     char id[80], parent[80];
+    char adjacent[80];      /* a merge's second parent, or "" */
     int closed;             /* has an ending sequence number */
     char end_seq[64];
 } esm_shard;
@@ -72,6 +74,10 @@ typedef struct esm_shard {
 typedef struct esm_stream_source {
     /* the failure record's member naming the batch: "DDBStreamBatchInfo" */
     const char *batch_info;
+    /* its arrival times have milliseconds (Kinesis) or whole seconds
+     * (DynamoDB's ApproximateCreationDateTime): how the failure record
+     * writes approximateArrivalOf{First,Last}Record */
+    int arrival_millis;
     /* the StartingPosition values it accepts (NULL-terminated); poller.c
      * positions TRIM_HORIZON (the oldest record) and LATEST (the newest
      * when the mapping first polls) */
@@ -92,18 +98,21 @@ typedef struct esm_stream_source {
      * shard is read to its end). 0, or -1 with err. */
     int (*read)(tp_core *core, const esm_mapping *m, const char *iterator, int64_t limit,
                 cJSON **records, char **next, tp_error *err);
-    /* Turns one of read's records into Lambda's event record (in place or
-     * anew; takes rec, returns the record to keep). */
-    cJSON *(*event_record)(const esm_mapping *m, cJSON *rec);
+    /* Turns one of read's records (of shard) into Lambda's event record
+     * (in place or anew; takes rec, returns the record to keep). */
+    cJSON *(*event_record)(const esm_mapping *m, const char *shard, cJSON *rec);
     /* Of an event record: its sequence number, when it arrived (ms), and
      * the text whose hash picks its lane (owned, NULL = lane 0). */
     const char *(*seq)(const cJSON *rec);
     int64_t (*arrival_ms)(const cJSON *rec);
     char *(*partition_key)(const cJSON *rec);
+    /* What FilterCriteria see of an event record (owned), or NULL: the
+     * record itself. */
+    cJSON *(*filter_view)(const cJSON *rec);
 } esm_stream_source;
 
 struct esm_source {
-    const char *kind;       /* "dynamodb", "sqs" */
+    const char *kind;       /* "dynamodb", "kinesis", "sqs" */
     int (*owns)(const char *arn);
     /* CreateEventSourceMapping's check that the source is there: 0, or
      * -1 with Lambda's answer in err */
@@ -124,6 +133,7 @@ struct esm_source {
 const esm_source *esm_source_for(const char *arn);
 extern const esm_source esm_dynamodb_source;   /* source_dynamodb.c */
 extern const esm_source esm_sqs_source;        /* source_sqs.c */
+extern const esm_source esm_kinesis_source;    /* source_kinesis.c */
 
 /* esm.c */
 /* 1 found (esm_mapping_clear it), 0 no such row, -1 storage error. */

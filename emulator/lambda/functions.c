@@ -195,6 +195,8 @@ static int row_load(tp_core *core, const char *account, const char *region, cons
         return -1;
     }
     f->memory_mb = tp_json_int(row->config, "MemorySize", 128);
+    const char *role = tp_json_str(row->config, "Role");
+    snprintf(f->role, sizeof f->role, "%s", role ? role : "");
     const cJSON *vars = tp_json_path(row->config, "Environment.Variables");
     if (cJSON_IsObject(vars))
         f->env = cJSON_Duplicate(vars, 1);

@@ -24,6 +24,7 @@
  *   "functions": [ {CreateFunction's request members}, ... ],
  *   "event_source_mappings": [ {CreateEventSourceMapping's members}, ... ],
  *   "poll_interval_ms": 250,            DynamoDB stream shard polling
+ *   "kinesis_poll_interval_ms": 1000,   Kinesis shard polling
  *   "account_concurrency": 1000,        ConcurrentExecutions limit
  *   "call_latency_ms": {"default": 5, "dynamodb.UpdateItem": 12, ...}
  *                                       virtual cost of each tp_call
@@ -73,6 +74,7 @@ typedef struct lambda_fn {
     char name[65];
     char arn[256];
     char handler[129];
+    char role[256];         /* the configuration's Role */
     int64_t timeout_ms;     /* Timeout * 1000; default 3 s, at most 900 s */
     int reserved;           /* reserved concurrency; -1 when not set */
     int64_t memory_mb;      /* MemorySize (128 by default): the REPORT line's */
@@ -174,6 +176,9 @@ int esm_start(tp_core *core);
 /* 1 while any mapping has work it knows of (a batch in flight, a retry
  * waiting, records read but not yet delivered). */
 int esm_busy(tp_core *core);
+/* The longest shard polling interval among the stream mappings (DynamoDB's
+ * when there are none): how far apart run-until-idle looks. */
+int64_t esm_idle_step_ms(tp_core *core);
 
 /* --- filter.c ---------------------------------------------------------------- */
 

@@ -319,7 +319,8 @@ void esm_poller_wake(tp_core *core, int64_t mapping_id, int64_t due_ms)
 
 /* --- sources ---------------------------------------------------------------- */
 
-static const esm_source *const sources[] = {&esm_dynamodb_source, &esm_sqs_source};
+static const esm_source *const sources[] = {&esm_dynamodb_source, &esm_kinesis_source,
+                                             &esm_sqs_source};
 
 const esm_source *esm_source_for(const char *arn)
 {
@@ -377,6 +378,28 @@ int esm_poller_busy(tp_core *core)
     return busy;
 }
 
+static int64_t stream_poll_ms(const tp_core *core, const esm_stream_source *src)
+{
+    int64_t poll = lambda_setting(core, src->poll_setting, src->poll_default_ms);
+    return poll < 1 ? src->poll_default_ms : poll;
+}
+
+int64_t esm_idle_step_ms(tp_core *core)
+{
+    static const char sql[] = "SELECT DISTINCT source_arn FROM esm_mappings";
+    int64_t step = stream_poll_ms(core, esm_dynamodb_source.stream);
+    sqlite3_stmt *st = stmt(core, sql);
+    if (!st)
+        return step;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const esm_source *src = esm_source_for((const char *)sqlite3_column_text(st, 0));
+        if (src && src->stream && stream_poll_ms(core, src->stream) > step)
+            step = stream_poll_ms(core, src->stream);
+    }
+    sqlite3_reset(st);
+    return step;
+}
+
 /* --- reading a lane's records ------------------------------------------------- */
 
 typedef struct read_result {
@@ -395,6 +418,14 @@ static void read_result_free(read_result *rr)
 {
     cJSON_Delete(rr->batch);
     cJSON_Delete(rr->aged);
+}
+
+static int filter_passes(const esm_stream_source *src, const esm_filter *filter, const cJSON *rec)
+{
+    cJSON *view = src->filter_view ? src->filter_view(rec) : NULL;
+    int ok = esm_filter_match(filter, view ? view : rec);
+    cJSON_Delete(view);
+    return ok;
 }
 
 static void read_lane(tp_core *core, const esm_mapping *m, const lane *l, const esm_filter *filter,
@@ -430,7 +461,7 @@ static void read_lane(tp_core *core, const esm_mapping *m, const lane *l, const 
         int got = cJSON_GetArraySize(records);
         /* each record leaves the page for the batch, the aged or the bin */
         while (records->child && !stop) {
-            cJSON *rec = src->event_record(m, cJSON_DetachItemViaPointer(records, records->child));
+            cJSON *rec = src->event_record(m, l->shard, cJSON_DetachItemViaPointer(records, records->child));
             const char *seq = src->seq(rec);
             if (lane_of(m, rec, l->nlanes) != l->lane) {
                 snprintf(rr->scanned, sizeof rr->scanned, "%s", seq);
@@ -443,7 +474,7 @@ static void read_lane(tp_core *core, const esm_mapping *m, const lane *l, const 
                 cJSON_AddItemToArray(rr->aged, rec);
                 continue;
             }
-            if (filter && !esm_filter_match(filter, rec)) {
+            if (filter && !filter_passes(src, filter, rec)) {
                 snprintf(rr->scanned, sizeof rr->scanned, "%s", seq);
                 rr->dropped++;
                 cJSON_Delete(rec);
@@ -554,8 +585,13 @@ static void discard(tp_core *core, const esm_mapping *m, const lane *l, const cJ
     int64_t now = now_ms(core);
     char ts[40], a1[40], a2[40], rid[37];
     tp_format_iso8601(now, ts, sizeof ts);
-    iso_seconds(m->src->stream->arrival_ms(first), a1, sizeof a1);
-    iso_seconds(m->src->stream->arrival_ms(last), a2, sizeof a2);
+    if (m->src->stream->arrival_millis) {
+        tp_format_iso8601(m->src->stream->arrival_ms(first), a1, sizeof a1);
+        tp_format_iso8601(m->src->stream->arrival_ms(last), a2, sizeof a2);
+    } else {
+        iso_seconds(m->src->stream->arrival_ms(first), a1, sizeof a1);
+        iso_seconds(m->src->stream->arrival_ms(last), a2, sizeof a2);
+    }
     if (res && res->request_id)
         snprintf(rid, sizeof rid, "%s", res->request_id);
     else
@@ -1050,7 +1086,7 @@ static int shard_last_seq(tp_core *core, const esm_mapping *m, const char *shard
             return -1;
         int n = cJSON_GetArraySize(recs);
         if (n > 0) {
-            cJSON *last = src->event_record(m, cJSON_DetachItemFromArray(recs, n - 1));
+            cJSON *last = src->event_record(m, shard, cJSON_DetachItemFromArray(recs, n - 1));
             snprintf(out, cap, "%s", src->seq(last));
             cJSON_Delete(last);
         }
@@ -1112,6 +1148,11 @@ static int shard_done(const lane_set *ls, const char *id)
 static int64_t poll_mapping(tp_core *core, esm_mapping *m)
 {
     int64_t next = INT64_MAX;
+    lambda_fn fn;
+    if (lambda_fn_find(core, m->account, m->region, m->function_arn, &fn) == 1) {
+        snprintf(m->role, sizeof m->role, "%s", fn.role);
+        lambda_fn_clear(&fn);
+    }
     if (!m->positioned) {
         if (strcmp(m->starting_position, "LATEST") == 0 && position_latest(core, m) != 0) {
             esm_set_last_result(core, m->id, "PROBLEM: Cannot access stream");
@@ -1143,7 +1184,10 @@ static int64_t poll_mapping(tp_core *core, esm_mapping *m)
         }
     for (size_t i = 0; i < n; i++) {
         const esm_shard *s = &sh[i];
+        /* a child waits for its parents (both, after a merge) */
         if (*s->parent && shard_listed(sh, n, s->parent) && !shard_done(&ls, s->parent))
+            continue;
+        if (*s->adjacent && shard_listed(sh, n, s->adjacent) && !shard_done(&ls, s->adjacent))
             continue;
         int have = 0;
         for (size_t j = 0; j < ls.n; j++)
@@ -1207,10 +1251,7 @@ static void tick(tp_core *core, void *arg, int64_t due_ms)
         if (due < next)
             next = due;
     } else if (polls(&m) && m.src) {
-        const esm_stream_source *src = m.src->stream;
-        int64_t poll = lambda_setting(core, src->poll_setting, src->poll_default_ms);
-        if (poll < 1)
-            poll = src->poll_default_ms;
+        int64_t poll = stream_poll_ms(core, m.src->stream);
         int64_t lane_due = poll_mapping(core, &m);
         if (due_ms + poll < next)
             next = due_ms + poll;

@@ -115,8 +115,9 @@ static int read_page(tp_core *core, const esm_mapping *m, const char *it, int64_
     return 0;
 }
 
-static cJSON *event_record(const esm_mapping *m, cJSON *rec)
+static cJSON *event_record(const esm_mapping *m, const char *shard, cJSON *rec)
 {
+    (void)shard;
     cJSON_AddStringToObject(rec, "eventSourceARN", m->source_arn);
     return rec;
 }

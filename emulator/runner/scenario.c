@@ -156,7 +156,7 @@ typedef struct pending_batch {
 
 typedef struct shard_pos {
     char shard[96];
-    char last[48];
+    char last[64];
     /* write times of the shard's records whose trace event carried no
      * sequence number, in write order */
     int64_t *pending_w;
@@ -484,7 +484,7 @@ static void on_request(runner *r, const cJSON *ev, int64_t rel)
 static void on_stream_record(runner *r, const cJSON *ev, int64_t t, int64_t rel)
 {
     tp_scenario_summary *s = r->sum;
-    char seq[48];
+    char seq[64];
     record_seq(ev, seq, sizeof seq);
     s->stream_records++;
     rec *k = rec_get(r, seq, 1);
@@ -529,6 +529,7 @@ static void deliver(runner *r, tp_scenario_invocation *v, pending_batch *b, int6
     v->attempt = b->attempt;
     copy_str(v->first_seq, sizeof v->first_seq, b->seqs[0]);
     copy_str(v->last_seq, sizeof v->last_seq, b->seqs[b->n - 1]);
+    copy_str(v->shard, sizeof v->shard, b->shard);
     uint64_t h = FNV_INIT;
     shard_pos *sp = shard_get(r, b->shard);
     for (size_t i = 0; i < b->n; i++) {
@@ -632,7 +633,7 @@ static void on_batch(runner *r, const cJSON *ev, int64_t t, int64_t rel)
             const cJSON *x;
             cJSON_ArrayForEach(x, seqs)
             {
-                char tx[48];
+                char tx[64];
                 seq_text(x, tx, sizeof tx);
                 b->seqs[b->n++] = strdup(tx);
             }
@@ -1466,6 +1467,9 @@ double tp_scenario_probe_value(const tp_scenario_summary *s, const char *name, d
     return def;
 }
 
+static void shard_rates(const tp_scenario_summary *s, double *mn, double *mean, double *mx,
+                        double *total);
+
 int tp_scenario_metric(const tp_scenario_summary *s, const char *name, double *value)
 {
     static const struct {
@@ -1517,6 +1521,24 @@ int tp_scenario_metric(const tp_scenario_summary *s, const char *name, double *v
         if (v < 0)
             return -1;
         *value = (double)v / 1000.0;
+        return 0;
+    }
+    if (strcmp(name, "shards") == 0 || strncmp(name, "shard.", 6) == 0 ||
+        strcmp(name, "records_per_s") == 0) {
+        double mn, mean, mx, total;
+        shard_rates(s, &mn, &mean, &mx, &total);
+        if (strcmp(name, "shards") == 0)
+            *value = (double)s->n_shards;
+        else if (strcmp(name, "records_per_s") == 0)
+            *value = total;
+        else if (strcmp(name, "shard.records_per_s_min") == 0)
+            *value = mn;
+        else if (strcmp(name, "shard.records_per_s_max") == 0)
+            *value = mx;
+        else if (strcmp(name, "shard.records_per_s_mean") == 0)
+            *value = mean;
+        else
+            return -1;
         return 0;
     }
     if (strncmp(name, "stage.", 6) == 0) {
@@ -1678,6 +1700,66 @@ static int64_t pct(const int64_t *sorted, int64_t n, int p)
     return sorted[rank - 1];
 }
 
+/* Per shard: the records of its successful batches, its first start and
+ * last end. */
+static void finish_shards(tp_scenario_summary *s)
+{
+    for (size_t i = 0; i < s->n_inv; i++) {
+        const tp_scenario_invocation *v = &s->inv[i];
+        if (!v->shard[0] || strcmp(v->outcome, "success") != 0)
+            continue;
+        tp_scenario_shard *g = NULL;
+        for (size_t k = 0; k < s->n_shards && !g; k++)
+            if (strcmp(s->shards[k].shard, v->shard) == 0)
+                g = &s->shards[k];
+        if (!g) {
+            tp_scenario_shard *n = realloc(s->shards, (s->n_shards + 1) * sizeof *n);
+            if (!n)
+                return;
+            s->shards = n;
+            g = &s->shards[s->n_shards++];
+            memset(g, 0, sizeof *g);
+            copy_str(g->shard, sizeof g->shard, v->shard);
+            g->start_ms = v->start_ms;
+        }
+        g->records += v->batch_size;
+        if (v->start_ms < g->start_ms)
+            g->start_ms = v->start_ms;
+        if (v->end_ms > g->end_ms)
+            g->end_ms = v->end_ms;
+    }
+}
+
+static double shard_rate(const tp_scenario_shard *g)
+{
+    int64_t d = g->end_ms - g->start_ms;
+    return d > 0 ? (double)g->records * 1000.0 / (double)d : 0;
+}
+
+/* min, mean and max records/s over the shards, and the whole stream's
+ * records/s (from the first shard's start to the last one's end). */
+static void shard_rates(const tp_scenario_summary *s, double *mn, double *mean, double *mx,
+                        double *total)
+{
+    *mn = *mean = *mx = *total = 0;
+    int64_t recs = 0, a = INT64_MAX, b = 0;
+    for (size_t k = 0; k < s->n_shards; k++) {
+        double x = shard_rate(&s->shards[k]);
+        if (k == 0 || x < *mn)
+            *mn = x;
+        if (x > *mx)
+            *mx = x;
+        *mean += x / (double)s->n_shards;
+        recs += s->shards[k].records;
+        if (s->shards[k].start_ms < a)
+            a = s->shards[k].start_ms;
+        if (s->shards[k].end_ms > b)
+            b = s->shards[k].end_ms;
+    }
+    if (recs && b > a)
+        *total = (double)recs * 1000.0 / (double)(b - a);
+}
+
 static void finish_lags(tp_scenario_summary *s)
 {
     if (s->lag_count <= 0)
@@ -1762,6 +1844,22 @@ static void print_summary(runner *r, int64_t real_ms)
                     v->calls, v->throttled_calls, v->sdk_retries, v->error_type);
         }
     }
+    if (s->n_shards) {
+        double mn, mean, mx, total;
+        shard_rates(s, &mn, &mean, &mx, &total);
+        fprintf(f, "  shards              %zu: %.1f records/s per shard (min %.1f, max %.1f), %.1f "
+                   "records/s in all\n", s->n_shards, mean, mn, mx, total);
+        for (size_t k = 0; k < s->n_shards && (s->n_shards <= 16 || k < 8); k++) {
+            const tp_scenario_shard *g = &s->shards[k];
+            char st[32], en[32];
+            fmt_t(st, sizeof st, g->start_ms);
+            fmt_t(en, sizeof en, g->end_ms);
+            fprintf(f, "    %-24s %9s records  %9s .. %9s s  %.1f records/s\n", g->shard,
+                    group_int(g->records, a, sizeof a), st, en, shard_rate(g));
+        }
+        if (s->n_shards > 16)
+            fprintf(f, "    ... %zu more shards\n", s->n_shards - 8);
+    }
     for (size_t i = 0; i < s->n_probes; i++)
         fprintf(f, "  probe %-22s %s%g\n", s->probes[i].name, s->probes[i].ok ? "" : "(failed) ",
                 s->probes[i].value);
@@ -1783,6 +1881,9 @@ void tp_scenario_summary_free(tp_scenario_summary *s)
     free(s->inv);
     free(s->lags);
     free(s->wcu_per_second);
+    free(s->shards);
+    s->shards = NULL;
+    s->n_shards = 0;
     s->inv = NULL;
     s->lags = NULL;
     s->wcu_per_second = NULL;
@@ -1957,6 +2058,7 @@ static int run_fixture(const cJSON *fx, const tp_scenario_options *opts, tp_scen
         r.phase = 2;
     }
     finish_lags(s);
+    finish_shards(s);
 
     /* probes, then the caller's look */
     if (rc == 0) {
@@ -2056,10 +2158,17 @@ void tp_scenario_print_table(FILE *out, const tp_scenario_summary *const *s, siz
     fprintf(out, "%-*s", w, "configuration");
     for (size_t k = 0; k < h->n_stages; k++)
         fprintf(out, "  %12s", h->stages[k].name);
+    int shards = 0;
+    for (size_t i = 0; i < n; i++)
+        shards |= s[i]->n_shards > 0;
+    if (shards)
+        fprintf(out, "  %6s  %11s  %9s", "shards", "records/s", "records/s");
     fprintf(out, "  %10s  %12s  %10s  %8s\n", "peak WCU/s", "CloudWatch", "throttled", "timeouts");
     fprintf(out, "%-*s", w, "");
     for (size_t k = 0; k < h->n_stages; k++)
         fprintf(out, "  %12s", "");
+    if (shards)
+        fprintf(out, "  %6s  %11s  %9s", "", "per shard", "in all");
     fprintf(out, "  %10s  %12s  %10s  %8s\n", "", "(min sum/60)", "requests", "");
     for (size_t i = 0; i < n; i++) {
         const tp_scenario_summary *r = s[i];
@@ -2074,6 +2183,11 @@ void tp_scenario_print_table(FILE *out, const tp_scenario_summary *const *s, siz
         }
         for (size_t j = 0; j < r->n_stages; j++)
             timeouts += r->stages[j].timeouts;
+        if (shards) {
+            double mn, mean, mx, total;
+            shard_rates(r, &mn, &mean, &mx, &total);
+            fprintf(out, "  %6zu  %11.1f  %9.1f", r->n_shards, mean, total);
+        }
         fprintf(out, "  %10.0f  %12.1f  %10" PRId64 "  %8" PRId64 "\n",
                 (double)r->wcu_peak_milli / 1000.0, (double)r->wcu_cloudwatch_peak_milli / 1000.0,
                 r->throttles, timeouts);

@@ -31,7 +31,8 @@ typedef struct tp_scenario_invocation {
     int64_t duration_ms;
     int64_t batch_size;          /* records in the batch it got (0: not a stream batch) */
     int64_t attempt;             /* the batch event's attempt (0 when absent) */
-    char first_seq[48], last_seq[48];
+    char first_seq[64], last_seq[64];
+    char shard[96];              /* the batch's shard ("" when not a stream batch) */
     uint64_t batch_hash;         /* FNV-1a of the batch's sequence numbers: equal = same records */
     int64_t iterator_age_ms;     /* start - write time of the batch's last record (-1: unknown) */
     int64_t calls, throttled_calls, sdk_retries;
@@ -44,6 +45,13 @@ typedef struct tp_scenario_probe {
 } tp_scenario_probe;
 
 #define TP_SCENARIO_MAX_STAGES 4
+
+/* One shard of a stream mapping: what its successful invocations did. */
+typedef struct tp_scenario_shard {
+    char shard[96];
+    int64_t records;             /* records in its successful batches */
+    int64_t start_ms, end_ms;    /* its first invocation's start, last one's end */
+} tp_scenario_shard;
 
 /* A stage of a pipeline (fixture "report": {"stages": [...]}): the
  * invocations of the functions whose names match a glob. */
@@ -91,6 +99,9 @@ typedef struct tp_scenario_summary {
                                           * ConsumedWriteCapacityUnits (epoch-aligned minutes) */
     int64_t *wcu_per_second;         /* n_wcu_seconds entries from t = 0, milli-units (owned) */
     size_t n_wcu_seconds;
+    /* per shard (shards, in the order first delivered) */
+    tp_scenario_shard *shards;       /* n_shards entries (owned) */
+    size_t n_shards;
     tp_scenario_probe probes[TP_SCENARIO_MAX_PROBES];
     size_t n_probes;
     int expect_checked, expect_failed;
@@ -126,7 +137,8 @@ double tp_scenario_probe_value(const tp_scenario_summary *s, const char *name, d
  * "stage.NAME.timeouts", "stage.NAME.invocations", "stage.NAME.start_ms",
  * "stage.NAME.end_ms", "stage.NAME.errors", "wcu.peak",
  * "wcu.cloudwatch_peak", "wcu.consumed", "wcu.before_throttle",
- * "first_throttle_ms", ...). 0 ok, -1 unknown name. */
+ * "first_throttle_ms", "shards", "shard.records_per_s_min|max|mean",
+ * "records_per_s", ...). 0 ok, -1 unknown name. */
 int tp_scenario_metric(const tp_scenario_summary *s, const char *name, double *value);
 
 /* Prints the comparison table of n summaries that have a report row
