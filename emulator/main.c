@@ -7,7 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "core/buf.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "engine_internal.h"
 #include "runner/scenario.h"
@@ -28,16 +31,45 @@ static const char usage[] =
     "  --clock real|virtual real follows the wall clock (default); virtual stands\n"
     "                       still until POST /_tidepool/clock {\"advance_ms\":N}\n"
     "  --seed N             seed for request ids and every random choice (default 1)\n"
+    "  --capacity on|off    off: provisioned throughput is never enforced (no\n"
+    "                       throttling; consumed capacity still reported); default on\n"
     "  --handlers LIB.so    load C handlers from a shared library (its\n"
     "                       tp_handlers_init registers them); repeatable\n"
     "  --threads N          HTTP worker threads (default 2)\n"
     "  --log-level L        debug|info|warn|error|off (default info)\n";
+
+/* --capacity on|off wins over the config file's "capacity": {"enforce"}:
+ * *config (owned, may be NULL) is rewritten with the key set. */
+static int set_capacity_enforce(char **config, int on)
+{
+    cJSON *root = *config ? tp_json_parse_str(*config) : cJSON_CreateObject();
+    if (!root || !cJSON_IsObject(root)) {
+        fprintf(stderr, "tidepool: the config file is not a JSON object\n");
+        cJSON_Delete(root);
+        return -1;
+    }
+    cJSON *cap = cJSON_GetObjectItemCaseSensitive(root, "capacity");
+    if (!cJSON_IsObject(cap)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(root, "capacity");
+        cap = cJSON_AddObjectToObject(root, "capacity");
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(cap, "enforce");
+    cJSON_AddBoolToObject(cap, "enforce", on);
+    char *text = tp_json_print(root);
+    cJSON_Delete(root);
+    if (!text)
+        return -1;
+    free(*config);
+    *config = text;
+    return 0;
+}
 
 static int serve(int argc, char **argv)
 {
     const char *host = "127.0.0.1", *data_dir = NULL, *config_path = NULL;
     int port = 4566, threads = 2;
     char handlers[4096] = "";
+    int capacity = -1;   /* --capacity: -1 as the config says, 0 off, 1 on */
     tp_engine_options opts = {.real_clock = 1, .seed = 1};
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -74,6 +106,12 @@ static int serve(int argc, char **argv)
                 fprintf(stderr, "tidepool: --clock must be real or virtual, got '%s'\n", v);
                 return 2;
             }
+        } else if (strcmp(a, "--capacity") == 0) {
+            if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
+                fprintf(stderr, "tidepool: --capacity must be on or off, got '%s'\n", v);
+                return 2;
+            }
+            capacity = strcmp(v, "on") == 0;
         } else if (strcmp(a, "--seed") == 0) {
             opts.seed = strtoull(v, NULL, 10);
         } else if (strcmp(a, "--handlers") == 0) {
@@ -111,6 +149,8 @@ static int serve(int argc, char **argv)
             return 1;
         }
     }
+    if (capacity >= 0 && set_capacity_enforce(&config, capacity) != 0)
+        return 1;
     opts.data_dir = data_dir;
     opts.config_json = config;
     opts.handlers = *handlers ? handlers : NULL;

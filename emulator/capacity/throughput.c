@@ -75,6 +75,12 @@ int tp_capacity_start_full(const tp_core *core)
     return c ? tp_json_bool(c, "start_full", 1) : 1;
 }
 
+int tp_capacity_enforced(const tp_core *core)
+{
+    const cJSON *c = cap_config(core);
+    return c ? tp_json_bool(c, "enforce", 1) : 1;
+}
+
 static int streq(const char *a, const char *b)
 {
     return strcmp(a ? a : "", b ? b : "") == 0;
@@ -174,7 +180,9 @@ int tp_cap_admit(tp_req *r, const tp_cap_resource *res, int dim)
     cap_entry *e = entry_for(r, res);
     if (!e || dim < 0 || dim >= e->ndims)
         return 1;
-    if (tp_bucket_admit(&e->b[dim], r->now_ms))
+    /* Enforcement off: every request is admitted; charges, levels and the
+     * metrics go on as before (a bucket simply runs into debt). */
+    if (!tp_capacity_enforced(r->core) || tp_bucket_admit(&e->b[dim], r->now_ms))
         return 1;
     e->throttled[dim]++;
     cJSON *f = cJSON_CreateObject();

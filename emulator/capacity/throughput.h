@@ -25,6 +25,7 @@
  * deleted and created again) starts the buckets over.
  *
  * Generic settings in the config file's "capacity" object:
+ * "enforce" (true: false turns throttling off, tp_capacity_enforced),
  * "burst_seconds" (300: how much unused capacity a provisioned bucket
  * holds, tp_capacity_burst_ms) and "start_full" (true: new buckets start
  * full, tp_capacity_start_full) and "trace_consumed" (false: when true,
@@ -143,6 +144,10 @@ void tp_cap_reconfigure(tp_core *core, const char *service, int64_t generation,
 /* Generic settings ("capacity": {"burst_seconds", "start_full"}). */
 int64_t tp_capacity_burst_ms(const tp_core *core);
 int tp_capacity_start_full(const tp_core *core);
+/* "enforce" (true; `tidepool serve --capacity off` sets it false): when
+ * false tp_cap_admit admits everything, so nothing throttles, while costs
+ * are still charged, reported and counted. */
+int tp_capacity_enforced(const tp_core *core);
 
 /* Forgets every bucket and run-time override of this core. */
 void tp_capacity_reset(tp_core *core);

@@ -85,6 +85,23 @@ REQUIRED_OVERRIDES = {
     },
 }
 
+# Members the server checks before collecting constraint failures, each
+# alone (core/shape.h TP_MEMBER_PRESENCE): DynamoDB's table actions answer a
+# missing TableName with "The parameter 'TableName' is required but was not
+# present in the request" and a too short or long one with "TableName must
+# be at least 3 characters long and at most 255 characters long" (dynalite
+# test/createTable.js, describeTable.js, deleteTable.js, updateTable.js, run
+# against DynamoDB); the item actions keep the collected "Member must not be
+# null" / length messages.
+PRESENCE_OVERRIDES = {
+    'dynamodb': {
+        'CreateTableInput': ['TableName'],
+        'DescribeTableInput': ['TableName'],
+        'DeleteTableInput': ['TableName'],
+        'UpdateTableInput': ['TableName'],
+    },
+}
+
 # The synthetic shape a rest-json blob payload is checked as (see above).
 RAW_PAYLOAD_SHAPE = 'RawPayloadText'
 
@@ -183,6 +200,7 @@ class Generator:
         self.enum_order = ENUM_ORDER.get(service, {})
         self.overrides = SERVER_OVERRIDES.get(service, {})
         self.required = REQUIRED_OVERRIDES.get(service, {})
+        self.presence = PRESENCE_OVERRIDES.get(service, {})
         self.rest = model['metadata'].get('protocol') == 'rest-json'
         if self.rest:
             self.add_raw_payload_overrides()
@@ -344,7 +362,8 @@ class Generator:
                 for m, d in s['members'].items():
                     wire = d.get('locationName', m)
                     target = self.member_shape(n, m, d['shape'])
-                    out.append('    {%s, &sh_%s, %d},' % (c_str(wire), c_ident(target), 1 if m in req else 0))
+                    flag = 2 if m in self.presence.get(n, []) else 1 if m in req else 0
+                    out.append('    {%s, &sh_%s, %d},' % (c_str(wire), c_ident(target), flag))
                 out.append('};')
             if n in referenced:
                 out.append('static const tp_shape sh_%s = %s;' % (ident, self.initializer(n)))

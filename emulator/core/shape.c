@@ -1152,9 +1152,9 @@ static int begin(vctx *x, const tp_shape *s, const cJSON *v, const path *p)
 
 /* One message per broken constraint of a value, in the order AWS was seen
  * to list them for one member (pattern before lengths). */
-static void check_own(vctx *x, const tp_shape *s, const cJSON *v, const path *p)
+static void check_own(vctx *x, const tp_shape *s, const cJSON *v, const path *p, unsigned skip)
 {
-    unsigned f = own_failures(s, v);
+    unsigned f = own_failures(s, v) & ~skip;
     static const unsigned order[] = {F_PATTERN, F_MINLEN, F_MAXLEN, F_MINVAL, F_MAXVAL, F_ENUM};
     for (size_t i = 0; f && i < sizeof order / sizeof order[0]; i++) {
         if ((f & order[i]) && begin(x, s, v, p))
@@ -1179,7 +1179,10 @@ static void walk(vctx *x, const tp_shape *s, const cJSON *v, const path *p)
                     tp_buf_puts(&x->msg, "Member must not be null");
                 continue;
             }
-            check_own(x, m->shape, c, &mp);
+            /* A TP_MEMBER_PRESENCE member's length was judged up front
+             * (presence_check); only its other constraints are collected. */
+            check_own(x, m->shape, c, &mp,
+                      m->required == TP_MEMBER_PRESENCE ? F_MINLEN | F_MAXLEN : 0);
             walk(x, m->shape, c, &mp);
         }
         return;
@@ -1191,7 +1194,7 @@ static void walk(vctx *x, const tp_shape *s, const cJSON *v, const path *p)
             if (cJSON_IsNull(c))
                 continue;
             path ep = {.up = p, .kind = P_INDEX, .index = i};
-            check_own(x, s->member, c, &ep);
+            check_own(x, s->member, c, &ep, 0);
             walk(x, s->member, c, &ep);
         }
         return;
@@ -1235,6 +1238,31 @@ static void walk(vctx *x, const tp_shape *s, const cJSON *v, const path *p)
     }
 }
 
+/* Members the server checks before collecting constraint failures
+ * (tp_member.required == TP_MEMBER_PRESENCE): absent -> "The parameter 'X'
+ * is required but was not present in the request"; a string outside its
+ * length bounds -> "X must be at least MIN characters long and at most MAX
+ * characters long", each alone. */
+static int presence_check(const tp_shape *input, const cJSON *req, tp_error *err)
+{
+    for (unsigned i = 0; i < input->nmembers; i++) {
+        const tp_member *m = &input->members[i];
+        if (m->required != TP_MEMBER_PRESENCE)
+            continue;
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(req, m->name);
+        if (!c || cJSON_IsNull(c))
+            return tp_fail(err, TP_ERR_VALIDATION,
+                           "The parameter '%s' is required but was not present in the request",
+                           m->name);
+        if (cJSON_IsString(c) && (string_failures(m->shape, c->valuestring) & (F_MINLEN | F_MAXLEN)))
+            return tp_fail(err, TP_ERR_VALIDATION,
+                           "%s must be at least %.0f characters long and at most %.0f characters "
+                           "long",
+                           m->name, m->shape->min, m->shape->max);
+    }
+    return 0;
+}
+
 int tp_shape_check(const tp_shape *input, const cJSON *req, tp_error *err)
 {
     cJSON empty;
@@ -1245,7 +1273,7 @@ int tp_shape_check(const tp_shape *input, const cJSON *req, tp_error *err)
         empty.type = cJSON_Object;
         req = &empty;
     }
-    if (check_types(input, req, 0, err) != 0)
+    if (check_types(input, req, 0, err) != 0 || presence_check(input, req, err) != 0)
         return -1;
     vctx x = {0};
     tp_buf_init(&x.msg);

@@ -35,8 +35,13 @@ typedef struct tp_shape tp_shape;
 typedef struct tp_member {
     const char *name;         /* wire name, e.g. "TableName" */
     const tp_shape *shape;
-    unsigned char required;
+    unsigned char required;   /* 0, 1 (collected "Member must not be null") or
+                               * TP_MEMBER_PRESENCE (checked first, alone) */
 } tp_member;
+
+/* A member the server checks before the collected constraints (DynamoDB's
+ * TableName of the table actions): see tp_shape_check. */
+#define TP_MEMBER_PRESENCE 2
 
 struct tp_shape {
     const char *name;         /* model shape name */

@@ -323,6 +323,12 @@ int ddb_item_validate(cJSON *item, tp_error *err)
     cJSON *av;
     cJSON_ArrayForEach(av, item)
     {
+        /* The model bounds a name's length (65535) but not from below; the
+         * server refuses an empty one. */
+        if (!av->string || !av->string[0])
+            return tp_fail(err, TP_ERR_VALIDATION,
+                           "One or more parameter values were invalid: An attribute name may not "
+                           "be empty"); /* unverified wording */
         if (check_blobs(av, 1, err) != 0)
             return -1;
     }

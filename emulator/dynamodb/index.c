@@ -135,11 +135,21 @@ static int append_escaped(tp_buf *out, const tp_buf *part)
     return tp_buf_append(out, end, 2);
 }
 
-/* 0 encoded, 1 not indexed (missing or mistyped), 2 empty S/B value (its
- * attribute name in *empty), -1 bad value (err set). */
+/* Why an item's value cannot be an index key (encode_side's 2 and 3). */
+typedef struct key_fault {
+    const char *attr;   /* the attribute */
+    size_t size;        /* 3: its size (the range side's: all of them) */
+    size_t max;
+} key_fault;
+
+/* 0 encoded, 1 not indexed (missing or mistyped), 2 empty S/B value, 3 a
+ * value over AWS's index key limits (2048 bytes per partition key
+ * attribute, 1024 for the sort key attributes together), -1 bad value (err
+ * set). For 2 and 3 *kf says which attribute (when kf is not NULL). */
 static int encode_side(const char *const *names, const char *types, int n, const cJSON *values,
-                       tp_buf *out, const char **empty, tp_error *err)
+                       int range, tp_buf *out, key_fault *kf, tp_error *err)
 {
+    size_t total = 0;
     for (int i = 0; i < n; i++) {
         char tag[2] = {types[i], 0};
         const cJSON *av = member(values, names[i]);
@@ -147,10 +157,26 @@ static int encode_side(const char *const *names, const char *types, int n, const
         if (!text)
             return 1;
         if (types[i] != 'N' && text[0] == '\0') {
-            if (empty)
-                *empty = names[i];
+            if (kf)
+                kf->attr = names[i];
             return 2;
         }
+        if (types[i] != 'N') {
+            size_t bytes = ddb_key_value_bytes(types[i], text);
+            total = range ? total + bytes : bytes;
+            if (total > (range ? 1024u : 2048u)) {
+                if (kf) {
+                    kf->attr = names[i];
+                    kf->size = total;
+                    kf->max = range ? 1024 : 2048;
+                }
+                return 3;
+            }
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        char tag[2] = {types[i], 0};
+        const char *text = tp_json_str(member(values, names[i]), tag);
         if (n == 1)
             return ddb_key_encode(types[i], text, out, err);
         tp_buf part;
@@ -168,14 +194,14 @@ static int encode_side(const char *const *names, const char *types, int n, const
 int ddb_index_key_encode(const char *const *names, const char *types, int n, const cJSON *values,
                          tp_buf *out, tp_error *err)
 {
-    const char *empty = NULL;
-    int rc = encode_side(names, types, n, values, out, &empty, err);
+    key_fault kf = {0};
+    int rc = encode_side(names, types, n, values, 0, out, &kf, err);
     if (rc == 2)
         return tp_fail(err, TP_ERR_VALIDATION,
                        "One or more parameter values are not valid. The AttributeValue for a key "
                        "attribute cannot contain an empty string value. Key: %s",
-                       empty);
-    return rc;
+                       kf.attr);
+    return rc == 3 ? 1 : rc;
 }
 
 /* --- entries ---------------------------------------------------------------- */
@@ -226,13 +252,13 @@ static cJSON *project(const index_def *d, const table_keys *tk, const cJSON *ite
 }
 
 /* The entry item has in index d: 0 built, 1 not in the index, 2 empty key
- * value (*empty names it), -1 error. */
+ * value, 3 oversized key value (*kf says which), -1 error. */
 static int entry_of(const index_def *d, const table_keys *tk, const cJSON *item, entry *e,
-                    const char **empty, tp_error *err)
+                    key_fault *kf, tp_error *err)
 {
-    int rc = encode_side(d->hash, d->htypes, d->nh, item, &e->ihk, empty, err);
+    int rc = encode_side(d->hash, d->htypes, d->nh, item, 0, &e->ihk, kf, err);
     if (rc == 0)
-        rc = encode_side(d->range, d->rtypes, d->nr, item, &e->irk, empty, err);
+        rc = encode_side(d->range, d->rtypes, d->nr, item, 1, &e->irk, kf, err);
     if (rc != 0)
         return rc;
     e->item = project(d, tk, item);
@@ -329,19 +355,28 @@ static void report_add(ddb_index_report *rep, const index_def *d, int puts, int 
     rep->idx[i].units += units;
 }
 
-static int empty_key_error(const index_def *d, const char *attr, tp_error *err)
+/* AWS's refusal of a write whose value cannot be d's key (entry_of's 2
+ * or 3). */
+static int key_fault_error(const index_def *d, int kind, const key_fault *kf, tp_error *err)
 {
+    if (kind == 3)
+        /* Seen from DynamoDB for a partition key (dynalite issue #35 and
+         * users' reports); the sort key's twin is unverified wording. */
+        return tp_fail(err, TP_ERR_VALIDATION,
+                       "One or more parameter values were invalid: Size limit exceeded for Index "
+                       "Key %s Actual Size: %zu bytes Max Size: %zu bytes IndexName: %s",
+                       kf->attr, kf->size, kf->max, d->name);
     char tag[2] = {0, 0};
     for (int i = 0; i < d->nh + d->nr; i++) {
         const char *n = i < d->nh ? d->hash[i] : d->range[i - d->nh];
-        if (strcmp(n, attr) == 0)
+        if (strcmp(n, kf->attr) == 0)
             tag[0] = i < d->nh ? d->htypes[i] : d->rtypes[i - d->nh];
     }
     return tp_fail(err, TP_ERR_VALIDATION,
                    "One or more parameter values are not valid. A value specified for a secondary "
                    "index key is not supported. The AttributeValue for a key attribute cannot "
                    "contain an empty %s value. IndexName: %s, IndexKey: %s",
-                   tag[0] == 'B' ? "binary" : "string", d->name, attr);
+                   tag[0] == 'B' ? "binary" : "string", d->name, kf->attr);
 }
 
 /* One index, one item change. */
@@ -352,7 +387,7 @@ static int apply_one(tp_req *r, const ddb_table *t, const index_def *d, const ta
     entry o, n;
     entry_init(&o);
     entry_init(&n);
-    const char *empty = NULL;
+    key_fault kf = {0};
     int rc = -1, has_o = 0, has_n = 0;
     if (old_item) {
         /* A stored item that somehow has a bad key is simply not indexed. */
@@ -362,9 +397,9 @@ static int apply_one(tp_req *r, const ddb_table *t, const index_def *d, const ta
         has_o = k == 0;
     }
     if (new_item) {
-        int k = entry_of(d, tk, new_item, &n, &empty, err);
-        if (k == 2) {
-            rc = empty_key_error(d, empty, err);
+        int k = entry_of(d, tk, new_item, &n, &kf, err);
+        if (k == 2 || k == 3) {
+            rc = key_fault_error(d, k, &kf, err);
             goto done;
         }
         if (k < 0)
@@ -412,13 +447,13 @@ int ddb_index_check_item(const ddb_table *t, const cJSON *item, tp_error *err)
                 continue;
             tp_buf scratch;
             tp_buf_init(&scratch);
-            const char *empty = NULL;
-            int rc = encode_side(d.hash, d.htypes, d.nh, item, &scratch, &empty, err);
+            key_fault kf = {0};
+            int rc = encode_side(d.hash, d.htypes, d.nh, item, 0, &scratch, &kf, err);
             if (rc == 0)
-                rc = encode_side(d.range, d.rtypes, d.nr, item, &scratch, &empty, err);
+                rc = encode_side(d.range, d.rtypes, d.nr, item, 1, &scratch, &kf, err);
             tp_buf_free(&scratch);
-            if (rc == 2)
-                return empty_key_error(&d, empty, err);
+            if (rc == 2 || rc == 3)
+                return key_fault_error(&d, rc, &kf, err);
             if (rc < 0)
                 return -1;
         }
@@ -608,8 +643,8 @@ int ddb_index_backfill(tp_core *core, int64_t table_id, const cJSON *desc, const
             entry_init(&e);
             tp_error err;
             /* An item whose key value the index cannot take (an empty
-             * string) is left out, as AWS's backfill leaves out index key
-             * violations. */
+             * string, a value over the key size limits) is left out, as
+             * AWS's backfill leaves out index key violations. */
             if (rc == 0 && rows[i].item && entry_of(&d, &tk, rows[i].item, &e, NULL, &err) == 0 &&
                 row_put(core, table_id, d.name, &e, &rows[i].hk, &rows[i].rk) != 0)
                 rc = -1;

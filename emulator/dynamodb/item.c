@@ -46,17 +46,23 @@ static const char *value_text(const cJSON *av, char type)
     return tp_json_str(av, tag);
 }
 
+size_t ddb_key_value_bytes(char type, const char *text)
+{
+    size_t len = tp_str_wire_len(text);
+    if (type != 'B')
+        return len;
+    tp_buf raw;
+    tp_buf_init(&raw);
+    tp_base64_decode(text, len, &raw);
+    len = raw.len;
+    tp_buf_free(&raw);
+    return len;
+}
+
 /* Size and emptiness limits of one key attribute. */
 static int check_key_value(const ddb_keydef *k, const char *text, int is_hash, tp_error *err)
 {
-    size_t len = tp_str_wire_len(text);
-    if (k->type == 'B') {
-        tp_buf raw;
-        tp_buf_init(&raw);
-        tp_base64_decode(text, len, &raw);
-        len = raw.len;
-        tp_buf_free(&raw);
-    }
+    size_t len = ddb_key_value_bytes(k->type, text);
     if (k->type != 'N' && len == 0)
         return tp_fail(err, TP_ERR_VALIDATION,
                        "One or more parameter values are not valid. The AttributeValue for a key "

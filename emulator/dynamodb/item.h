@@ -18,6 +18,9 @@ int ddb_key_of_item(const ddb_table *t, const cJSON *item, tp_buf *hk, tp_buf *r
  * "The provided key element does not match the schema". */
 int ddb_key_of_key(const ddb_table *t, const cJSON *key, tp_buf *hk, tp_buf *rk, tp_error *err);
 /* Index key attributes present in the item must have their defined type. */
+/* The bytes a key value counts against AWS's key size limits: UTF-8 bytes
+ * of an S, decoded bytes of a B (N: its text, never limited). */
+size_t ddb_key_value_bytes(char type, const char *text);
 int ddb_check_index_keys(const ddb_table *t, const cJSON *item, tp_error *err);
 /* Stored item for a key (*item NULL when absent; caller frees). */
 int ddb_item_read(tp_req *r, int64_t table_id, const tp_buf *hk, const tp_buf *rk, cJSON **item,

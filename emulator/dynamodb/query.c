@@ -772,6 +772,15 @@ static int read_action(tp_req *r, cJSON *in, cJSON **out, tp_error *err, int is_
     }
     if (esk && check_start_key(&t, &s, esk, &sk, err) != 0)
         goto done;
+    /* A parallel Scan's start key must lie in its own segment. */
+    if (esk && !is_query && q.total > 1 &&
+        (int64_t)(fnv1a(sk.part[0].data, sk.part[0].len) % (uint32_t)q.total) != q.segment) {
+        tp_fail(err, TP_ERR_VALIDATION,
+                "The provided starting key is invalid: Invalid ExclusiveStartKey. Please use "
+                "ExclusiveStartKey with correct Segment. TotalSegments: %lld Segment: %lld",
+                (long long)q.total, (long long)q.segment);
+        goto done;
+    }
     if (is_query) {
         const ddb_kc_term *ht, *rt;
         if (ddb_keycond_match(q.kc, s.hash.name, s.hash.type,

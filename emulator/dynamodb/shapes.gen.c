@@ -588,7 +588,7 @@ static const tp_shape sh_CreateReplicationGroupMemberAction = {
 
 static const tp_member mb_CreateTableInput[] = {
     {"AttributeDefinitions", &sh_AttributeDefinitions, 1},
-    {"TableName", &sh_TableName, 1},
+    {"TableName", &sh_TableName, 2},
     {"KeySchema", &sh_KeySchema, 1},
     {"LocalSecondaryIndexes", &sh_LocalSecondaryIndexList, 0},
     {"GlobalSecondaryIndexes", &sh_GlobalSecondaryIndexList, 0},
@@ -728,7 +728,7 @@ static const tp_member mb_DeleteResourcePolicyInput[] = {
 };
 
 static const tp_member mb_DeleteTableInput[] = {
-    {"TableName", &sh_TableName, 1},
+    {"TableName", &sh_TableName, 2},
 };
 
 static const tp_shape sh_DeletionProtectionEnabled = {
@@ -770,7 +770,7 @@ static const tp_member mb_DescribeKinesisStreamingDestinationInput[] = {
 };
 
 static const tp_member mb_DescribeTableInput[] = {
-    {"TableName", &sh_TableName, 1},
+    {"TableName", &sh_TableName, 2},
 };
 
 static const tp_member mb_DescribeTableReplicaAutoScalingInput[] = {
@@ -2190,7 +2190,7 @@ static const tp_shape sh_UpdateReplicationGroupMemberAction = {
 
 static const tp_member mb_UpdateTableInput[] = {
     {"AttributeDefinitions", &sh_AttributeDefinitions, 0},
-    {"TableName", &sh_TableName, 1},
+    {"TableName", &sh_TableName, 2},
     {"BillingMode", &sh_BillingMode, 0},
     {"ProvisionedThroughput", &sh_ProvisionedThroughput, 0},
     {"GlobalSecondaryIndexUpdates", &sh_GlobalSecondaryIndexUpdateList, 0},

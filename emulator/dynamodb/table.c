@@ -1758,6 +1758,15 @@ static int check_update_request(const cJSON *in, const update_req *u, tp_error *
                        "WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST");
     if (check_pt_bounds(u->pt, err) != 0 || check_sse(u->sse, err) != 0)
         return -1;
+    return 0;
+}
+
+/* An index Update's throughput bounds: judged once the table is known to
+ * exist (an out-of-bounds index capacity on a missing table is
+ * ResourceNotFoundException), unlike the table's own bounds. */
+static int check_index_bounds(const update_req *u, tp_error *err)
+{
+    const cJSON *e;
     cJSON_ArrayForEach(e, u->gsiu)
     {
         const cJSON *up = member(e, "Update");
@@ -2074,6 +2083,10 @@ int ddb_update_table(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     ddb_table t;
     if (ddb_table_load(r, name, &t, err) != 0)
         return -1;
+    if (check_index_bounds(&u, err) != 0) {
+        ddb_table_release(&t);
+        return -1;
+    }
     cJSON *pending = load_pending(r->core, t.id);
     int cur_ppr = is_ppr(t.desc);
     int target_ppr = u.billing ? str_eq(u.billing, BILLING_PPR) : cur_ppr;

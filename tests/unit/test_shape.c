@@ -286,17 +286,22 @@ static void missing_and_bad_table_names(void **state)
          "Value 'a;' at 'tableName' failed to satisfy constraint: " NAME_PATTERN "; "
          "Value 'a;' at 'tableName' failed to satisfy constraint: Member must have length greater than or equal to 3; "
          "Value null at 'item' " NOT_NULL},
-        /* [D] createTable "null attributes" (bad pattern). The DynamoDB
-         * action itself reports a missing or short CreateTable name first
-         * ("The parameter 'TableName' is required ...", "TableName must be at
-         * least 3 characters long ..."); that is not the model's doing. */
+        /* [D] createTable "null attributes" (bad pattern). A missing or
+         * short name of the table actions is reported first and alone
+         * (codegen PRESENCE_OVERRIDES): createTable/describeTable "no
+         * TableName", "empty TableName", "long TableName" (exact). */
         {&tp_dynamodb_input_CreateTable, "{\"TableName\":\"abc;\"}", VAL,
          "3 validation errors detected: Value null at 'attributeDefinitions' " NOT_NULL "; "
          "Value 'abc;' at 'tableName' failed to satisfy constraint: " NAME_PATTERN "; "
          "Value null at 'keySchema' " NOT_NULL},
         {&tp_dynamodb_input_CreateTable, "{}", VAL,
-         "3 validation errors detected: Value null at 'attributeDefinitions' " NOT_NULL "; "
-         "Value null at 'tableName' " NOT_NULL "; Value null at 'keySchema' " NOT_NULL},
+         "The parameter 'TableName' is required but was not present in the request"},
+        {&tp_dynamodb_input_DeleteTable, "{\"TableName\":null}", VAL,
+         "The parameter 'TableName' is required but was not present in the request"},
+        {&tp_dynamodb_input_DescribeTable, "{\"TableName\":\"a;\"}", VAL,
+         "TableName must be at least 3 characters long and at most 255 characters long"},
+        {&tp_dynamodb_input_UpdateTable, "{\"TableName\":\"\"}", VAL,
+         "TableName must be at least 3 characters long and at most 255 characters long"},
         /* [D] listTables "empty ExclusiveStartTableName" (exact) */
         {&tp_dynamodb_input_ListTables, "{\"ExclusiveStartTableName\":\"\"}", VAL,
          "2 validation errors detected: "

@@ -615,7 +615,13 @@ static int parse_not(parser *p, node **out, tp_error *err)
         return oom(p, err);
     n->kind = N_NOT;
     *out = n;
-    return parse_primary(p, &n->a, err);
+    /* NOT binds to what follows, itself possibly negated: DynamoDB accepts
+     * "NOT NOT x". The depth guard bounds a long run of NOTs. */
+    if (++p->depth > 256)
+        return ddb_lex_syntax_error(&p->lx, err);
+    int rc = parse_not(p, &n->a, err);
+    p->depth--;
+    return rc;
 }
 
 static int parse_and(parser *p, node **out, tp_error *err)

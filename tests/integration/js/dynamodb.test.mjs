@@ -206,8 +206,14 @@ describe('errors', () => {
     assertAwsError(e, 'ValidationException', 'One or more parameter values were invalid: Missing the key pk in the item');
   });
 
-  test('a too-short table name fails the shape validation', async () => {
+  test('a too-short table name is refused before the other constraints', async () => {
     const e = await rejection(createTable(ddb, 'ab'));
+    assertAwsError(e, 'ValidationException',
+      'TableName must be at least 3 characters long and at most 255 characters long');
+  });
+
+  test('an item action words a short table name as a collected constraint', async () => {
+    const e = await rejection(ddb.send(new GetItemCommand({ TableName: 'ab', Key: { pk: { S: 'x' } } })));
     assertAwsError(e, 'ValidationException',
       "1 validation error detected: Value 'ab' at 'tableName' failed to satisfy constraint: "
       + 'Member must have length greater than or equal to 3');
