@@ -1,0 +1,1068 @@
+/* dynamodb/partiql — ExecuteStatement, BatchExecuteStatement and
+ * ExecuteTransaction.
+ *
+ * A statement (parsed by partiql_parse.c) becomes the request of the
+ * action DynamoDB runs for it, and that action runs it — so validation,
+ * conditions, capacity, throttling, stream records and triggers are the
+ * same as for the classic API:
+ *   SELECT with an equality on the partition key of the table or index
+ *     read  -> Query (one sort-key condition joins the key condition, the
+ *              other terms become the FilterExpression); without one, or
+ *              when a filter term names a key attribute -> Scan with the
+ *              whole WHERE as FilterExpression;
+ *   INSERT  -> PutItem with attribute_not_exists(partition key): an
+ *              existing item is DuplicateItemException;
+ *   UPDATE  -> UpdateItem on the key the WHERE's equalities give, the
+ *              other terms and attribute_exists(partition key) as its
+ *              ConditionExpression (PartiQL's UPDATE is no upsert);
+ *   DELETE  -> DeleteItem, the other terms as its condition;
+ *   in a batch or transaction a SELECT names one item -> GetItem /
+ *   TransactGetItems, EXISTS(SELECT ...) -> a ConditionCheck.
+ * WHERE trees render into expressions over #pN names and :pN values.
+ *
+ * NextToken is the page's LastEvaluatedKey, base64 of its JSON. Each
+ * statement of a batch runs inside its own SQLite savepoint, so a failed
+ * one leaves nothing behind while the others stay. */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/base64.h"
+#include "core/buf.h"
+#include "core/json.h"
+#include "core/store.h"
+#include "ddb.h"
+#include "item.h"
+#include "partiql.h"
+
+#define KEY_EQUALITY "Where clause does not contain a mandatory equality on all key attributes"
+#define DUPLICATE_ITEM "Duplicate primary key exists in table"
+
+/* --- rendering trees into expressions ---------------------------------------- */
+
+typedef struct render {
+    cJSON *names, *values; /* the request's ExpressionAttributeNames / Values */
+    int next;              /* counter for #pN / :pN */
+    tp_error *err;
+} render;
+
+static void render_init(render *rd, tp_error *err)
+{
+    rd->names = cJSON_CreateObject();
+    rd->values = cJSON_CreateObject();
+    rd->next = 0;
+    rd->err = err;
+}
+
+static void render_free(render *rd)
+{
+    cJSON_Delete(rd->names);
+    cJSON_Delete(rd->values);
+}
+
+/* Moves the non-empty maps into req. */
+static void render_attach(render *rd, cJSON *req)
+{
+    if (rd->names->child) {
+        cJSON_AddItemToObject(req, "ExpressionAttributeNames", rd->names);
+        rd->names = cJSON_CreateObject();
+    }
+    if (rd->values->child) {
+        cJSON_AddItemToObject(req, "ExpressionAttributeValues", rd->values);
+        rd->values = cJSON_CreateObject();
+    }
+}
+
+static void put_name(render *rd, const char *name, tp_buf *b)
+{
+    char key[24];
+    snprintf(key, sizeof key, "#p%d", rd->next++);
+    cJSON_AddStringToObject(rd->names, key, name);
+    tp_buf_puts(b, key);
+}
+
+static void put_value(render *rd, const cJSON *v, tp_buf *b)
+{
+    char key[24];
+    snprintf(key, sizeof key, ":p%d", rd->next++);
+    cJSON_AddItemToObject(rd->values, key, cJSON_Duplicate(v, 1));
+    tp_buf_puts(b, key);
+}
+
+static void put_path(render *rd, const pq_node *n, tp_buf *b)
+{
+    for (size_t i = 0; i < n->npath; i++) {
+        if (n->path[i].name) {
+            if (i)
+                tp_buf_puts(b, ".");
+            put_name(rd, n->path[i].name, b);
+        } else {
+            tp_buf_printf(b, "[%ld]", n->path[i].index);
+        }
+    }
+}
+
+static int unsupported(render *rd, const char *what)
+{
+    /* unverified wording */
+    return tp_fail(rd->err, TP_ERR_VALIDATION, PQ_MALFORMED "%s is not supported here", what);
+}
+
+static const char *const cond_funcs[] = {"begins_with", "contains",  "attribute_exists",
+                                         "attribute_not_exists", "attribute_type", "size"};
+static const char *const update_funcs[] = {"list_append", "if_not_exists"};
+
+static int known(const char *f, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(f, list[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* in_update: the right-hand side of SET (values, paths, + -, list_append,
+ * if_not_exists); otherwise a condition. */
+static int render_node(render *rd, const pq_node *n, tp_buf *b, int in_update)
+{
+    switch (n->kind) {
+    case PQN_PATH:
+        put_path(rd, n, b);
+        return 0;
+    case PQN_VALUE:
+        put_value(rd, n->value, b);
+        return 0;
+    case PQN_ARITH:
+        if (!in_update)
+            return unsupported(rd, "Arithmetic");
+        if (render_node(rd, n->kids[0], b, 1) != 0)
+            return -1;
+        tp_buf_printf(b, " %s ", n->op);
+        return render_node(rd, n->kids[1], b, 1);
+    case PQN_FUNC: {
+        int ok = in_update ? known(n->func, update_funcs, 2) : known(n->func, cond_funcs, 6);
+        if (!ok) {
+            /* unverified wording */
+            return tp_fail(rd->err, TP_ERR_VALIDATION, PQ_MALFORMED "Unknown function: %s",
+                           n->func);
+        }
+        tp_buf_printf(b, "%s(", n->func);
+        for (size_t i = 0; i < n->nkids; i++) {
+            if (i)
+                tp_buf_puts(b, ", ");
+            if (render_node(rd, n->kids[i], b, in_update) != 0)
+                return -1;
+        }
+        tp_buf_puts(b, ")");
+        return 0;
+    }
+    default:
+        break;
+    }
+    if (in_update)
+        return unsupported(rd, "A condition");
+    switch (n->kind) {
+    case PQN_CMP:
+        tp_buf_puts(b, "(");
+        if (render_node(rd, n->kids[0], b, 0) != 0)
+            return -1;
+        tp_buf_printf(b, " %s ", n->op);
+        if (render_node(rd, n->kids[1], b, 0) != 0)
+            return -1;
+        tp_buf_puts(b, ")");
+        return 0;
+    case PQN_BETWEEN:
+        tp_buf_puts(b, "(");
+        if (render_node(rd, n->kids[0], b, 0) != 0)
+            return -1;
+        tp_buf_puts(b, " BETWEEN ");
+        if (render_node(rd, n->kids[1], b, 0) != 0)
+            return -1;
+        tp_buf_puts(b, " AND ");
+        if (render_node(rd, n->kids[2], b, 0) != 0)
+            return -1;
+        tp_buf_puts(b, ")");
+        return 0;
+    case PQN_IN:
+        tp_buf_puts(b, "(");
+        if (render_node(rd, n->kids[0], b, 0) != 0)
+            return -1;
+        tp_buf_puts(b, " IN (");
+        for (size_t i = 1; i < n->nkids; i++) {
+            if (i > 1)
+                tp_buf_puts(b, ", ");
+            if (render_node(rd, n->kids[i], b, 0) != 0)
+                return -1;
+        }
+        tp_buf_puts(b, "))");
+        return 0;
+    case PQN_AND:
+    case PQN_OR:
+        tp_buf_puts(b, "(");
+        for (size_t i = 0; i < n->nkids; i++) {
+            if (i)
+                tp_buf_puts(b, n->kind == PQN_AND ? " AND " : " OR ");
+            if (render_node(rd, n->kids[i], b, 0) != 0)
+                return -1;
+        }
+        tp_buf_puts(b, ")");
+        return 0;
+    case PQN_NOT:
+        tp_buf_puts(b, "(NOT ");
+        if (render_node(rd, n->kids[0], b, 0) != 0)
+            return -1;
+        tp_buf_puts(b, ")");
+        return 0;
+    case PQN_IS: {
+        const pq_node *p = n->kids[0];
+        if (p->kind != PQN_PATH)
+            return unsupported(rd, "IS on a value");
+        int neg = strncmp(n->op, "NOT ", 4) == 0;
+        const char *what = n->op + (neg ? 4 : 0);
+        if (strcmp(what, "MISSING") == 0) {
+            tp_buf_puts(b, neg ? "attribute_exists(" : "attribute_not_exists(");
+            put_path(rd, p, b);
+            tp_buf_puts(b, ")");
+            return 0;
+        }
+        /* PartiQL: a missing attribute IS NULL too. */
+        cJSON *null_type = cJSON_CreateObject();
+        cJSON_AddStringToObject(null_type, "S", "NULL");
+        tp_buf_puts(b, neg ? "(attribute_exists(" : "(attribute_not_exists(");
+        put_path(rd, p, b);
+        tp_buf_puts(b, neg ? ") AND NOT attribute_type(" : ") OR attribute_type(");
+        put_path(rd, p, b);
+        tp_buf_puts(b, ", ");
+        put_value(rd, null_type, b);
+        tp_buf_puts(b, "))");
+        cJSON_Delete(null_type);
+        return 0;
+    }
+    default:
+        return unsupported(rd, "This expression");
+    }
+}
+
+/* Renders terms joined by AND into *text (caller frees); NULL when none. */
+static int render_terms(render *rd, pq_node **terms, size_t n, char **text)
+{
+    *text = NULL;
+    if (n == 0)
+        return 0;
+    tp_buf b;
+    tp_buf_init(&b);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            tp_buf_puts(&b, " AND ");
+        if (render_node(rd, terms[i], &b, 0) != 0) {
+            tp_buf_free(&b);
+            return -1;
+        }
+    }
+    *text = strdup(b.data ? (const char *)b.data : "");
+    tp_buf_free(&b);
+    return 0;
+}
+
+static int names_attr(const pq_node *n, const char *attr)
+{
+    if (!attr || !attr[0])
+        return 0;
+    if (n->kind == PQN_PATH)
+        return n->path[0].name && strcmp(n->path[0].name, attr) == 0;
+    for (size_t i = 0; i < n->nkids; i++)
+        if (names_attr(n->kids[i], attr))
+            return 1;
+    return 0;
+}
+
+/* --- keys -------------------------------------------------------------------- */
+
+/* The value compared by equality with attr in term ("attr = v" or
+ * "v = attr"), or NULL. */
+static const cJSON *equality_on(const pq_node *term, const char *attr)
+{
+    if (term->kind != PQN_CMP || strcmp(term->op, "=") != 0)
+        return NULL;
+    if (pq_is_attr(term->kids[0], attr) && term->kids[1]->kind == PQN_VALUE)
+        return term->kids[1]->value;
+    if (pq_is_attr(term->kids[1], attr) && term->kids[0]->kind == PQN_VALUE)
+        return term->kids[0]->value;
+    return NULL;
+}
+
+/* Splits a write's WHERE into the Key (an equality on every key attribute
+ * of the table) and the other terms (*rest, borrowed; caller frees the
+ * array). */
+static int split_key(const ddb_table *t, pq_node *where, cJSON **key, pq_node ***rest,
+                     size_t *nrest, tp_error *err)
+{
+    pq_node **terms;
+    size_t n = pq_conjuncts(where, &terms);
+    *key = cJSON_CreateObject();
+    *rest = calloc(n ? n : 1, sizeof **rest);
+    *nrest = 0;
+    int have_h = 0, have_r = !t->range.name[0];
+    for (size_t i = 0; i < n; i++) {
+        const cJSON *v;
+        if (!have_h && (v = equality_on(terms[i], t->hash.name))) {
+            cJSON_AddItemToObject(*key, t->hash.name, cJSON_Duplicate(v, 1));
+            have_h = 1;
+        } else if (!have_r && (v = equality_on(terms[i], t->range.name))) {
+            cJSON_AddItemToObject(*key, t->range.name, cJSON_Duplicate(v, 1));
+            have_r = 1;
+        } else {
+            (*rest)[(*nrest)++] = terms[i];
+        }
+    }
+    free(terms);
+    if (!have_h || !have_r) {
+        cJSON_Delete(*key);
+        *key = NULL;
+        free(*rest);
+        *rest = NULL;
+        return tp_fail(err, TP_ERR_VALIDATION, "%s", KEY_EQUALITY);
+    }
+    return 0;
+}
+
+/* --- statement -> request ---------------------------------------------------- */
+
+typedef enum op_kind { OP_QUERY, OP_SCAN, OP_GET, OP_PUT, OP_UPDATE, OP_DELETE, OP_CHECK } op_kind;
+
+typedef struct plan {
+    op_kind op;
+    cJSON *req;        /* the action's request (TableName, ...) */
+    const pq_stmt *st; /* for the projection */
+} plan;
+
+static int check_returning(const pq_stmt *st, tp_error *err)
+{
+    if (st->kind == PQ_DELETE && st->returning && strcmp(st->returning, "ALL_OLD") != 0)
+        /* unverified wording */
+        return tp_fail(err, TP_ERR_VALIDATION,
+                       "Invalid returning clause: RETURNING %s *. Only RETURNING ALL OLD * is "
+                       "allowed in DELETE statements.",
+                       st->returning_text);
+    return 0;
+}
+
+static int plan_insert(const ddb_table *t, const pq_stmt *st, cJSON *req, tp_error *err)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(st->item->value, "M");
+    if (!cJSON_IsObject(m))
+        /* unverified wording */
+        return tp_fail(err, TP_ERR_VALIDATION, PQ_MALFORMED "INSERT's VALUE must be a map");
+    cJSON_AddItemToObject(req, "Item", cJSON_Duplicate(m, 1));
+    cJSON_AddStringToObject(req, "ConditionExpression", "attribute_not_exists(#pk)");
+    cJSON *names = cJSON_AddObjectToObject(req, "ExpressionAttributeNames");
+    cJSON_AddStringToObject(names, "#pk", t->hash.name);
+    return 0;
+}
+
+/* UPDATE's actions as one UpdateExpression: SET ..., ADD ..., DELETE ...,
+ * REMOVE ... (set_add / set_delete on the target become ADD / DELETE). */
+static int update_expression(render *rd, const pq_stmt *st, tp_buf *out)
+{
+    static const char *const clause[] = {"SET", "ADD", "DELETE", "REMOVE"};
+    tp_buf part[4];
+    for (int k = 0; k < 4; k++)
+        tp_buf_init(&part[k]);
+    int rc = 0;
+    for (size_t i = 0; i < st->nsets && rc == 0; i++) {
+        const pq_set *s = &st->sets[i];
+        const pq_node *v = s->value;
+        int k = !v ? 3 : 0;
+        if (v && v->kind == PQN_FUNC &&
+            (strcmp(v->func, "set_add") == 0 || strcmp(v->func, "set_delete") == 0)) {
+            k = strcmp(v->func, "set_add") == 0 ? 1 : 2;
+            if (v->nkids != 2 || v->kids[0]->kind != PQN_PATH || v->kids[1]->kind != PQN_VALUE) {
+                rc = tp_fail(rd->err, TP_ERR_VALIDATION,
+                             PQ_MALFORMED "%s takes an attribute and a set value", /* unverified wording */
+                             v->func);
+                break;
+            }
+        }
+        tp_buf *b = &part[k];
+        tp_buf_puts(b, b->len ? ", " : "");
+        put_path(rd, s->target, b);
+        if (k == 0) {
+            tp_buf_puts(b, " = ");
+            rc = render_node(rd, v, b, 1);
+        } else if (k != 3) {
+            tp_buf_puts(b, " ");
+            put_value(rd, v->kids[1]->value, b);
+        }
+    }
+    for (int k = 0; k < 4; k++) {
+        if (rc == 0 && part[k].len)
+            tp_buf_printf(out, "%s%s %s", out->len ? " " : "", clause[k],
+                          (const char *)part[k].data);
+        tp_buf_free(&part[k]);
+    }
+    return rc;
+}
+
+/* UPDATE / DELETE / EXISTS: the key from WHERE, the rest as condition. */
+static int plan_keyed(const ddb_table *t, const pq_stmt *st, cJSON *req, tp_error *err)
+{
+    cJSON *key;
+    pq_node **rest;
+    size_t nrest;
+    if (split_key(t, st->where, &key, &rest, &nrest, err) != 0)
+        return -1;
+    cJSON_AddItemToObject(req, "Key", key);
+    render rd;
+    render_init(&rd, err);
+    char *cond = NULL;
+    tp_buf b;
+    tp_buf_init(&b);
+    int rc = render_terms(&rd, rest, nrest, &cond);
+    if (rc == 0 && st->kind == PQ_UPDATE) {
+        rc = update_expression(&rd, st, &b);
+        if (rc == 0)
+            cJSON_AddStringToObject(req, "UpdateExpression", (const char *)b.data);
+        /* PartiQL's UPDATE changes an existing item only. */
+        tp_buf c;
+        tp_buf_init(&c);
+        tp_buf_puts(&c, "attribute_exists(");
+        char key_name[24];
+        snprintf(key_name, sizeof key_name, "#p%d", rd.next++);
+        cJSON_AddStringToObject(rd.names, key_name, t->hash.name);
+        tp_buf_printf(&c, "%s)%s%s", key_name, cond ? " AND " : "", cond ? cond : "");
+        free(cond);
+        cond = strdup((const char *)c.data);
+        tp_buf_free(&c);
+    }
+    if (rc == 0 && st->kind == PQ_SELECT && nrest)
+        /* unverified wording */
+        rc = tp_fail(err, TP_ERR_VALIDATION,
+                     "Only the primary key may be used in a SELECT of a batch or transaction");
+    if (rc == 0 && st->kind == PQ_EXISTS && !cond)
+        /* unverified wording */
+        rc = tp_fail(err, TP_ERR_VALIDATION,
+                     "EXISTS needs a condition besides the primary key");
+    if (rc == 0 && cond)
+        cJSON_AddStringToObject(req, "ConditionExpression", cond);
+    if (rc == 0)
+        render_attach(&rd, req);
+    if (rc == 0 && st->returning)
+        cJSON_AddStringToObject(req, "ReturnValues", st->returning);
+    free(cond);
+    tp_buf_free(&b);
+    render_free(&rd);
+    free(rest);
+    return rc;
+}
+
+/* The key schema a SELECT reads: the table's or its index's. */
+static int read_schema(const ddb_table *t, const char *index, const char **hash,
+                       const char **range)
+{
+    *hash = t->hash.name;
+    *range = t->range.name;
+    if (!index)
+        return 0;
+    static const char *const kinds[] = {"GlobalSecondaryIndexes", "LocalSecondaryIndexes"};
+    for (int k = 0; k < 2; k++) {
+        const cJSON *idx;
+        cJSON_ArrayForEach(idx, cJSON_GetObjectItemCaseSensitive(t->desc, kinds[k]))
+        {
+            const char *n = tp_json_str(idx, "IndexName");
+            if (!n || strcmp(n, index) != 0)
+                continue;
+            *range = "";
+            const cJSON *ks;
+            cJSON_ArrayForEach(ks, cJSON_GetObjectItemCaseSensitive(idx, "KeySchema"))
+            {
+                const char *a = tp_json_str(ks, "AttributeName"), *ty = tp_json_str(ks, "KeyType");
+                if (a && ty && strcmp(ty, "HASH") == 0)
+                    *hash = a;
+                else if (a && ty)
+                    *range = a;
+            }
+            return 0;
+        }
+    }
+    return 0; /* Query/Scan report the missing index */
+}
+
+/* A term the key condition can take for the sort key, or 0. */
+static int range_term(const pq_node *term, const char *range)
+{
+    if (!range[0])
+        return 0;
+    if (term->kind == PQN_CMP && strcmp(term->op, "<>") != 0)
+        return pq_is_attr(term->kids[0], range) && term->kids[1]->kind == PQN_VALUE;
+    if (term->kind == PQN_BETWEEN)
+        return pq_is_attr(term->kids[0], range) && term->kids[1]->kind == PQN_VALUE &&
+               term->kids[2]->kind == PQN_VALUE;
+    if (term->kind == PQN_FUNC && strcmp(term->func, "begins_with") == 0 && term->nkids == 2)
+        return pq_is_attr(term->kids[0], range) && term->kids[1]->kind == PQN_VALUE;
+    return 0;
+}
+
+static int plan_select(const ddb_table *t, const pq_stmt *st, plan *pl, tp_error *err)
+{
+    const char *hash, *range;
+    read_schema(t, st->index, &hash, &range);
+    if (st->index)
+        cJSON_AddStringToObject(pl->req, "IndexName", st->index);
+    pq_node **terms;
+    size_t n = pq_conjuncts(st->where, &terms);
+    pq_node **rest = calloc(n ? n : 1, sizeof *rest);
+    size_t nrest = 0;
+    pq_node *hterm = NULL, *rterm = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (!hterm && equality_on(terms[i], hash))
+            hterm = terms[i];
+        else if (!rterm && range_term(terms[i], range))
+            rterm = terms[i];
+        else
+            rest[nrest++] = terms[i];
+    }
+    int query = hterm != NULL;
+    for (size_t i = 0; query && i < nrest; i++)
+        if (names_attr(rest[i], hash) || names_attr(rest[i], range) ||
+            names_attr(rest[i], t->hash.name) || names_attr(rest[i], t->range.name))
+            query = 0;
+    render rd;
+    render_init(&rd, err);
+    char *kce = NULL, *filter = NULL;
+    int rc;
+    if (query) {
+        pq_node *kc[2] = {hterm, rterm};
+        rc = render_terms(&rd, kc, rterm ? 2 : 1, &kce);
+        if (rc == 0)
+            rc = render_terms(&rd, rest, nrest, &filter);
+    } else {
+        rc = render_terms(&rd, terms, n, &filter);
+    }
+    if (rc == 0) {
+        pl->op = query ? OP_QUERY : OP_SCAN;
+        if (kce)
+            cJSON_AddStringToObject(pl->req, "KeyConditionExpression", kce);
+        if (filter)
+            cJSON_AddStringToObject(pl->req, "FilterExpression", filter);
+        render_attach(&rd, pl->req);
+    }
+    free(kce);
+    free(filter);
+    render_free(&rd);
+    free(rest);
+    free(terms);
+    return rc;
+}
+
+/* Builds pl for st. single: the statement must name one item (batches and
+ * transactions). */
+static int plan_statement(tp_req *r, const pq_stmt *st, int single, plan *pl, tp_error *err)
+{
+    memset(pl, 0, sizeof *pl);
+    pl->st = st;
+    if (check_returning(st, err) != 0)
+        return -1;
+    ddb_table t;
+    if (ddb_load_active(r, st->table, &t, err) != 0)
+        return -1;
+    pl->req = cJSON_CreateObject();
+    cJSON_AddStringToObject(pl->req, "TableName", st->table);
+    int rc;
+    switch (st->kind) {
+    case PQ_SELECT:
+        if (single) {
+            if (st->index)
+                /* unverified wording */
+                rc = tp_fail(err, TP_ERR_VALIDATION,
+                             "A SELECT of a batch or transaction must read the table, not an index");
+            else
+                rc = plan_keyed(&t, st, pl->req, err);
+            pl->op = OP_GET;
+        } else {
+            rc = plan_select(&t, st, pl, err);
+        }
+        break;
+    case PQ_INSERT:
+        pl->op = OP_PUT;
+        rc = plan_insert(&t, st, pl->req, err);
+        break;
+    case PQ_UPDATE:
+        pl->op = OP_UPDATE;
+        rc = plan_keyed(&t, st, pl->req, err);
+        break;
+    case PQ_DELETE:
+        pl->op = OP_DELETE;
+        rc = plan_keyed(&t, st, pl->req, err);
+        break;
+    case PQ_EXISTS:
+    default:
+        pl->op = OP_CHECK;
+        if (!single)
+            /* unverified wording */
+            rc = tp_fail(err, TP_ERR_VALIDATION,
+                         "EXISTS can only be used in ExecuteTransaction");
+        else
+            rc = plan_keyed(&t, st, pl->req, err);
+        break;
+    }
+    ddb_table_release(&t);
+    if (rc != 0) {
+        cJSON_Delete(pl->req);
+        pl->req = NULL;
+    }
+    return rc;
+}
+
+/* --- running ----------------------------------------------------------------- */
+
+static int run_plan(tp_req *r, const plan *pl, cJSON **out, tp_error *err)
+{
+    switch (pl->op) {
+    case OP_QUERY:
+        return ddb_query(r, pl->req, out, err);
+    case OP_SCAN:
+        return ddb_scan(r, pl->req, out, err);
+    case OP_GET:
+        return ddb_get_item(r, pl->req, out, err);
+    case OP_PUT: {
+        int rc = ddb_put_item(r, pl->req, out, err);
+        if (rc != 0 && tp_error_is(err, TP_ERR_CONDITIONAL_CHECK_FAILED)) {
+            cJSON_Delete(r->error_fields);
+            r->error_fields = NULL;
+            tp_fail(err, TP_ERR_DUPLICATE_ITEM, "%s", DUPLICATE_ITEM);
+        }
+        return rc;
+    }
+    case OP_UPDATE:
+        return ddb_update_item(r, pl->req, out, err);
+    case OP_DELETE:
+        return ddb_delete_item(r, pl->req, out, err);
+    case OP_CHECK:
+    default:
+        return tp_fail(err, TP_ERR_INTERNAL, "EXISTS outside a transaction");
+    }
+}
+
+/* The value at a path of an item, or NULL. */
+static const cJSON *resolve(const cJSON *item, const pq_node *p)
+{
+    const cJSON *cur = cJSON_GetObjectItemCaseSensitive(item, p->path[0].name);
+    for (size_t i = 1; cur && i < p->npath; i++) {
+        if (p->path[i].name) {
+            cur = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cur, "M"),
+                                                   p->path[i].name);
+        } else {
+            const cJSON *l = cJSON_GetObjectItemCaseSensitive(cur, "L");
+            cur = cJSON_IsArray(l) ? cJSON_GetArrayItem(l, (int)p->path[i].index) : NULL;
+        }
+    }
+    return cur;
+}
+
+/* SELECT's projection: each path's value under its last name (with the
+ * list indexes after it), as DynamoDB's PartiQL answers nested paths. */
+static cJSON *project(const pq_stmt *st, const cJSON *item)
+{
+    if (st->nproj == 0)
+        return cJSON_Duplicate(item, 1);
+    cJSON *o = cJSON_CreateObject();
+    for (size_t i = 0; i < st->nproj; i++) {
+        const pq_node *p = st->proj[i];
+        const cJSON *v = resolve(item, p);
+        if (!v)
+            continue;
+        size_t last = 0;
+        for (size_t j = 0; j < p->npath; j++)
+            if (p->path[j].name)
+                last = j;
+        tp_buf k;
+        tp_buf_init(&k);
+        tp_buf_puts(&k, p->path[last].name);
+        for (size_t j = last + 1; j < p->npath; j++)
+            tp_buf_printf(&k, "[%ld]", p->path[j].index);
+        if (!cJSON_GetObjectItemCaseSensitive(o, (const char *)k.data))
+            cJSON_AddItemToObject(o, (const char *)k.data, cJSON_Duplicate(v, 1));
+        tp_buf_free(&k);
+    }
+    return o;
+}
+
+static void copy_member(cJSON *to, const cJSON *from, const char *name)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(from, name);
+    if (m)
+        cJSON_AddItemToObject(to, name, cJSON_Duplicate(m, 1));
+}
+
+static void pass_through(cJSON *req, const cJSON *in, const char *name)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(in, name);
+    if (m && !cJSON_IsNull(m))
+        cJSON_AddItemToObject(req, name, cJSON_Duplicate(m, 1));
+}
+
+static int decode_token(const char *token, cJSON **key, tp_error *err)
+{
+    tp_buf raw;
+    tp_buf_init(&raw);
+    *key = NULL;
+    if (tp_base64_decode(token, strlen(token), &raw) == 0 && raw.len)
+        *key = tp_json_parse((const char *)raw.data, raw.len);
+    tp_buf_free(&raw);
+    if (!cJSON_IsObject(*key)) {
+        cJSON_Delete(*key);
+        *key = NULL;
+        return tp_fail(err, TP_ERR_VALIDATION, "Invalid NextToken"); /* unverified wording */
+    }
+    return 0;
+}
+
+static void add_token(cJSON *out, const cJSON *lek)
+{
+    char *text = tp_json_print(lek);
+    tp_buf b;
+    tp_buf_init(&b);
+    if (text && tp_base64_encode(text, strlen(text), &b) == 0 && b.data)
+        cJSON_AddStringToObject(out, "NextToken", (const char *)b.data);
+    tp_buf_free(&b);
+    free(text);
+}
+
+/* The Items a statement's result shows (SELECT: projected; writes: the
+ * RETURNING attributes). */
+static cJSON *result_items(const plan *pl, const cJSON *res)
+{
+    cJSON *items = cJSON_CreateArray();
+    const cJSON *it;
+    if (pl->op == OP_QUERY || pl->op == OP_SCAN) {
+        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(res, "Items"))
+            cJSON_AddItemToArray(items, project(pl->st, it));
+    } else if (pl->op == OP_GET) {
+        it = cJSON_GetObjectItemCaseSensitive(res, "Item");
+        if (it)
+            cJSON_AddItemToArray(items, project(pl->st, it));
+    } else {
+        it = cJSON_GetObjectItemCaseSensitive(res, "Attributes");
+        if (it && it->child)
+            cJSON_AddItemToArray(items, cJSON_Duplicate(it, 1));
+    }
+    return items;
+}
+
+int ddb_execute_statement(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
+{
+    pq_stmt *st;
+    if (pq_parse(tp_json_str(in, "Statement"), cJSON_GetObjectItemCaseSensitive(in, "Parameters"),
+                 &st, err) != 0)
+        return -1;
+    plan pl;
+    if (plan_statement(r, st, 0, &pl, err) != 0) {
+        pq_stmt_free(st);
+        return -1;
+    }
+    pass_through(pl.req, in, "ReturnConsumedCapacity");
+    if (pl.op == OP_QUERY || pl.op == OP_SCAN) {
+        pass_through(pl.req, in, "ConsistentRead");
+        pass_through(pl.req, in, "Limit");
+    } else {
+        pass_through(pl.req, in, "ReturnValuesOnConditionCheckFailure");
+    }
+    const char *token = tp_json_str(in, "NextToken");
+    int rc = -1;
+    cJSON *res = NULL;
+    if (token && (pl.op == OP_QUERY || pl.op == OP_SCAN)) {
+        cJSON *esk;
+        if (decode_token(token, &esk, err) != 0)
+            goto done;
+        cJSON_AddItemToObject(pl.req, "ExclusiveStartKey", esk);
+    }
+    if (run_plan(r, &pl, &res, err) != 0)
+        goto done;
+    *out = cJSON_CreateObject();
+    if (pl.op == OP_QUERY || pl.op == OP_SCAN || st->returning)
+        cJSON_AddItemToObject(*out, "Items", result_items(&pl, res));
+    const cJSON *lek = cJSON_GetObjectItemCaseSensitive(res, "LastEvaluatedKey");
+    if (lek) {
+        add_token(*out, lek);
+        copy_member(*out, res, "LastEvaluatedKey");
+    }
+    copy_member(*out, res, "ConsumedCapacity");
+    rc = 0;
+done:
+    cJSON_Delete(res);
+    cJSON_Delete(pl.req);
+    pq_stmt_free(st);
+    return rc;
+}
+
+/* --- BatchExecuteStatement ----------------------------------------------------- */
+
+/* BatchStatementErrorCodeEnum for an exception code. */
+static void batch_code(const char *code, char *out, size_t cap)
+{
+    if (strcmp(code, "ValidationException") == 0 || strcmp(code, "ThrottlingException") == 0) {
+        snprintf(out, cap, "%.*sError", (int)(strlen(code) - strlen("Exception")), code);
+        return;
+    }
+    size_t n = strlen(code);
+    size_t suffix = strlen("Exception");
+    if (n > suffix && strcmp(code + n - suffix, "Exception") == 0)
+        n -= suffix;
+    snprintf(out, cap, "%.*s", (int)n, code);
+}
+
+/* Adds the numbers of src into dst (ConsumedCapacity entries of one table). */
+static void sum_into(cJSON *dst, const cJSON *src)
+{
+    const cJSON *m;
+    cJSON_ArrayForEach(m, src)
+    {
+        cJSON *d = cJSON_GetObjectItemCaseSensitive(dst, m->string);
+        if (!d) {
+            cJSON_AddItemToObject(dst, m->string, cJSON_Duplicate(m, 1));
+        } else if (cJSON_IsNumber(d) && cJSON_IsNumber(m)) {
+            cJSON_SetNumberValue(d, d->valuedouble + m->valuedouble);
+        } else if (cJSON_IsObject(d) && cJSON_IsObject(m)) {
+            sum_into(d, m);
+        }
+    }
+}
+
+static void merge_consumed(cJSON *list, const cJSON *cc)
+{
+    if (!cc)
+        return;
+    const char *table = tp_json_str(cc, "TableName");
+    cJSON *e;
+    cJSON_ArrayForEach(e, list)
+    {
+        const char *t = tp_json_str(e, "TableName");
+        if (t && table && strcmp(t, table) == 0) {
+            cJSON *copy = cJSON_Duplicate(cc, 1);
+            cJSON_DeleteItemFromObjectCaseSensitive(copy, "TableName");
+            sum_into(e, copy);
+            cJSON_Delete(copy);
+            return;
+        }
+    }
+    cJSON_AddItemToArray(list, cJSON_Duplicate(cc, 1));
+}
+
+static int savepoint(tp_req *r, const char *sql)
+{
+    return tp_store_exec(r->core->store, sql);
+}
+
+int ddb_batch_execute_statement(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
+{
+    cJSON *stmts = cJSON_GetObjectItemCaseSensitive(in, "Statements");
+    const char *rcc = tp_json_str(in, "ReturnConsumedCapacity");
+    int want_cc = rcc && strcmp(rcc, "NONE") != 0;
+    /* A batch reads or writes, never both. */
+    int reads = 0, writes = 0;
+    const cJSON *s;
+    cJSON_ArrayForEach(s, stmts)
+    {
+        const char *text = tp_json_str(s, "Statement");
+        while (text && (*text == ' ' || *text == '\t' || *text == '\n' || *text == '\r'))
+            text++;
+        if (text && strncasecmp(text, "SELECT", 6) == 0)
+            reads++;
+        else
+            writes++;
+    }
+    if (reads && writes)
+        /* unverified wording */
+        return tp_fail(err, TP_ERR_VALIDATION,
+                       "Batch must consist of either all read or all write statements");
+    cJSON *result = cJSON_CreateObject();
+    cJSON *responses = cJSON_AddArrayToObject(result, "Responses");
+    cJSON *cc_list = want_cc ? cJSON_CreateArray() : NULL;
+    cJSON_ArrayForEach(s, stmts)
+    {
+        cJSON *entry = cJSON_CreateObject();
+        cJSON_AddItemToArray(responses, entry);
+        tp_error e;
+        memset(&e, 0, sizeof e);
+        pq_stmt *st = NULL;
+        plan pl;
+        memset(&pl, 0, sizeof pl);
+        cJSON *res = NULL;
+        if (savepoint(r, "SAVEPOINT ddb_partiql") != 0) {
+            cJSON_Delete(result);
+            cJSON_Delete(cc_list);
+            return tp_fail(err, TP_ERR_INTERNAL, "storage error");
+        }
+        cJSON_Delete(r->error_fields);
+        r->error_fields = NULL;
+        int rc = pq_parse(tp_json_str(s, "Statement"),
+                          cJSON_GetObjectItemCaseSensitive(s, "Parameters"), &st, &e);
+        if (rc == 0)
+            rc = plan_statement(r, st, 1, &pl, &e);
+        if (rc == 0) {
+            pass_through(pl.req, in, "ReturnConsumedCapacity");
+            if (pl.op == OP_GET)
+                pass_through(pl.req, s, "ConsistentRead");
+            else
+                pass_through(pl.req, s, "ReturnValuesOnConditionCheckFailure");
+            rc = run_plan(r, &pl, &res, &e);
+        }
+        if (st)
+            cJSON_AddStringToObject(entry, "TableName", st->table);
+        if (rc == 0) {
+            savepoint(r, "RELEASE ddb_partiql");
+            const cJSON *item = cJSON_GetObjectItemCaseSensitive(res, "Item");
+            if (pl.op == OP_GET && item)
+                cJSON_AddItemToObject(entry, "Item", project(st, item));
+            if (cc_list)
+                merge_consumed(cc_list, cJSON_GetObjectItemCaseSensitive(res, "ConsumedCapacity"));
+        } else {
+            savepoint(r, "ROLLBACK TO ddb_partiql");
+            savepoint(r, "RELEASE ddb_partiql");
+            if (e.status >= 500 && !tp_error_is(&e, TP_ERR_INTERNAL)) {
+                *err = e;
+                cJSON_Delete(res);
+                cJSON_Delete(pl.req);
+                pq_stmt_free(st);
+                cJSON_Delete(result);
+                cJSON_Delete(cc_list);
+                return -1;
+            }
+            cJSON *error = cJSON_AddObjectToObject(entry, "Error");
+            char code[TP_ERROR_CODE_MAX];
+            batch_code(e.code, code, sizeof code);
+            cJSON_AddStringToObject(error, "Code", code);
+            cJSON_AddStringToObject(error, "Message", e.message);
+            cJSON *item = cJSON_DetachItemFromObjectCaseSensitive(r->error_fields, "Item");
+            if (item)
+                cJSON_AddItemToObject(error, "Item", item);
+        }
+        cJSON_Delete(r->error_fields);
+        r->error_fields = NULL;
+        cJSON_Delete(res);
+        cJSON_Delete(pl.req);
+        pq_stmt_free(st);
+    }
+    if (cc_list)
+        cJSON_AddItemToObject(result, "ConsumedCapacity", cc_list);
+    *out = result;
+    return 0;
+}
+
+/* --- ExecuteTransaction ---------------------------------------------------------- */
+
+/* An INSERT's failed condition is a duplicate item: its reason says so. */
+static void rename_duplicates(tp_req *r, const plan *plans, size_t n, tp_error *err)
+{
+    cJSON *reasons = cJSON_GetObjectItemCaseSensitive(r->error_fields, "CancellationReasons");
+    if (!reasons)
+        return;
+    tp_buf codes;
+    tp_buf_init(&codes);
+    size_t i = 0;
+    cJSON *reason;
+    cJSON_ArrayForEach(reason, reasons)
+    {
+        const char *code = tp_json_str(reason, "Code");
+        if (i < n && plans[i].op == OP_PUT && code && strcmp(code, "ConditionalCheckFailed") == 0) {
+            cJSON_ReplaceItemInObjectCaseSensitive(reason, "Code",
+                                                   cJSON_CreateString("DuplicateItem"));
+            cJSON_ReplaceItemInObjectCaseSensitive(reason, "Message",
+                                                   cJSON_CreateString(DUPLICATE_ITEM));
+            cJSON_DeleteItemFromObjectCaseSensitive(reason, "Item");
+        }
+        tp_buf_printf(&codes, "%s%s", i ? ", " : "", tp_json_str(reason, "Code"));
+        i++;
+    }
+    tp_fail(err, TP_ERR_TRANSACTION_CANCELED,
+            "Transaction cancelled, please refer cancellation reasons for specific reasons [%s]",
+            codes.data ? (const char *)codes.data : "");
+    tp_buf_free(&codes);
+}
+
+int ddb_execute_transaction(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
+{
+    cJSON *stmts = cJSON_GetObjectItemCaseSensitive(in, "TransactStatements");
+    size_t n = (size_t)cJSON_GetArraySize(stmts);
+    pq_stmt **parsed = calloc(n ? n : 1, sizeof *parsed);
+    plan *plans = calloc(n ? n : 1, sizeof *plans);
+    cJSON *req = cJSON_CreateObject();
+    cJSON *res = NULL;
+    int rc = -1;
+    if (!parsed || !plans || !req) {
+        tp_fail(err, TP_ERR_INTERNAL, "out of memory");
+        goto done;
+    }
+    size_t i = 0, reads = 0;
+    const cJSON *s;
+    cJSON_ArrayForEach(s, stmts)
+    {
+        if (pq_parse(tp_json_str(s, "Statement"), cJSON_GetObjectItemCaseSensitive(s, "Parameters"),
+                     &parsed[i], err) != 0)
+            goto done;
+        if (parsed[i]->kind == PQ_SELECT)
+            reads++;
+        i++;
+    }
+    if (reads && reads != n) {
+        /* unverified wording */
+        tp_fail(err, TP_ERR_VALIDATION,
+                "Transaction must consist of either all read or all write statements");
+        goto done;
+    }
+    cJSON *items = cJSON_AddArrayToObject(req, "TransactItems");
+    i = 0;
+    cJSON_ArrayForEach(s, stmts)
+    {
+        plan *pl = &plans[i];
+        if (plan_statement(r, parsed[i], 1, pl, err) != 0)
+            goto done;
+        static const char *const kinds[] = {"", "", "Get", "Put", "Update", "Delete",
+                                            "ConditionCheck"};
+        if (pl->op != OP_GET)
+            pass_through(pl->req, s, "ReturnValuesOnConditionCheckFailure");
+        cJSON_DeleteItemFromObjectCaseSensitive(pl->req, "ReturnValues");
+        cJSON *ti = cJSON_CreateObject();
+        cJSON_AddItemToObject(ti, kinds[pl->op], cJSON_Duplicate(pl->req, 1));
+        cJSON_AddItemToArray(items, ti);
+        i++;
+    }
+    pass_through(req, in, "ReturnConsumedCapacity");
+    if (!reads)
+        pass_through(req, in, "ClientRequestToken");
+    if (reads ? ddb_transact_get_items(r, req, &res, err) != 0
+              : ddb_transact_write_items(r, req, &res, err) != 0) {
+        if (tp_error_is(err, TP_ERR_TRANSACTION_CANCELED))
+            rename_duplicates(r, plans, n, err);
+        goto done;
+    }
+    *out = cJSON_CreateObject();
+    if (reads) {
+        cJSON *list = cJSON_AddArrayToObject(*out, "Responses");
+        const cJSON *resp;
+        i = 0;
+        cJSON_ArrayForEach(resp, cJSON_GetObjectItemCaseSensitive(res, "Responses"))
+        {
+            cJSON *e = cJSON_CreateObject();
+            const cJSON *item = cJSON_GetObjectItemCaseSensitive(resp, "Item");
+            if (item && i < n)
+                cJSON_AddItemToObject(e, "Item", project(parsed[i], item));
+            cJSON_AddItemToArray(list, e);
+            i++;
+        }
+    }
+    copy_member(*out, res, "ConsumedCapacity");
+    rc = 0;
+done:
+    for (i = 0; i < n; i++) {
+        if (parsed)
+            pq_stmt_free(parsed[i]);
+        if (plans)
+            cJSON_Delete(plans[i].req);
+    }
+    free(parsed);
+    free(plans);
+    cJSON_Delete(req);
+    cJSON_Delete(res);
+    return rc;
+}
