@@ -1,0 +1,207 @@
+/* Unit tests: dynamodb/partiql_parse — statements to trees (printed as
+ * S-expressions here), literals to AttributeValues, parameters, and the
+ * exact errors of malformed statements. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/buf.h"
+#include "core/json.h"
+#include "dynamodb/partiql.h"
+
+static void dump(const pq_node *n, tp_buf *b)
+{
+    static const char *const kinds[] = {"path", "value", "cmp", "between", "in", "and",
+                                        "or",   "not",   "func", "is",     "arith"};
+    if (n->kind == PQN_PATH) {
+        for (size_t i = 0; i < n->npath; i++) {
+            if (n->path[i].name)
+                tp_buf_printf(b, "%s%s", i ? "." : "", n->path[i].name);
+            else
+                tp_buf_printf(b, "[%ld]", n->path[i].index);
+        }
+        return;
+    }
+    if (n->kind == PQN_VALUE) {
+        char *t = tp_json_print(n->value);
+        tp_buf_puts(b, t);
+        free(t);
+        return;
+    }
+    tp_buf_printf(b, "(%s", n->kind == PQN_FUNC ? n->func : n->op[0] ? n->op : kinds[n->kind]);
+    for (size_t i = 0; i < n->nkids; i++) {
+        tp_buf_puts(b, " ");
+        dump(n->kids[i], b);
+    }
+    tp_buf_puts(b, ")");
+}
+
+/* The statement as text: KIND table[.index] [proj...] [where] [sets] [returning]. */
+static char *show(const pq_stmt *s)
+{
+    static const char *const kinds[] = {"SELECT", "INSERT", "UPDATE", "DELETE", "EXISTS"};
+    tp_buf b;
+    tp_buf_init(&b);
+    tp_buf_printf(&b, "%s %s%s%s", kinds[s->kind], s->table, s->index ? "." : "",
+                  s->index ? s->index : "");
+    for (size_t i = 0; i < s->nproj; i++) {
+        tp_buf_puts(&b, i ? ", " : " [");
+        dump(s->proj[i], &b);
+        if (i + 1 == s->nproj)
+            tp_buf_puts(&b, "]");
+    }
+    if (s->item) {
+        tp_buf_puts(&b, " ");
+        dump(s->item, &b);
+    }
+    for (size_t i = 0; i < s->nsets; i++) {
+        tp_buf_puts(&b, s->sets[i].value ? " SET " : " REMOVE ");
+        dump(s->sets[i].target, &b);
+        if (s->sets[i].value) {
+            tp_buf_puts(&b, "=");
+            dump(s->sets[i].value, &b);
+        }
+    }
+    if (s->where) {
+        tp_buf_puts(&b, " WHERE ");
+        dump(s->where, &b);
+    }
+    if (s->returning)
+        tp_buf_printf(&b, " RETURNING %s", s->returning);
+    char *out = strdup((const char *)b.data);
+    tp_buf_free(&b);
+    return out;
+}
+
+typedef struct parse_case {
+    const char *stmt;
+    const char *params; /* JSON array or NULL */
+    const char *want;   /* show() of the tree, or the error message */
+    int ok;
+} parse_case;
+
+#define M "Statement wasn't well formed, can't be processed: "
+
+static const parse_case cases[] = {
+    {"SELECT * FROM \"music\"", NULL, "SELECT music", 1},
+    {"select a, b.c, d[2].e FROM t.\"idx\"", NULL, "SELECT t.idx [a, b.c, d[2].e]", 1},
+    {"SELECT * FROM t WHERE pk = 'a''b' AND sk >= 3", NULL,
+     "SELECT t WHERE (and (= pk {\"S\":\"a'b\"}) (>= sk {\"N\":\"3\"}))", 1},
+    {"SELECT * FROM t WHERE a = 1 OR NOT b <> 2 AND c != -1.5e3", NULL,
+     "SELECT t WHERE (or (= a {\"N\":\"1\"}) (and (not (<> b {\"N\":\"2\"})) (<> c "
+     "{\"N\":\"-1.5e3\"})))",
+     1},
+    {"SELECT * FROM t WHERE a BETWEEN 1 AND 2 AND b NOT IN [1, 'x'] AND c IN ('y')", NULL,
+     "SELECT t WHERE (and (between a {\"N\":\"1\"} {\"N\":\"2\"}) (not (in b {\"N\":\"1\"} "
+     "{\"S\":\"x\"})) (in c {\"S\":\"y\"}))",
+     1},
+    {"SELECT * FROM t WHERE a IS MISSING AND b IS NOT NULL AND begins_with(c, 'p') AND "
+     "size(d) > 2",
+     NULL,
+     "SELECT t WHERE (and (MISSING a) (NOT NULL b) (begins_with c {\"S\":\"p\"}) (> (size d) "
+     "{\"N\":\"2\"}))",
+     1},
+    {"SELECT * FROM t WHERE (a = ? OR b = ?)", "[{\"S\":\"x\"},{\"N\":\"7\"}]",
+     "SELECT t WHERE (or (= a {\"S\":\"x\"}) (= b {\"N\":\"7\"}))", 1},
+    {"INSERT INTO t VALUE {'k': 'v', 'l': [1, TRUE, NULL], 's': <<'a','b'>>, 'n': <<1, 2>>, "
+     "'m': {'x': ?}}",
+     "[{\"B\":\"AAE=\"}]",
+     "INSERT t {\"M\":{\"k\":{\"S\":\"v\"},\"l\":{\"L\":[{\"N\":\"1\"},{\"BOOL\":true},"
+     "{\"NULL\":true}]},\"s\":{\"SS\":[\"a\",\"b\"]},\"n\":{\"NS\":[\"1\",\"2\"]},"
+     "\"m\":{\"M\":{\"x\":{\"B\":\"AAE=\"}}}}}",
+     1},
+    {"UPDATE t SET a = a + 1, b = list_append(b, [2]) REMOVE c SET d = set_add(d, <<'x'>>) "
+     "WHERE pk = 'k' RETURNING MODIFIED NEW *",
+     NULL,
+     "UPDATE t SET a=(+ a {\"N\":\"1\"}) SET b=(list_append b {\"L\":[{\"N\":\"2\"}]}) REMOVE c "
+     "SET d=(set_add d {\"SS\":[\"x\"]}) WHERE (= pk {\"S\":\"k\"}) RETURNING UPDATED_NEW",
+     1},
+    {"DELETE FROM t WHERE pk = 1 RETURNING ALL OLD *", NULL,
+     "DELETE t WHERE (= pk {\"N\":\"1\"}) RETURNING ALL_OLD", 1},
+    {"EXISTS (SELECT * FROM t WHERE pk = 1 AND a = 2)", NULL,
+     "EXISTS t WHERE (and (= pk {\"N\":\"1\"}) (= a {\"N\":\"2\"}))", 1},
+    /* errors */
+    {"CREATE TABLE t", NULL, M "Expected data manipulation", 0},
+    {"", NULL, M "Expected data manipulation", 0},
+    {"SELECT * FROM t WHERE pk = ?", NULL,
+     "Number of parameters in request and statement don't match.", 0},
+    {"SELECT * FROM t", "[{\"S\":\"x\"}]",
+     "Number of parameters in request and statement don't match.", 0},
+    {"SELECT * FROM t WHERE", NULL, M "Unexpected end of statement", 0},
+    {"SELECT * FROM t WHERE a = 'open", NULL, M "unterminated string literal", 0},
+    {"SELECT * t", NULL, M "Expected FROM but found t", 0},
+    {"UPDATE t WHERE pk = 1", NULL, M "Expected SET or REMOVE but found WHERE", 0},
+    {"UPDATE t SET a = 1", NULL, M "Expected WHERE but found end of statement", 0},
+    {"DELETE FROM t WHERE pk = 1 RETURNING ALL", NULL,
+     M "Expected OLD or NEW but found end of statement", 0},
+    {"INSERT INTO t VALUE {'a': <<'x', 1>>}", NULL,
+     M "Set members must all be strings, all numbers or all binary values", 0},
+    {"INSERT INTO t VALUE {'a': 1, 'a': 2}", NULL, M "Duplicate map key 'a'", 0},
+    {"SELECT * FROM t WHERE a = 1 extra", NULL,
+     M "Unexpected extra after the end of the statement", 0},
+    {"SELECT * FROM t WHERE a = #x", NULL, M "Unexpected character '#'", 0},
+};
+
+static void test_cases(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const parse_case *c = &cases[i];
+        cJSON *params = c->params ? tp_json_parse_str(c->params) : NULL;
+        pq_stmt *s = NULL;
+        tp_error err;
+        memset(&err, 0, sizeof err);
+        int rc = pq_parse(c->stmt, params, &s, &err);
+        if (c->ok) {
+            if (rc != 0)
+                fail_msg("%s: %s", c->stmt, err.message);
+            char *got = show(s);
+            if (strcmp(got, c->want) != 0)
+                fail_msg("%s\n got: %s\nwant: %s", c->stmt, got, c->want);
+            free(got);
+        } else {
+            if (rc == 0)
+                fail_msg("%s parsed", c->stmt);
+            assert_string_equal(err.code, "ValidationException");
+            if (strcmp(err.message, c->want) != 0)
+                fail_msg("%s\n got: %s\nwant: %s", c->stmt, err.message, c->want);
+            assert_null(s);
+        }
+        pq_stmt_free(s);
+        cJSON_Delete(params);
+    }
+}
+
+static void test_conjuncts(void **state)
+{
+    (void)state;
+    pq_stmt *s;
+    tp_error err;
+    assert_int_equal(pq_parse("SELECT * FROM t WHERE a = 1 AND (b = 2 AND c = 3) AND (d = 4 OR e = 5)",
+                              NULL, &s, &err),
+                     0);
+    pq_node **terms;
+    size_t n = pq_conjuncts(s->where, &terms);
+    assert_int_equal(n, 4);
+    assert_true(pq_is_attr(terms[0]->kids[0], "a"));
+    assert_true(pq_is_attr(terms[2]->kids[0], "c"));
+    assert_int_equal(terms[3]->kind, PQN_OR);
+    free(terms);
+    pq_stmt_free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cases),
+        cmocka_unit_test(test_conjuncts),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
