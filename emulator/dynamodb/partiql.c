@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attr.h"
 #include "core/base64.h"
 #include "core/buf.h"
 #include "core/json.h"
@@ -334,7 +335,46 @@ typedef struct plan {
     op_kind op;
     cJSON *req;        /* the action's request (TableName, ...) */
     const pq_stmt *st; /* for the projection */
+    int64_t table_id;
+    cJSON *target;     /* single-item statements: the item's key (owned) */
 } plan;
+
+static void plan_release(plan *pl)
+{
+    cJSON_Delete(pl->req);
+    cJSON_Delete(pl->target);
+    memset(pl, 0, sizeof *pl);
+}
+
+/* The key of the item a planned statement names, hash then range. */
+static void plan_target(plan *pl, const ddb_table *t)
+{
+    const cJSON *src = cJSON_GetObjectItemCaseSensitive(pl->req, pl->op == OP_PUT ? "Item" : "Key");
+    if (!src)
+        return;
+    pl->target = cJSON_CreateObject();
+    const char *names[2] = {t->hash.name, t->range.name};
+    for (int i = 0; i < 2; i++) {
+        const cJSON *v = names[i][0] ? cJSON_GetObjectItemCaseSensitive(src, names[i]) : NULL;
+        if (v)
+            cJSON_AddItemToObject(pl->target, names[i], cJSON_Duplicate(v, 1));
+    }
+}
+
+/* 1 when two planned statements name the same item. */
+static int same_target(const plan *a, const plan *b)
+{
+    if (!a->target || !b->target || a->table_id != b->table_id)
+        return 0;
+    const cJSON *x;
+    cJSON_ArrayForEach(x, a->target)
+    {
+        const cJSON *y = cJSON_GetObjectItemCaseSensitive(b->target, x->string);
+        if (!y || !ddb_attr_equal(x, y))
+            return 0;
+    }
+    return cJSON_GetArraySize(a->target) == cJSON_GetArraySize(b->target);
+}
 
 static int check_returning(const pq_stmt *st, tp_error *err)
 {
@@ -605,11 +645,12 @@ static int plan_statement(tp_req *r, const pq_stmt *st, int single, plan *pl, tp
             rc = plan_keyed(&t, st, pl->req, err);
         break;
     }
+    pl->table_id = t.id;
+    if (rc == 0 && single)
+        plan_target(pl, &t);
     ddb_table_release(&t);
-    if (rc != 0) {
-        cJSON_Delete(pl->req);
-        pl->req = NULL;
-    }
+    if (rc != 0)
+        plan_release(pl);
     return rc;
 }
 
@@ -790,7 +831,7 @@ int ddb_execute_statement(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     rc = 0;
 done:
     cJSON_Delete(res);
-    cJSON_Delete(pl.req);
+    plan_release(&pl);
     pq_stmt_free(st);
     return rc;
 }
@@ -848,105 +889,138 @@ static void merge_consumed(cJSON *list, const cJSON *cc)
     cJSON_AddItemToArray(list, cJSON_Duplicate(cc, 1));
 }
 
-static int savepoint(tp_req *r, const char *sql)
+/* One statement of a batch: parsed and planned up front (a failure here is
+ * the statement's own error), run later. */
+typedef struct batch_stmt {
+    cJSON *spec;
+    pq_stmt *st;
+    plan pl;
+    int failed;
+    tp_error e;
+} batch_stmt;
+
+static void batch_error(tp_req *r, cJSON *entry, const tp_error *e)
 {
-    return tp_store_exec(r->core->store, sql);
+    cJSON *error = cJSON_AddObjectToObject(entry, "Error");
+    char code[TP_ERROR_CODE_MAX];
+    batch_code(e->code, code, sizeof code);
+    cJSON_AddStringToObject(error, "Code", code);
+    cJSON_AddStringToObject(error, "Message", e->message);
+    cJSON *item = cJSON_DetachItemFromObjectCaseSensitive(r->error_fields, "Item");
+    if (item)
+        cJSON_AddItemToObject(error, "Item", item);
+}
+
+/* Runs one planned statement inside its own savepoint; 1 when it failed
+ * (its error in b->e), -1 on a storage failure. */
+static int batch_run(tp_req *r, const cJSON *in, batch_stmt *b, cJSON **res)
+{
+    if (tp_store_exec(r->core->store, "SAVEPOINT ddb_partiql") != 0)
+        return -1;
+    pass_through(b->pl.req, in, "ReturnConsumedCapacity");
+    if (b->pl.op == OP_GET)
+        pass_through(b->pl.req, b->spec, "ConsistentRead");
+    else
+        pass_through(b->pl.req, b->spec, "ReturnValuesOnConditionCheckFailure");
+    if (run_plan(r, &b->pl, res, &b->e) == 0)
+        return tp_store_exec(r->core->store, "RELEASE ddb_partiql") == 0 ? 0 : -1;
+    b->failed = 1;
+    if (tp_store_exec(r->core->store, "ROLLBACK TO ddb_partiql") != 0 ||
+        tp_store_exec(r->core->store, "RELEASE ddb_partiql") != 0)
+        return -1;
+    return 1;
 }
 
 int ddb_batch_execute_statement(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
 {
     cJSON *stmts = cJSON_GetObjectItemCaseSensitive(in, "Statements");
+    size_t n = (size_t)cJSON_GetArraySize(stmts);
+    batch_stmt *bs = calloc(n ? n : 1, sizeof *bs);
+    if (!bs)
+        return tp_fail(err, TP_ERR_INTERNAL, "out of memory");
     const char *rcc = tp_json_str(in, "ReturnConsumedCapacity");
-    int want_cc = rcc && strcmp(rcc, "NONE") != 0;
-    /* A batch reads or writes, never both. */
-    int reads = 0, writes = 0;
-    const cJSON *s;
+    cJSON *result = NULL, *cc_list = NULL;
+    int rc = -1;
+    size_t i = 0, reads = 0, writes = 0;
+    cJSON *s;
     cJSON_ArrayForEach(s, stmts)
     {
-        const char *text = tp_json_str(s, "Statement");
-        while (text && (*text == ' ' || *text == '\t' || *text == '\n' || *text == '\r'))
-            text++;
-        if (text && strncasecmp(text, "SELECT", 6) == 0)
+        batch_stmt *b = &bs[i++];
+        b->spec = s;
+        if (pq_parse(tp_json_str(s, "Statement"), cJSON_GetObjectItemCaseSensitive(s, "Parameters"),
+                     &b->st, &b->e) != 0) {
+            b->failed = 1;
+            continue;
+        }
+        if (b->st->kind == PQ_SELECT)
             reads++;
         else
             writes++;
     }
-    if (reads && writes)
-        /* unverified wording */
-        return tp_fail(err, TP_ERR_VALIDATION,
-                       "Batch must consist of either all read or all write statements");
-    cJSON *result = cJSON_CreateObject();
+    /* A batch reads or writes, never both (statements that did not parse
+     * take no part). */
+    if (reads && writes) {
+        tp_fail(err, TP_ERR_VALIDATION,
+                "Read and write requests together in the same batch is not supported.");
+        goto done;
+    }
+    for (i = 0; i < n; i++)
+        if (!bs[i].failed && plan_statement(r, bs[i].st, 1, &bs[i].pl, &bs[i].e) != 0)
+            bs[i].failed = 1;
+    for (i = 0; i < n; i++)
+        for (size_t j = 0; j < i; j++)
+            if (!bs[i].failed && !bs[j].failed && same_target(&bs[i].pl, &bs[j].pl)) {
+                tp_fail(err, TP_ERR_VALIDATION, "Provided list of item keys contains duplicates");
+                goto done;
+            }
+    result = cJSON_CreateObject();
     cJSON *responses = cJSON_AddArrayToObject(result, "Responses");
-    cJSON *cc_list = want_cc ? cJSON_CreateArray() : NULL;
-    cJSON_ArrayForEach(s, stmts)
-    {
-        cJSON *entry = cJSON_CreateObject();
+    if (rcc && strcmp(rcc, "NONE") != 0)
+        cc_list = cJSON_CreateArray();
+    for (i = 0; i < n; i++) {
+        batch_stmt *b = &bs[i];
+        cJSON *entry = cJSON_CreateObject(), *res = NULL;
         cJSON_AddItemToArray(responses, entry);
-        tp_error e;
-        memset(&e, 0, sizeof e);
-        pq_stmt *st = NULL;
-        plan pl;
-        memset(&pl, 0, sizeof pl);
-        cJSON *res = NULL;
-        if (savepoint(r, "SAVEPOINT ddb_partiql") != 0) {
-            cJSON_Delete(result);
-            cJSON_Delete(cc_list);
-            return tp_fail(err, TP_ERR_INTERNAL, "storage error");
-        }
         cJSON_Delete(r->error_fields);
         r->error_fields = NULL;
-        int rc = pq_parse(tp_json_str(s, "Statement"),
-                          cJSON_GetObjectItemCaseSensitive(s, "Parameters"), &st, &e);
-        if (rc == 0)
-            rc = plan_statement(r, st, 1, &pl, &e);
-        if (rc == 0) {
-            pass_through(pl.req, in, "ReturnConsumedCapacity");
-            if (pl.op == OP_GET)
-                pass_through(pl.req, s, "ConsistentRead");
-            else
-                pass_through(pl.req, s, "ReturnValuesOnConditionCheckFailure");
-            rc = run_plan(r, &pl, &res, &e);
+        int ran = b->failed ? 1 : batch_run(r, in, b, &res);
+        if (ran < 0) {
+            cJSON_Delete(res);
+            tp_fail(err, TP_ERR_INTERNAL, "storage error");
+            goto done;
         }
-        if (st)
-            cJSON_AddStringToObject(entry, "TableName", st->table);
-        if (rc == 0) {
-            savepoint(r, "RELEASE ddb_partiql");
+        if (ran == 0) {
+            /* The table is named on success only. */
+            cJSON_AddStringToObject(entry, "TableName", b->st->table);
             const cJSON *item = cJSON_GetObjectItemCaseSensitive(res, "Item");
-            if (pl.op == OP_GET && item)
-                cJSON_AddItemToObject(entry, "Item", project(st, item));
+            if (b->pl.op == OP_GET && item)
+                cJSON_AddItemToObject(entry, "Item", project(b->st, item));
             if (cc_list)
                 merge_consumed(cc_list, cJSON_GetObjectItemCaseSensitive(res, "ConsumedCapacity"));
         } else {
-            savepoint(r, "ROLLBACK TO ddb_partiql");
-            savepoint(r, "RELEASE ddb_partiql");
-            if (e.status >= 500 && !tp_error_is(&e, TP_ERR_INTERNAL)) {
-                *err = e;
-                cJSON_Delete(res);
-                cJSON_Delete(pl.req);
-                pq_stmt_free(st);
-                cJSON_Delete(result);
-                cJSON_Delete(cc_list);
-                return -1;
-            }
-            cJSON *error = cJSON_AddObjectToObject(entry, "Error");
-            char code[TP_ERROR_CODE_MAX];
-            batch_code(e.code, code, sizeof code);
-            cJSON_AddStringToObject(error, "Code", code);
-            cJSON_AddStringToObject(error, "Message", e.message);
-            cJSON *item = cJSON_DetachItemFromObjectCaseSensitive(r->error_fields, "Item");
-            if (item)
-                cJSON_AddItemToObject(error, "Item", item);
+            batch_error(r, entry, &b->e);
         }
         cJSON_Delete(r->error_fields);
         r->error_fields = NULL;
         cJSON_Delete(res);
-        cJSON_Delete(pl.req);
-        pq_stmt_free(st);
     }
-    if (cc_list)
+    /* AWS reports no capacity for a batch in which nothing succeeded. */
+    if (cc_list && cc_list->child) {
         cJSON_AddItemToObject(result, "ConsumedCapacity", cc_list);
+        cc_list = NULL;
+    }
     *out = result;
-    return 0;
+    result = NULL;
+    rc = 0;
+done:
+    for (i = 0; i < n; i++) {
+        pq_stmt_free(bs[i].st);
+        plan_release(&bs[i].pl);
+    }
+    free(bs);
+    cJSON_Delete(cc_list);
+    cJSON_Delete(result);
+    return rc;
 }
 
 /* --- ExecuteTransaction ---------------------------------------------------------- */
@@ -1000,14 +1074,22 @@ int ddb_execute_transaction(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         if (pq_parse(tp_json_str(s, "Statement"), cJSON_GetObjectItemCaseSensitive(s, "Parameters"),
                      &parsed[i], err) != 0)
             goto done;
+        /* Recorded on DynamoDB by dynoxide's captures, like the message below. */
+        if (parsed[i]->returning) {
+            tp_fail(err, TP_ERR_VALIDATION,
+                    "Validation failed in TransactStatements[%zu]: RETURNING clause is not "
+                    "supported in ExecuteTransaction.",
+                    i);
+            goto done;
+        }
         if (parsed[i]->kind == PQ_SELECT)
             reads++;
         i++;
     }
     if (reads && reads != n) {
-        /* unverified wording */
         tp_fail(err, TP_ERR_VALIDATION,
-                "Transaction must consist of either all read or all write statements");
+                "ExecuteTransaction API does not support both read and write operations in the "
+                "same request.");
         goto done;
     }
     cJSON *items = cJSON_AddArrayToObject(req, "TransactItems");
@@ -1021,7 +1103,6 @@ int ddb_execute_transaction(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
                                             "ConditionCheck"};
         if (pl->op != OP_GET)
             pass_through(pl->req, s, "ReturnValuesOnConditionCheckFailure");
-        cJSON_DeleteItemFromObjectCaseSensitive(pl->req, "ReturnValues");
         cJSON *ti = cJSON_CreateObject();
         cJSON_AddItemToObject(ti, kinds[pl->op], cJSON_Duplicate(pl->req, 1));
         cJSON_AddItemToArray(items, ti);
@@ -1058,7 +1139,7 @@ done:
         if (parsed)
             pq_stmt_free(parsed[i]);
         if (plans)
-            cJSON_Delete(plans[i].req);
+            plan_release(&plans[i]);
     }
     free(parsed);
     free(plans);

@@ -266,34 +266,50 @@ class Writes(PartiqlBase):
 
 class Batch(PartiqlBase):
     def test_writes_with_per_statement_errors(self):
-        self.ddb.put_item(TableName="users", Item={"id": S("dup"), "v": N(1)})
+        for k in ("dup", "cond", "upd"):
+            self.ddb.put_item(TableName="users", Item={"id": S(k), "v": N(1)})
         rv = self.newer_model("ExecuteStatement", "ReturnValuesOnConditionCheckFailure")
         old = {"ReturnValuesOnConditionCheckFailure": "ALL_OLD"} if rv else {}
         r = self.ddb.batch_execute_statement(Statements=[
             {"Statement": "INSERT INTO users VALUE {'id': ?}", "Parameters": [S("new")]},
             {"Statement": "INSERT INTO users VALUE {'id': 'dup'}"},
-            dict({"Statement": "UPDATE users SET v = 2 WHERE id = 'dup' AND v = 5"}, **old),
-            {"Statement": "UPDATE users SET v = 3 WHERE id = 'dup'"},
+            dict({"Statement": "UPDATE users SET v = 2 WHERE id = 'cond' AND v = 5"}, **old),
+            {"Statement": "UPDATE users SET v = 3 WHERE id = 'upd'"},
             {"Statement": "DELETE FROM users WHERE v = 1"},
             {"Statement": "INSERT INTO nothere VALUE {'id': 'x'}"},
+            {"Statement": "UPSERT users"},
         ], ReturnConsumedCapacity="TOTAL")
         resp = r["Responses"]
-        self.assertEqual(len(resp), 6)
-        self.assertNotIn("Error", resp[0])
-        self.assertEqual(resp[0]["TableName"], "users")
-        self.assertEqual(resp[1]["Error"], {"Code": "DuplicateItem", "Message": DUPLICATE})
+        self.assertEqual(len(resp), 7)
+        self.assertEqual(resp[0], {"TableName": "users"})
+        self.assertEqual(resp[1], {"Error": {"Code": "DuplicateItem", "Message": DUPLICATE}})
         self.assertEqual(resp[2]["Error"]["Code"], "ConditionalCheckFailed")
         self.assertEqual(resp[2]["Error"]["Message"], "The conditional request failed")
         if rv:
-            self.assertEqual(resp[2]["Error"]["Item"], {"id": S("dup"), "v": N(1)})
+            self.assertEqual(resp[2]["Error"]["Item"], {"id": S("cond"), "v": N(1)})
         else:
             self.assertNotIn("Item", resp[2]["Error"])
-        self.assertNotIn("Error", resp[3])
-        self.assertEqual(resp[4]["Error"], {"Code": "ValidationError", "Message": KEY_EQUALITY})
+        self.assertEqual(resp[3], {"TableName": "users"})
+        self.assertEqual(resp[4], {"Error": {"Code": "ValidationError", "Message": KEY_EQUALITY}})
         self.assertEqual(resp[5]["Error"]["Code"], "ResourceNotFound")
-        self.assertEqual(self.get("users", {"id": S("dup")})["v"], N(3))
+        self.assertEqual(resp[6], {"Error": {"Code": "ValidationError",
+                                             "Message": MALFORMED + "Expected data manipulation"}})
+        self.assertEqual(self.get("users", {"id": S("upd")})["v"], N(3))
+        self.assertEqual(self.get("users", {"id": S("cond")})["v"], N(1))
         self.assertIsNotNone(self.get("users", {"id": S("new")}))
         self.assertEqual(r["ConsumedCapacity"], [{"TableName": "users", "CapacityUnits": 2.0}])
+
+    def test_request_level_errors(self):
+        self.assertAwsError(lambda: self.ddb.batch_execute_statement(Statements=[
+            {"Statement": "INSERT INTO users VALUE {'id': 'a'}"},
+            {"Statement": "SELECT * FROM users WHERE id = 'a'"},
+        ]), "ValidationException",
+            "Read and write requests together in the same batch is not supported.")
+        self.assertAwsError(lambda: self.ddb.batch_execute_statement(Statements=[
+            {"Statement": "INSERT INTO users VALUE {'id': 'a'}"},
+            {"Statement": "DELETE FROM users WHERE id = ?", "Parameters": [S("a")]},
+        ]), "ValidationException", "Provided list of item keys contains duplicates")
+        self.assertIsNone(self.get("users", {"id": S("a")}))
 
     def test_reads(self):
         self.seed()
@@ -340,6 +356,26 @@ class Transaction(PartiqlBase):
         ])
         self.assertEqual(r["Responses"], [{"Item": {"song": S("a1"), "plays": N(10)}}, {}])
 
+    def test_request_level_errors(self):
+        self.assertAwsError(lambda: self.ddb.execute_transaction(TransactStatements=[
+            {"Statement": "INSERT INTO users VALUE {'id': 'a'}"},
+            {"Statement": "SELECT * FROM users WHERE id = 'b'"},
+        ]), "ValidationException",
+            "ExecuteTransaction API does not support both read and write operations in the "
+            "same request.")
+        self.assertAwsError(lambda: self.ddb.execute_transaction(TransactStatements=[
+            {"Statement": "INSERT INTO users VALUE {'id': 'a'}"},
+            {"Statement": "DELETE FROM users WHERE id = 'b' RETURNING ALL OLD *"},
+        ]), "ValidationException",
+            "Validation failed in TransactStatements[1]: RETURNING clause is not supported in "
+            "ExecuteTransaction.")
+        self.assertAwsError(lambda: self.ddb.execute_transaction(TransactStatements=[
+            {"Statement": "INSERT INTO users VALUE {'id': 'a'}"},
+            {"Statement": "UPDATE users SET x = 1 WHERE id = 'a'"},
+        ]), "ValidationException",
+            "Transaction request cannot include multiple operations on one item")
+        self.assertIsNone(self.get("users", {"id": S("a")}))
+
     def test_client_request_token(self):
         stmts = [{"Statement": "UPDATE users SET n = n + 1 WHERE id = 'c'"}]
         self.ddb.put_item(TableName="users", Item={"id": S("c"), "n": N(0)})
@@ -352,6 +388,32 @@ class Transaction(PartiqlBase):
         self.tidepool.advance(11 * 60 * 1000)
         self.ddb.execute_transaction(TransactStatements=stmts, ClientRequestToken="tok-1")
         self.assertEqual(self.get("users", {"id": S("c")})["n"], N(2))
+
+
+class Throttling(TidepoolTestCase):
+    """PartiQL writes and reads pay from the table's token buckets."""
+
+    def test_statements_throttle_like_the_classic_api(self):
+        ddb = self.client("dynamodb", retries={"total_max_attempts": 1, "mode": "standard"})
+        ddb.create_table(TableName="slow",
+                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                         ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 1})
+        for i in range(3):   # 300 s of burst at 1 WCU, in 100 KB writes
+            ddb.execute_statement(Statement="INSERT INTO slow VALUE {'pk': ?, 'd': ?}",
+                                  Parameters=[S("big%d" % i), S("x" * (100 * 1024 - 10))])
+        self.assertAwsError(
+            lambda: ddb.execute_statement(Statement="INSERT INTO slow VALUE {'pk': 'a'}"),
+            "ProvisionedThroughputExceededException",
+            "The level of configured provisioned throughput for the table was exceeded. "
+            "Consider increasing your provisioning level with the UpdateTable API.")
+        r = ddb.batch_execute_statement(Statements=[
+            {"Statement": "INSERT INTO slow VALUE {'pk': 'b'}"}])
+        self.assertEqual(r["Responses"][0]["Error"]["Code"], "ProvisionedThroughputExceeded")
+        self.tidepool.advance(1000)
+        ddb.execute_statement(Statement="INSERT INTO slow VALUE {'pk': 'a'}")
+        self.assertEqual(len(ddb.execute_statement(
+            Statement="SELECT * FROM slow WHERE pk = 'b'", ConsistentRead=True)["Items"]), 0)
 
 
 class Cli(PartiqlBase):
