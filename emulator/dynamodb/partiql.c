@@ -337,6 +337,7 @@ typedef struct plan {
     const pq_stmt *st; /* for the projection */
     int64_t table_id;
     cJSON *target;     /* single-item statements: the item's key (owned) */
+    const pq_node *in; /* SELECT with partition key IN (...): one Query per value */
 } plan;
 
 static void plan_release(plan *pl)
@@ -542,6 +543,19 @@ static int range_term(const pq_node *term, const char *range)
     return 0;
 }
 
+/* partition key IN (values): one Query per value. */
+static int key_in_list(const pq_node *term, const char *hash)
+{
+    if (term->kind != PQN_IN || !pq_is_attr(term->kids[0], hash) || term->nkids < 2)
+        return 0;
+    for (size_t i = 1; i < term->nkids; i++)
+        if (term->kids[i]->kind != PQN_VALUE)
+            return 0;
+    return 1;
+}
+
+#define IN_VALUE ":pin"
+
 static int plan_select(const ddb_table *t, const pq_stmt *st, plan *pl, tp_error *err)
 {
     const char *hash, *range;
@@ -554,7 +568,7 @@ static int plan_select(const ddb_table *t, const pq_stmt *st, plan *pl, tp_error
     size_t nrest = 0;
     pq_node *hterm = NULL, *rterm = NULL;
     for (size_t i = 0; i < n; i++) {
-        if (!hterm && equality_on(terms[i], hash))
+        if (!hterm && (equality_on(terms[i], hash) || key_in_list(terms[i], hash)))
             hterm = terms[i];
         else if (!rterm && range_term(terms[i], range))
             rterm = terms[i];
@@ -569,21 +583,42 @@ static int plan_select(const ddb_table *t, const pq_stmt *st, plan *pl, tp_error
     render rd;
     render_init(&rd, err);
     char *kce = NULL, *filter = NULL;
-    int rc;
-    if (query) {
+    int rc = 0;
+    if (st->order && (!query || !(pq_is_attr(st->order, range) || pq_is_attr(st->order, hash))))
+        /* unverified wording */
+        rc = tp_fail(err, TP_ERR_VALIDATION,
+                     "ORDER BY needs an equality on the partition key and names a key attribute "
+                     "of the table or index read");
+    if (rc == 0 && query && hterm->kind == PQN_IN) {
+        /* The key condition names :pin, set per Query (run_select). */
+        pl->in = hterm;
+        tp_buf b;
+        tp_buf_init(&b);
+        tp_buf_puts(&b, "(");
+        put_name(&rd, hash, &b);
+        tp_buf_puts(&b, " = " IN_VALUE ")");
+        char *rtext = NULL;
+        rc = rterm ? render_terms(&rd, &rterm, 1, &rtext) : 0;
+        if (rtext)
+            tp_buf_printf(&b, " AND %s", rtext);
+        free(rtext);
+        kce = strdup((const char *)b.data);
+        tp_buf_free(&b);
+        cJSON_AddItemToObject(rd.values, IN_VALUE, cJSON_Duplicate(hterm->kids[1]->value, 1));
+    } else if (rc == 0 && query) {
         pq_node *kc[2] = {hterm, rterm};
         rc = render_terms(&rd, kc, rterm ? 2 : 1, &kce);
-        if (rc == 0)
-            rc = render_terms(&rd, rest, nrest, &filter);
-    } else {
-        rc = render_terms(&rd, terms, n, &filter);
     }
+    if (rc == 0)
+        rc = query ? render_terms(&rd, rest, nrest, &filter) : render_terms(&rd, terms, n, &filter);
     if (rc == 0) {
         pl->op = query ? OP_QUERY : OP_SCAN;
         if (kce)
             cJSON_AddStringToObject(pl->req, "KeyConditionExpression", kce);
         if (filter)
             cJSON_AddStringToObject(pl->req, "FilterExpression", filter);
+        if (st->order && st->order_desc && pq_is_attr(st->order, range))
+            cJSON_AddFalseToObject(pl->req, "ScanIndexForward");
         render_attach(&rd, pl->req);
     }
     free(kce);
@@ -742,25 +777,39 @@ static void pass_through(cJSON *req, const cJSON *in, const char *name)
         cJSON_AddItemToObject(req, name, cJSON_Duplicate(m, 1));
 }
 
-static int decode_token(const char *token, cJSON **key, tp_error *err)
+/* NextToken: base64 of {"i": which partition key of an IN list, "k":
+ * the LastEvaluatedKey to go on from (absent: from the start of it)}. */
+static int decode_token(const char *token, int64_t *index, cJSON **key, tp_error *err)
 {
     tp_buf raw;
     tp_buf_init(&raw);
     *key = NULL;
+    *index = 0;
+    cJSON *t = NULL;
     if (tp_base64_decode(token, strlen(token), &raw) == 0 && raw.len)
-        *key = tp_json_parse((const char *)raw.data, raw.len);
+        t = tp_json_parse((const char *)raw.data, raw.len);
     tp_buf_free(&raw);
-    if (!cJSON_IsObject(*key)) {
-        cJSON_Delete(*key);
-        *key = NULL;
+    const cJSON *i = cJSON_GetObjectItemCaseSensitive(t, "i");
+    cJSON *k = cJSON_GetObjectItemCaseSensitive(t, "k");
+    if (!cJSON_IsNumber(i) || i->valuedouble < 0 || (k && !cJSON_IsObject(k))) {
+        cJSON_Delete(t);
         return tp_fail(err, TP_ERR_VALIDATION, "Invalid NextToken"); /* unverified wording */
     }
+    *index = (int64_t)i->valuedouble;
+    if (k)
+        *key = cJSON_DetachItemViaPointer(t, k);
+    cJSON_Delete(t);
     return 0;
 }
 
-static void add_token(cJSON *out, const cJSON *lek)
+static void add_token(cJSON *out, int64_t index, const cJSON *lek)
 {
-    char *text = tp_json_print(lek);
+    cJSON *t = cJSON_CreateObject();
+    tp_json_add_int(t, "i", index);
+    if (lek)
+        cJSON_AddItemToObject(t, "k", cJSON_Duplicate(lek, 1));
+    char *text = tp_json_print(t);
+    cJSON_Delete(t);
     tp_buf b;
     tp_buf_init(&b);
     if (text && tp_base64_encode(text, strlen(text), &b) == 0 && b.data)
@@ -769,16 +818,82 @@ static void add_token(cJSON *out, const cJSON *lek)
     free(text);
 }
 
-/* The Items a statement's result shows (SELECT: projected; writes: the
- * RETURNING attributes). */
+static void merge_consumed(cJSON *list, const cJSON *cc);
+
+/* A SELECT as Query or Scan: one page, or with an IN list on the partition
+ * key one Query per value, in the order given, until Limit items were read
+ * or a Query stopped inside its partition. */
+static int run_select(tp_req *r, const plan *pl, const cJSON *in, cJSON **out, tp_error *err)
+{
+    int64_t idx = 0, limit = tp_json_int(in, "Limit", 0), read = 0;
+    cJSON *esk = NULL;
+    const char *token = tp_json_str(in, "NextToken");
+    if (token && decode_token(token, &idx, &esk, err) != 0)
+        return -1;
+    int64_t nkeys = pl->in ? (int64_t)pl->in->nkids - 1 : 1;
+    cJSON *items = cJSON_CreateArray(), *cc = cJSON_CreateArray(), *lek = NULL;
+    int rc = 0, more = 0;
+    for (; idx < nkeys; idx++) {
+        cJSON *req = cJSON_Duplicate(pl->req, 1), *res = NULL;
+        if (pl->in)
+            cJSON_ReplaceItemInObjectCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(req, "ExpressionAttributeValues"), IN_VALUE,
+                cJSON_Duplicate(pl->in->kids[idx + 1]->value, 1));
+        if (esk) {
+            cJSON_AddItemToObject(req, "ExclusiveStartKey", esk);
+            esk = NULL;
+        }
+        if (limit > 0)
+            cJSON_AddNumberToObject(req, "Limit", (double)(limit - read));
+        rc = pl->op == OP_QUERY ? ddb_query(r, req, &res, err) : ddb_scan(r, req, &res, err);
+        cJSON_Delete(req);
+        if (rc != 0)
+            break;
+        const cJSON *it;
+        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(res, "Items"))
+            cJSON_AddItemToArray(items, project(pl->st, it));
+        read += tp_json_int(res, "ScannedCount", 0);
+        merge_consumed(cc, cJSON_GetObjectItemCaseSensitive(res, "ConsumedCapacity"));
+        cJSON *l = cJSON_DetachItemFromObjectCaseSensitive(res, "LastEvaluatedKey");
+        cJSON_Delete(res);
+        if (l) {
+            lek = l;
+            more = 1;
+            break;
+        }
+        if (limit > 0 && read >= limit && idx + 1 < nkeys) {
+            idx++;
+            more = 1;
+            break;
+        }
+    }
+    cJSON_Delete(esk);
+    if (rc == 0) {
+        *out = cJSON_CreateObject();
+        cJSON_AddItemToObject(*out, "Items", items);
+        items = NULL;
+        if (more)
+            add_token(*out, idx, lek);
+        if (lek) {
+            cJSON_AddItemToObject(*out, "LastEvaluatedKey", lek);
+            lek = NULL;
+        }
+        if (cc->child)
+            cJSON_AddItemToObject(*out, "ConsumedCapacity", cJSON_DetachItemViaPointer(cc, cc->child));
+    }
+    cJSON_Delete(lek);
+    cJSON_Delete(items);
+    cJSON_Delete(cc);
+    return rc;
+}
+
+/* The Items a single-item statement's result shows (SELECT: projected;
+ * writes: the RETURNING attributes). */
 static cJSON *result_items(const plan *pl, const cJSON *res)
 {
     cJSON *items = cJSON_CreateArray();
     const cJSON *it;
-    if (pl->op == OP_QUERY || pl->op == OP_SCAN) {
-        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(res, "Items"))
-            cJSON_AddItemToArray(items, project(pl->st, it));
-    } else if (pl->op == OP_GET) {
+    if (pl->op == OP_GET) {
         it = cJSON_GetObjectItemCaseSensitive(res, "Item");
         if (it)
             cJSON_AddItemToArray(items, project(pl->st, it));
@@ -802,35 +917,22 @@ int ddb_execute_statement(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         return -1;
     }
     pass_through(pl.req, in, "ReturnConsumedCapacity");
+    int rc;
     if (pl.op == OP_QUERY || pl.op == OP_SCAN) {
         pass_through(pl.req, in, "ConsistentRead");
-        pass_through(pl.req, in, "Limit");
+        rc = run_select(r, &pl, in, out, err);
     } else {
         pass_through(pl.req, in, "ReturnValuesOnConditionCheckFailure");
+        cJSON *res = NULL;
+        rc = run_plan(r, &pl, &res, err);
+        if (rc == 0) {
+            *out = cJSON_CreateObject();
+            if (st->returning)
+                cJSON_AddItemToObject(*out, "Items", result_items(&pl, res));
+            copy_member(*out, res, "ConsumedCapacity");
+        }
+        cJSON_Delete(res);
     }
-    const char *token = tp_json_str(in, "NextToken");
-    int rc = -1;
-    cJSON *res = NULL;
-    if (token && (pl.op == OP_QUERY || pl.op == OP_SCAN)) {
-        cJSON *esk;
-        if (decode_token(token, &esk, err) != 0)
-            goto done;
-        cJSON_AddItemToObject(pl.req, "ExclusiveStartKey", esk);
-    }
-    if (run_plan(r, &pl, &res, err) != 0)
-        goto done;
-    *out = cJSON_CreateObject();
-    if (pl.op == OP_QUERY || pl.op == OP_SCAN || st->returning)
-        cJSON_AddItemToObject(*out, "Items", result_items(&pl, res));
-    const cJSON *lek = cJSON_GetObjectItemCaseSensitive(res, "LastEvaluatedKey");
-    if (lek) {
-        add_token(*out, lek);
-        copy_member(*out, res, "LastEvaluatedKey");
-    }
-    copy_member(*out, res, "ConsumedCapacity");
-    rc = 0;
-done:
-    cJSON_Delete(res);
     plan_release(&pl);
     pq_stmt_free(st);
     return rc;

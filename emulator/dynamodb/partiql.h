@@ -12,6 +12,7 @@
  * Grammar (keywords case-insensitive, "quoted" identifiers are never
  * keywords):
  *   SELECT (* | path [, path ...]) FROM "table"[."index"] [WHERE cond]
+ *          [ORDER BY path [ASC|DESC]]
  *   INSERT INTO "table" VALUE {'attr': value, ...}
  *   UPDATE "table" (SET path = operand [+|- operand] | REMOVE path) ... WHERE cond
  *          [RETURNING (ALL|MODIFIED) (OLD|NEW) *]
@@ -82,6 +83,8 @@ typedef struct pq_stmt {
     size_t nsets;
     const char *returning; /* UPDATE/DELETE: "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"; NULL */
     char returning_text[24]; /* as written, e.g. "MODIFIED NEW" */
+    pq_node *order;      /* SELECT ... ORDER BY path; NULL when absent */
+    int order_desc;
     int nparams;         /* `?` in the statement */
 } pq_stmt;
 

@@ -700,6 +700,7 @@ void pq_stmt_free(pq_stmt *s)
         pq_node_free(s->proj[i]);
     free(s->proj);
     pq_node_free(s->where);
+    pq_node_free(s->order);
     pq_node_free(s->item);
     for (size_t i = 0; i < s->nsets; i++) {
         pq_node_free(s->sets[i].target);
@@ -764,9 +765,17 @@ static int parse_select(parser *p, pq_stmt *s)
             s->proj[s->nproj++] = n;
         } while (is_punct(p, ","));
     }
-    if (expect_kw(p, "FROM") != 0 || parse_table(p, s, 1) != 0)
+    if (expect_kw(p, "FROM") != 0 || parse_table(p, s, 1) != 0 || parse_where(p, s, 0) != 0)
         return -1;
-    return parse_where(p, s, 0);
+    if (!is_kw(p, "ORDER"))
+        return 0;
+    if (next(p) != 0 || expect_kw(p, "BY") != 0 || !(s->order = parse_path(p)))
+        return -1;
+    if (is_kw(p, "ASC") || is_kw(p, "DESC")) {
+        s->order_desc = is_kw(p, "DESC");
+        return next(p);
+    }
+    return 0;
 }
 
 static int add_set(parser *p, pq_stmt *s, pq_node *target, pq_node *value)

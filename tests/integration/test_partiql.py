@@ -134,6 +134,39 @@ class Select(PartiqlBase):
         self.assertEqual(sorted(seen), [("acme", "a1"), ("acme", "a2"), ("acme", "b1"),
                                         ("zed", "z1")])
 
+    def test_partition_key_in_list_queries_each_partition(self):
+        self.seed()
+        r = self.run_stmt("SELECT song FROM music WHERE artist IN ['zed', 'acme', 'none'] "
+                          "AND plays < 25", ReturnConsumedCapacity="TOTAL")
+        self.assertEqual([i["song"]["S"] for i in r["Items"]], ["z1", "a1", "a2"])
+        # Three Queries, half a unit each.
+        self.assertEqual(r["ConsumedCapacity"]["CapacityUnits"], 1.5)
+        songs, token = [], None
+        for _ in range(10):
+            kw = {"Limit": 2}
+            if token:
+                kw["NextToken"] = token
+            r = self.run_stmt("SELECT song FROM music WHERE artist IN ('zed', 'acme')", **kw)
+            self.assertLessEqual(len(r["Items"]), 2)
+            songs += [i["song"]["S"] for i in r["Items"]]
+            token = r.get("NextToken")
+            if not token:
+                break
+        self.assertEqual(songs, ["z1", "a1", "a2", "b1"])
+
+    def test_order_by_sort_key(self):
+        self.seed()
+        r = self.run_stmt("SELECT song FROM music WHERE artist = 'acme' ORDER BY song DESC")
+        self.assertEqual([i["song"]["S"] for i in r["Items"]], ["b1", "a2", "a1"])
+        r = self.run_stmt("SELECT song FROM music WHERE artist = 'acme' ORDER BY song ASC")
+        self.assertEqual([i["song"]["S"] for i in r["Items"]], ["a1", "a2", "b1"])
+        self.assertAwsError(lambda: self.run_stmt("SELECT * FROM music ORDER BY song"),
+                            "ValidationException")
+
+    def test_bad_next_token(self):
+        self.assertAwsError(lambda: self.run_stmt("SELECT * FROM music", NextToken="garbage"),
+                            "ValidationException")
+
     def test_consistent_read_costs_double(self):
         self.seed()
         r = self.run_stmt("SELECT * FROM music WHERE artist = 'zed'", ConsistentRead=True,

@@ -73,6 +73,11 @@ static char *show(const pq_stmt *s)
         tp_buf_puts(&b, " WHERE ");
         dump(s->where, &b);
     }
+    if (s->order) {
+        tp_buf_puts(&b, " ORDER BY ");
+        dump(s->order, &b);
+        tp_buf_puts(&b, s->order_desc ? " DESC" : " ASC");
+    }
     if (s->returning)
         tp_buf_printf(&b, " RETURNING %s", s->returning);
     char *out = strdup((const char *)b.data);
@@ -108,6 +113,10 @@ static const parse_case cases[] = {
      "SELECT t WHERE (and (MISSING a) (NOT NULL b) (begins_with c {\"S\":\"p\"}) (> (size d) "
      "{\"N\":\"2\"}))",
      1},
+    {"SELECT * FROM t WHERE pk = 1 ORDER BY sk DESC", NULL,
+     "SELECT t WHERE (= pk {\"N\":\"1\"}) ORDER BY sk DESC", 1},
+    {"SELECT * FROM t WHERE pk IN [1, 2] order by sk", NULL,
+     "SELECT t WHERE (in pk {\"N\":\"1\"} {\"N\":\"2\"}) ORDER BY sk ASC", 1},
     {"SELECT * FROM t WHERE (a = ? OR b = ?)", "[{\"S\":\"x\"},{\"N\":\"7\"}]",
      "SELECT t WHERE (or (= a {\"S\":\"x\"}) (= b {\"N\":\"7\"}))", 1},
     {"INSERT INTO t VALUE {'k': 'v', 'l': [1, TRUE, NULL], 's': <<'a','b'>>, 'n': <<1, 2>>, "
@@ -147,6 +156,7 @@ static const parse_case cases[] = {
     {"SELECT * FROM t WHERE a = 1 extra", NULL,
      M "Unexpected extra after the end of the statement", 0},
     {"SELECT * FROM t WHERE a = #x", NULL, M "Unexpected character '#'", 0},
+    {"SELECT * FROM t ORDER sk", NULL, M "Expected BY but found sk", 0},
 };
 
 static void test_cases(void **state)
