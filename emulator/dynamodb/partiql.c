@@ -39,6 +39,16 @@
 
 #define KEY_EQUALITY "Where clause does not contain a mandatory equality on all key attributes"
 #define DUPLICATE_ITEM "Duplicate primary key exists in table"
+/* Both recorded on DynamoDB (a third-party conformance suite's captures). */
+#define MULTI_KEY_REFUSED                                                                          \
+    "PartiQL statements cannot be executed on tables with multi-attribute HASH keys or "          \
+    "multi-attribute RANGE keys."
+#define BATCH_NEEDS_KEY                                                                            \
+    "Select statements within BatchExecuteStatement must specify the primary key in the where "  \
+    "clause."
+
+/* What a statement is planned for. */
+typedef enum context { IN_STATEMENT, IN_BATCH, IN_TRANSACTION } context;
 
 /* --- rendering trees into expressions ---------------------------------------- */
 
@@ -496,9 +506,10 @@ static int plan_keyed(const ddb_table *t, const pq_stmt *st, cJSON *req, tp_erro
     return rc;
 }
 
-/* The key schema a SELECT reads: the table's or its index's. */
+/* The key schema a SELECT reads: the table's or its index's. An index
+ * keyed on several HASH or RANGE attributes cannot be read by PartiQL. */
 static int read_schema(const ddb_table *t, const char *index, const char **hash,
-                       const char **range)
+                       const char **range, tp_error *err)
 {
     *hash = t->hash.name;
     *range = t->range.name;
@@ -513,15 +524,21 @@ static int read_schema(const ddb_table *t, const char *index, const char **hash,
             if (!n || strcmp(n, index) != 0)
                 continue;
             *range = "";
+            int nh = 0, nr = 0;
             const cJSON *ks;
             cJSON_ArrayForEach(ks, cJSON_GetObjectItemCaseSensitive(idx, "KeySchema"))
             {
                 const char *a = tp_json_str(ks, "AttributeName"), *ty = tp_json_str(ks, "KeyType");
-                if (a && ty && strcmp(ty, "HASH") == 0)
+                if (a && ty && strcmp(ty, "HASH") == 0) {
                     *hash = a;
-                else if (a && ty)
+                    nh++;
+                } else if (a && ty) {
                     *range = a;
+                    nr++;
+                }
             }
+            if (nh > 1 || nr > 1)
+                return tp_fail(err, TP_ERR_VALIDATION, "%s", MULTI_KEY_REFUSED);
             return 0;
         }
     }
@@ -559,7 +576,8 @@ static int key_in_list(const pq_node *term, const char *hash)
 static int plan_select(const ddb_table *t, const pq_stmt *st, plan *pl, tp_error *err)
 {
     const char *hash, *range;
-    read_schema(t, st->index, &hash, &range);
+    if (read_schema(t, st->index, &hash, &range, err) != 0)
+        return -1;
     if (st->index)
         cJSON_AddStringToObject(pl->req, "IndexName", st->index);
     pq_node **terms;
@@ -629,10 +647,11 @@ static int plan_select(const ddb_table *t, const pq_stmt *st, plan *pl, tp_error
     return rc;
 }
 
-/* Builds pl for st. single: the statement must name one item (batches and
- * transactions). */
-static int plan_statement(tp_req *r, const pq_stmt *st, int single, plan *pl, tp_error *err)
+/* Builds pl for st. In a batch or transaction the statement must name one
+ * item. */
+static int plan_statement(tp_req *r, const pq_stmt *st, context ctx, plan *pl, tp_error *err)
 {
+    int single = ctx != IN_STATEMENT;
     memset(pl, 0, sizeof *pl);
     pl->st = st;
     if (check_returning(st, err) != 0)
@@ -646,13 +665,15 @@ static int plan_statement(tp_req *r, const pq_stmt *st, int single, plan *pl, tp
     switch (st->kind) {
     case PQ_SELECT:
         if (single) {
-            if (st->index)
-                /* unverified wording */
-                rc = tp_fail(err, TP_ERR_VALIDATION,
-                             "A SELECT of a batch or transaction must read the table, not an index");
-            else
-                rc = plan_keyed(&t, st, pl->req, err);
+            const char *h, *rn;
             pl->op = OP_GET;
+            rc = read_schema(&t, st->index, &h, &rn, err);
+            if (rc == 0 && st->index)
+                rc = tp_fail(err, TP_ERR_VALIDATION, "%s", BATCH_NEEDS_KEY); /* unverified for transactions */
+            if (rc == 0)
+                rc = plan_keyed(&t, st, pl->req, err);
+            if (rc != 0 && ctx == IN_BATCH && strcmp(err->message, KEY_EQUALITY) == 0)
+                tp_fail(err, TP_ERR_VALIDATION, "%s", BATCH_NEEDS_KEY);
         } else {
             rc = plan_select(&t, st, pl, err);
         }
@@ -912,7 +933,7 @@ int ddb_execute_statement(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
                  &st, err) != 0)
         return -1;
     plan pl;
-    if (plan_statement(r, st, 0, &pl, err) != 0) {
+    if (plan_statement(r, st, IN_STATEMENT, &pl, err) != 0) {
         pq_stmt_free(st);
         return -1;
     }
@@ -1067,7 +1088,7 @@ int ddb_batch_execute_statement(tp_req *r, cJSON *in, cJSON **out, tp_error *err
         goto done;
     }
     for (i = 0; i < n; i++)
-        if (!bs[i].failed && plan_statement(r, bs[i].st, 1, &bs[i].pl, &bs[i].e) != 0)
+        if (!bs[i].failed && plan_statement(r, bs[i].st, IN_BATCH, &bs[i].pl, &bs[i].e) != 0)
             bs[i].failed = 1;
     for (i = 0; i < n; i++)
         for (size_t j = 0; j < i; j++)
@@ -1199,7 +1220,7 @@ int ddb_execute_transaction(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     cJSON_ArrayForEach(s, stmts)
     {
         plan *pl = &plans[i];
-        if (plan_statement(r, parsed[i], 1, pl, err) != 0)
+        if (plan_statement(r, parsed[i], IN_TRANSACTION, pl, err) != 0)
             goto done;
         static const char *const kinds[] = {"", "", "Get", "Put", "Update", "Delete",
                                             "ConditionCheck"};
