@@ -31,6 +31,7 @@
 #include "attr.h"
 #include "core/base64.h"
 #include "core/buf.h"
+#include "core/hash.h"
 #include "core/json.h"
 #include "core/store.h"
 #include "ddb.h"
@@ -46,6 +47,12 @@
 #define BATCH_NEEDS_KEY                                                                            \
     "Select statements within BatchExecuteStatement must specify the primary key in the where "  \
     "clause."
+
+/* DynamoDB Local's PartiQL front end (its message table) words these. */
+#define TX_NEEDS_KEY                                                                               \
+    "Select statements within ExecuteTransaction must specify the primary key in the where "     \
+    "clause."
+#define EXISTS_NEEDS_ITEM "EXISTS() must contain a single item read with additional condition"
 
 /* What a statement is planned for. */
 typedef enum context { IN_STATEMENT, IN_BATCH, IN_TRANSACTION } context;
@@ -145,7 +152,8 @@ static int render_node(render *rd, const pq_node *n, tp_buf *b, int in_update)
         return 0;
     case PQN_ARITH:
         if (!in_update)
-            return unsupported(rd, "Arithmetic");
+            return tp_fail(rd->err, TP_ERR_VALIDATION,
+                           "Unsupported operator in Condition Expression. Operator: %s", n->op);
         if (render_node(rd, n->kids[0], b, 1) != 0)
             return -1;
         tp_buf_printf(b, " %s ", n->op);
@@ -153,9 +161,7 @@ static int render_node(render *rd, const pq_node *n, tp_buf *b, int in_update)
     case PQN_FUNC: {
         int ok = in_update ? known(n->func, update_funcs, 2) : known(n->func, cond_funcs, 6);
         if (!ok) {
-            /* unverified wording */
-            return tp_fail(rd->err, TP_ERR_VALIDATION, PQ_MALFORMED "Unknown function: %s",
-                           n->func);
+            return tp_fail(rd->err, TP_ERR_VALIDATION, "Unrecognized function: %s", n->func);
         }
         tp_buf_printf(b, "%s(", n->func);
         for (size_t i = 0; i < n->nkids; i++) {
@@ -313,26 +319,40 @@ static int split_key(const ddb_table *t, pq_node *where, cJSON **key, pq_node **
     *key = cJSON_CreateObject();
     *rest = calloc(n ? n : 1, sizeof **rest);
     *nrest = 0;
-    int have_h = 0, have_r = !t->range.name[0];
-    for (size_t i = 0; i < n; i++) {
+    int have_h = 0, have_r = !t->range.name[0], rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
         const cJSON *v;
-        if (!have_h && (v = equality_on(terms[i], t->hash.name))) {
+        const char *again = (have_h && equality_on(terms[i], t->hash.name))    ? t->hash.name
+                            : (t->range.name[0] && have_r && equality_on(terms[i], t->range.name))
+                                ? t->range.name
+                                : NULL;
+        if (again) {
+            rc = tp_fail(err, TP_ERR_VALIDATION,
+                         "Multiple conditions on same key %s. Only single item "
+                         "Update/Insert/Delete are supported",
+                         again);
+        } else if (!have_h && (v = equality_on(terms[i], t->hash.name))) {
             cJSON_AddItemToObject(*key, t->hash.name, cJSON_Duplicate(v, 1));
             have_h = 1;
         } else if (!have_r && (v = equality_on(terms[i], t->range.name))) {
             cJSON_AddItemToObject(*key, t->range.name, cJSON_Duplicate(v, 1));
             have_r = 1;
+        } else if (terms[i]->nkids && pq_is_attr(terms[i]->kids[0], t->hash.name) &&
+                   terms[i]->kind != PQN_AND && terms[i]->kind != PQN_OR) {
+            rc = tp_fail(err, TP_ERR_VALIDATION,
+                         "Only single equality condition should be present on hash key %s",
+                         t->hash.name);
         } else {
             (*rest)[(*nrest)++] = terms[i];
         }
     }
     free(terms);
-    if (!have_h || !have_r) {
+    if (rc != 0 || !have_h || !have_r) {
         cJSON_Delete(*key);
         *key = NULL;
         free(*rest);
         *rest = NULL;
-        return tp_fail(err, TP_ERR_VALIDATION, "%s", KEY_EQUALITY);
+        return rc != 0 ? rc : tp_fail(err, TP_ERR_VALIDATION, "%s", KEY_EQUALITY);
     }
     return 0;
 }
@@ -348,6 +368,7 @@ typedef struct plan {
     int64_t table_id;
     cJSON *target;     /* single-item statements: the item's key (owned) */
     const pq_node *in; /* SELECT with partition key IN (...): one Query per value */
+    int global;        /* SELECT from a global secondary index */
 } plan;
 
 static void plan_release(plan *pl)
@@ -402,13 +423,41 @@ static int plan_insert(const ddb_table *t, const pq_stmt *st, cJSON *req, tp_err
 {
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(st->item->value, "M");
     if (!cJSON_IsObject(m))
-        /* unverified wording */
-        return tp_fail(err, TP_ERR_VALIDATION, PQ_MALFORMED "INSERT's VALUE must be a map");
+        return tp_fail(err, TP_ERR_VALIDATION,
+                       "Unsupported format in item expression. Please use struct format {...} to "
+                       "express item values for insert statement.");
+    const ddb_keydef *keys[2] = {&t->hash, &t->range};
+    for (int i = 0; i < 2; i++) {
+        if (!keys[i]->name[0])
+            continue;
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, keys[i]->name);
+        const char *ty = v ? ddb_attr_type(v) : NULL;
+        if (!v)
+            return tp_fail(err, TP_ERR_VALIDATION, "Key attribute should be present in the item: Key %s",
+                           keys[i]->name);
+        if (!ty || strlen(ty) != 1 || ty[0] != keys[i]->type)
+            return tp_fail(err, TP_ERR_VALIDATION,
+                           "Key attribute's data type should match its data type in table's "
+                           "schema: Key %s",
+                           keys[i]->name);
+    }
     cJSON_AddItemToObject(req, "Item", cJSON_Duplicate(m, 1));
     cJSON_AddStringToObject(req, "ConditionExpression", "attribute_not_exists(#pk)");
     cJSON *names = cJSON_AddObjectToObject(req, "ExpressionAttributeNames");
     cJSON_AddStringToObject(names, "#pk", t->hash.name);
     return 0;
+}
+
+static int same_path(const pq_node *a, const pq_node *b)
+{
+    if (a->kind != PQN_PATH || b->kind != PQN_PATH || a->npath != b->npath)
+        return 0;
+    for (size_t i = 0; i < a->npath; i++) {
+        const pq_elem *x = &a->path[i], *y = &b->path[i];
+        if (!x->name != !y->name || (x->name ? strcmp(x->name, y->name) != 0 : x->index != y->index))
+            return 0;
+    }
+    return 1;
 }
 
 /* UPDATE's actions as one UpdateExpression: SET ..., ADD ..., DELETE ...,
@@ -427,12 +476,21 @@ static int update_expression(render *rd, const pq_stmt *st, tp_buf *out)
         if (v && v->kind == PQN_FUNC &&
             (strcmp(v->func, "set_add") == 0 || strcmp(v->func, "set_delete") == 0)) {
             k = strcmp(v->func, "set_add") == 0 ? 1 : 2;
-            if (v->nkids != 2 || v->kids[0]->kind != PQN_PATH || v->kids[1]->kind != PQN_VALUE) {
+            const char *op = k == 1 ? "ADD" : "DELETE";
+            const char *ty = v->nkids == 2 && v->kids[1]->kind == PQN_VALUE
+                                 ? ddb_attr_type(v->kids[1]->value)
+                                 : NULL;
+            if (v->nkids != 2)
+                rc = tp_fail(rd->err, TP_ERR_VALIDATION, "SET_%s must have exactly two arguments",
+                             op);
+            else if (!same_path(v->kids[0], s->target))
                 rc = tp_fail(rd->err, TP_ERR_VALIDATION,
-                             PQ_MALFORMED "%s takes an attribute and a set value", /* unverified wording */
-                             v->func);
+                             "The first argument to SET_%s must equal the assignment value", op);
+            else if (!ty || strlen(ty) != 2 || ty[1] != 'S')
+                rc = tp_fail(rd->err, TP_ERR_VALIDATION,
+                             "The second argument to SET_%s must be a value with type SET", op);
+            if (rc != 0)
                 break;
-            }
         }
         tp_buf *b = &part[k];
         tp_buf_puts(b, b->len ? ", " : "");
@@ -455,13 +513,20 @@ static int update_expression(render *rd, const pq_stmt *st, tp_buf *out)
 }
 
 /* UPDATE / DELETE / EXISTS: the key from WHERE, the rest as condition. */
-static int plan_keyed(const ddb_table *t, const pq_stmt *st, cJSON *req, tp_error *err)
+static int plan_keyed(const ddb_table *t, const pq_stmt *st, context ctx, cJSON *req,
+                      tp_error *err)
 {
     cJSON *key;
     pq_node **rest;
     size_t nrest;
+    /* A read of one item names exactly its key (with one more condition
+     * for EXISTS). */
+    const char *read_rule = st->kind == PQ_EXISTS ? EXISTS_NEEDS_ITEM
+                            : ctx == IN_BATCH    ? BATCH_NEEDS_KEY
+                                                 : TX_NEEDS_KEY;
+    int reads = st->kind == PQ_SELECT || st->kind == PQ_EXISTS;
     if (split_key(t, st->where, &key, &rest, &nrest, err) != 0)
-        return -1;
+        return reads ? tp_fail(err, TP_ERR_VALIDATION, "%s", read_rule) : -1;
     cJSON_AddItemToObject(req, "Key", key);
     render rd;
     render_init(&rd, err);
@@ -485,14 +550,8 @@ static int plan_keyed(const ddb_table *t, const pq_stmt *st, cJSON *req, tp_erro
         cond = strdup((const char *)c.data);
         tp_buf_free(&c);
     }
-    if (rc == 0 && st->kind == PQ_SELECT && nrest)
-        /* unverified wording */
-        rc = tp_fail(err, TP_ERR_VALIDATION,
-                     "Only the primary key may be used in a SELECT of a batch or transaction");
-    if (rc == 0 && st->kind == PQ_EXISTS && !cond)
-        /* unverified wording */
-        rc = tp_fail(err, TP_ERR_VALIDATION,
-                     "EXISTS needs a condition besides the primary key");
+    if (rc == 0 && ((st->kind == PQ_SELECT && nrest) || (st->kind == PQ_EXISTS && !cond)))
+        rc = tp_fail(err, TP_ERR_VALIDATION, "%s", read_rule);
     if (rc == 0 && cond)
         cJSON_AddStringToObject(req, "ConditionExpression", cond);
     if (rc == 0)
@@ -578,6 +637,13 @@ static int plan_select(const ddb_table *t, const pq_stmt *st, plan *pl, tp_error
     const char *hash, *range;
     if (read_schema(t, st->index, &hash, &range, err) != 0)
         return -1;
+    const cJSON *g;
+    cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(t->desc, "GlobalSecondaryIndexes"))
+    {
+        const char *gn = tp_json_str(g, "IndexName");
+        if (st->index && gn && strcmp(gn, st->index) == 0)
+            pl->global = 1;
+    }
     if (st->index)
         cJSON_AddStringToObject(pl->req, "IndexName", st->index);
     pq_node **terms;
@@ -602,11 +668,17 @@ static int plan_select(const ddb_table *t, const pq_stmt *st, plan *pl, tp_error
     render_init(&rd, err);
     char *kce = NULL, *filter = NULL;
     int rc = 0;
-    if (st->order && (!query || !(pq_is_attr(st->order, range) || pq_is_attr(st->order, hash))))
-        /* unverified wording */
+    if (st->order && !st->where)
         rc = tp_fail(err, TP_ERR_VALIDATION,
-                     "ORDER BY needs an equality on the partition key and names a key attribute "
-                     "of the table or index read");
+                     "Must have WHERE clause in the statement when using ORDER BY clause.");
+    else if (st->order && !query)
+        rc = tp_fail(err, TP_ERR_VALIDATION,
+                     "Must have at least one non-optional hash key condition in WHERE clause when "
+                     "using ORDER BY clause.");
+    else if (st->order && !(pq_is_attr(st->order, range) || pq_is_attr(st->order, hash)))
+        rc = tp_fail(err, TP_ERR_VALIDATION,
+                     "Variable reference %s in ORDER BY clause must be part of the primary key",
+                     st->order->path[0].name);
     if (rc == 0 && query && hterm->kind == PQN_IN) {
         /* The key condition names :pin, set per Query (run_select). */
         pl->in = hterm;
@@ -656,6 +728,15 @@ static int plan_statement(tp_req *r, const pq_stmt *st, context ctx, plan *pl, t
     pl->st = st;
     if (check_returning(st, err) != 0)
         return -1;
+    if (st->kind == PQ_EXISTS && ctx != IN_TRANSACTION)
+        return tp_fail(err, TP_ERR_VALIDATION,
+                       "EXISTS can only be used in ExecuteTransaction write requests.");
+    if (st->index && ctx == IN_TRANSACTION)
+        return tp_fail(err, TP_ERR_VALIDATION, "%s",
+                       st->kind == PQ_SELECT ? "Reads on indices are not supported within transactions."
+                                             : "Operations on indices are not supported in transactions");
+    if (st->index && st->kind != PQ_SELECT)
+        return tp_fail(err, TP_ERR_VALIDATION, "This operation is not supported on an index");
     ddb_table t;
     if (ddb_load_active(r, st->table, &t, err) != 0)
         return -1;
@@ -669,11 +750,9 @@ static int plan_statement(tp_req *r, const pq_stmt *st, context ctx, plan *pl, t
             pl->op = OP_GET;
             rc = read_schema(&t, st->index, &h, &rn, err);
             if (rc == 0 && st->index)
-                rc = tp_fail(err, TP_ERR_VALIDATION, "%s", BATCH_NEEDS_KEY); /* unverified for transactions */
+                rc = tp_fail(err, TP_ERR_VALIDATION, "%s", BATCH_NEEDS_KEY);
             if (rc == 0)
-                rc = plan_keyed(&t, st, pl->req, err);
-            if (rc != 0 && ctx == IN_BATCH && strcmp(err->message, KEY_EQUALITY) == 0)
-                tp_fail(err, TP_ERR_VALIDATION, "%s", BATCH_NEEDS_KEY);
+                rc = plan_keyed(&t, st, ctx, pl->req, err);
         } else {
             rc = plan_select(&t, st, pl, err);
         }
@@ -684,21 +763,16 @@ static int plan_statement(tp_req *r, const pq_stmt *st, context ctx, plan *pl, t
         break;
     case PQ_UPDATE:
         pl->op = OP_UPDATE;
-        rc = plan_keyed(&t, st, pl->req, err);
+        rc = plan_keyed(&t, st, ctx, pl->req, err);
         break;
     case PQ_DELETE:
         pl->op = OP_DELETE;
-        rc = plan_keyed(&t, st, pl->req, err);
+        rc = plan_keyed(&t, st, ctx, pl->req, err);
         break;
     case PQ_EXISTS:
     default:
         pl->op = OP_CHECK;
-        if (!single)
-            /* unverified wording */
-            rc = tp_fail(err, TP_ERR_VALIDATION,
-                         "EXISTS can only be used in ExecuteTransaction");
-        else
-            rc = plan_keyed(&t, st, pl->req, err);
+        rc = plan_keyed(&t, st, ctx, pl->req, err);
         break;
     }
     pl->table_id = t.id;
@@ -798,9 +872,27 @@ static void pass_through(cJSON *req, const cJSON *in, const char *name)
         cJSON_AddItemToObject(req, name, cJSON_Duplicate(m, 1));
 }
 
-/* NextToken: base64 of {"i": which partition key of an IN list, "k":
- * the LastEvaluatedKey to go on from (absent: from the start of it)}. */
-static int decode_token(const char *token, int64_t *index, cJSON **key, tp_error *err)
+/* NextToken: base64 of {"h": the request's fingerprint, "i": which
+ * partition key of an IN list, "k": the LastEvaluatedKey to go on from
+ * (absent: from the start of it)}. A token belongs to its statement and
+ * parameters. */
+static void fingerprint(const cJSON *in, char out[17])
+{
+    char *params = tp_json_print(cJSON_GetObjectItemCaseSensitive(in, "Parameters"));
+    tp_buf b;
+    tp_buf_init(&b);
+    tp_buf_printf(&b, "%s\n%s", tp_json_str(in, "Statement") ? tp_json_str(in, "Statement") : "",
+                  params ? params : "");
+    char hex[65];
+    tp_sha256_hex(b.data ? (const char *)b.data : "", b.len, hex);
+    memcpy(out, hex, 16);
+    out[16] = 0;
+    tp_buf_free(&b);
+    free(params);
+}
+
+static int decode_token(const cJSON *in, const char *token, int64_t *index, cJSON **key,
+                        tp_error *err)
 {
     tp_buf raw;
     tp_buf_init(&raw);
@@ -812,9 +904,16 @@ static int decode_token(const char *token, int64_t *index, cJSON **key, tp_error
     tp_buf_free(&raw);
     const cJSON *i = cJSON_GetObjectItemCaseSensitive(t, "i");
     cJSON *k = cJSON_GetObjectItemCaseSensitive(t, "k");
-    if (!cJSON_IsNumber(i) || i->valuedouble < 0 || (k && !cJSON_IsObject(k))) {
+    const char *h = tp_json_str(t, "h");
+    if (!cJSON_IsNumber(i) || i->valuedouble < 0 || (k && !cJSON_IsObject(k)) || !h) {
         cJSON_Delete(t);
-        return tp_fail(err, TP_ERR_VALIDATION, "Invalid NextToken"); /* unverified wording */
+        return tp_fail(err, TP_ERR_VALIDATION, "Invalid NextToken");
+    }
+    char mine[17];
+    fingerprint(in, mine);
+    if (strcmp(h, mine) != 0) {
+        cJSON_Delete(t);
+        return tp_fail(err, TP_ERR_VALIDATION, "NextToken does not match request");
     }
     *index = (int64_t)i->valuedouble;
     if (k)
@@ -823,9 +922,12 @@ static int decode_token(const char *token, int64_t *index, cJSON **key, tp_error
     return 0;
 }
 
-static void add_token(cJSON *out, int64_t index, const cJSON *lek)
+static void add_token(cJSON *out, const cJSON *in, int64_t index, const cJSON *lek)
 {
     cJSON *t = cJSON_CreateObject();
+    char h[17];
+    fingerprint(in, h);
+    cJSON_AddStringToObject(t, "h", h);
     tp_json_add_int(t, "i", index);
     if (lek)
         cJSON_AddItemToObject(t, "k", cJSON_Duplicate(lek, 1));
@@ -849,7 +951,7 @@ static int run_select(tp_req *r, const plan *pl, const cJSON *in, cJSON **out, t
     int64_t idx = 0, limit = tp_json_int(in, "Limit", 0), read = 0;
     cJSON *esk = NULL;
     const char *token = tp_json_str(in, "NextToken");
-    if (token && decode_token(token, &idx, &esk, err) != 0)
+    if (token && decode_token(in, token, &idx, &esk, err) != 0)
         return -1;
     int64_t nkeys = pl->in ? (int64_t)pl->in->nkids - 1 : 1;
     cJSON *items = cJSON_CreateArray(), *cc = cJSON_CreateArray(), *lek = NULL;
@@ -894,7 +996,7 @@ static int run_select(tp_req *r, const plan *pl, const cJSON *in, cJSON **out, t
         cJSON_AddItemToObject(*out, "Items", items);
         items = NULL;
         if (more)
-            add_token(*out, idx, lek);
+            add_token(*out, in, idx, lek);
         if (lek) {
             cJSON_AddItemToObject(*out, "LastEvaluatedKey", lek);
             lek = NULL;
@@ -939,7 +1041,11 @@ int ddb_execute_statement(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     }
     pass_through(pl.req, in, "ReturnConsumedCapacity");
     int rc;
-    if (pl.op == OP_QUERY || pl.op == OP_SCAN) {
+    if ((pl.op == OP_QUERY || pl.op == OP_SCAN) && pl.global &&
+        tp_json_bool(in, "ConsistentRead", 0)) {
+        rc = tp_fail(err, TP_ERR_VALIDATION,
+                     "Strongly consistent read is not supported on Global Secondary Indexes");
+    } else if (pl.op == OP_QUERY || pl.op == OP_SCAN) {
         pass_through(pl.req, in, "ConsistentRead");
         rc = run_select(r, &pl, in, out, err);
     } else {
@@ -1220,8 +1326,15 @@ int ddb_execute_transaction(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     cJSON_ArrayForEach(s, stmts)
     {
         plan *pl = &plans[i];
-        if (plan_statement(r, parsed[i], IN_TRANSACTION, pl, err) != 0)
+        if (plan_statement(r, parsed[i], IN_TRANSACTION, pl, err) != 0) {
+            if (tp_error_is(err, TP_ERR_VALIDATION)) {
+                char why[sizeof err->message];
+                snprintf(why, sizeof why, "%s", err->message);
+                tp_fail(err, TP_ERR_VALIDATION, "Validation failed in TransactStatements[%zu]: %.3900s",
+                        i, why);
+            }
             goto done;
+        }
         static const char *const kinds[] = {"", "", "Get", "Put", "Update", "Delete",
                                             "ConditionCheck"};
         if (pl->op != OP_GET)

@@ -56,6 +56,23 @@ static int fail(parser *p, const char *fmt, ...)
     return tp_fail(p->err, TP_ERR_VALIDATION, PQ_MALFORMED "%s", detail);
 }
 
+/* A statement that parses but that DynamoDB's PartiQL refuses: a bare
+ * ValidationException. The texts are DynamoDB Local's (its PartiQL
+ * front end's message table). */
+static int refuse(parser *p, const char *fmt, ...) TP_PRINTF(2, 3);
+static int refuse(parser *p, const char *fmt, ...)
+{
+    if (p->failed)
+        return -1;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    p->failed = 1;
+    return tp_fail(p->err, TP_ERR_VALIDATION, "%s", msg);
+}
+
 /* --- lexer ------------------------------------------------------------------ */
 
 static char *dup_range(const char *s, size_t n)
@@ -182,6 +199,18 @@ static int is_punct(const parser *p, const char *s)
 static const char *shown(const parser *p)
 {
     return p->cur.kind == T_END ? "end of statement" : p->cur.text;
+}
+
+static int same_path(const pq_node *a, const pq_node *b)
+{
+    if (a->npath != b->npath)
+        return 0;
+    for (size_t i = 0; i < a->npath; i++) {
+        const pq_elem *x = &a->path[i], *y = &b->path[i];
+        if (!x->name != !y->name || (x->name ? strcmp(x->name, y->name) != 0 : x->index != y->index))
+            return 0;
+    }
+    return 1;
 }
 
 /* The first non-blank character after the current token. */
@@ -348,15 +377,25 @@ static cJSON *parse_collection(parser *p, const char *close)
         return typed("M", c);
     if (!is_set)
         return typed("L", c);
-    /* A set holds members of one scalar type: S, N or B. */
+    /* A bag literal holds strings or numbers, one type (binary sets come
+     * through parameters). */
+    if (!c->child) {
+        refuse(p, "Empty bags are not supported");
+        goto bad;
+    }
     const char *ty = NULL;
     cJSON *members = cJSON_CreateArray(), *m;
     cJSON_ArrayForEach(m, c)
     {
         const char *t = m->child ? m->child->string : "";
-        if (!cJSON_IsString(m->child) || (strcmp(t, "S") && strcmp(t, "N") && strcmp(t, "B")) ||
-            (ty && strcmp(ty, t) != 0)) {
-            fail(p, "Set members must all be strings, all numbers or all binary values"); /* unverified wording */
+        if (!cJSON_IsString(m->child) || (strcmp(t, "S") && strcmp(t, "N"))) {
+            refuse(p, "Unsupported data type in Bag. DynamoDB only supports either numbers or "
+                      "strings in bags");
+            cJSON_Delete(members);
+            goto bad;
+        }
+        if (ty && strcmp(ty, t) != 0) {
+            fail(p, "Set members must all be strings or all numbers"); /* unverified wording */
             cJSON_Delete(members);
             goto bad;
         }
@@ -523,7 +562,7 @@ static pq_node *parse_operand(parser *p)
     if (starts_value(p))
         return value_node(p);
     if (is_kw(p, "MISSING")) {
-        fail(p, "MISSING is only allowed in IS [NOT] MISSING"); /* unverified wording */
+        refuse(p, "MISSING must be compared using IS operator");
         return NULL;
     }
     if (p->cur.kind == T_IDENT) {
@@ -804,15 +843,27 @@ static int parse_select(parser *p, pq_stmt *s)
     if (is_punct(p, "*")) {
         if (next(p) != 0)
             return -1;
+        if (is_punct(p, ","))
+            return refuse(p, "Other attributes should not be present in the projection when '*' is used.");
     } else {
         do {
             if (s->nproj && next(p) != 0)
                 return -1;
             if (p->cur.kind == T_IDENT && next_char(p) == '(')
                 return aggregate_refused(p);
+            if (is_punct(p, "*"))
+                return refuse(p, "Other attributes should not be present in the projection when '*' is used.");
             pq_node *n = parse_path(p);
             if (!n)
                 return -1;
+            for (size_t i = 0; i < s->nproj; i++)
+                if (same_path(s->proj[i], n)) {
+                    pq_node_free(n);
+                    return refuse(p, "Duplicate identifiers in select clause: %s",
+                                  s->proj[i]->path[s->proj[i]->npath - 1].name
+                                      ? s->proj[i]->path[s->proj[i]->npath - 1].name
+                                      : s->proj[i]->path[0].name);
+                }
             pq_node **pr = realloc(s->proj, (s->nproj + 1) * sizeof *pr);
             if (!pr) {
                 pq_node_free(n);
@@ -864,7 +915,11 @@ static int parse_returning(parser *p, pq_stmt *s)
     int old = is_kw(p, "OLD"), new_ = is_kw(p, "NEW");
     if (!old && !new_)
         return fail(p, "Expected OLD or NEW but found %s", shown(p)); /* unverified wording */
-    if (next(p) != 0 || expect_punct(p, "*") != 0)
+    if (next(p) != 0)
+        return -1;
+    if (!is_punct(p, "*"))
+        return refuse(p, "Expected '*' after ( MODIFIED | ALL ) ( NEW | OLD ) in RETURNING clause");
+    if (next(p) != 0)
         return -1;
     s->returning = all ? (old ? "ALL_OLD" : "ALL_NEW") : (old ? "UPDATED_OLD" : "UPDATED_NEW");
     snprintf(s->returning_text, sizeof s->returning_text, "%s %s", all ? "ALL" : "MODIFIED",
@@ -875,7 +930,7 @@ static int parse_returning(parser *p, pq_stmt *s)
 static int parse_update(parser *p, pq_stmt *s)
 {
     s->kind = PQ_UPDATE;
-    if (parse_table(p, s, 0) != 0)
+    if (parse_table(p, s, 1) != 0)
         return -1;
     while (is_kw(p, "SET") || is_kw(p, "REMOVE")) {
         int set = is_kw(p, "SET");
@@ -909,19 +964,26 @@ static int parse_statement(parser *p, pq_stmt *s)
         return next(p) == 0 ? parse_select(p, s) : -1;
     if (is_kw(p, "INSERT")) {
         s->kind = PQ_INSERT;
-        if (next(p) != 0 || expect_kw(p, "INTO") != 0 || parse_table(p, s, 0) != 0 ||
+        if (next(p) != 0 || expect_kw(p, "INTO") != 0 || parse_table(p, s, 1) != 0 ||
             expect_kw(p, "VALUE") != 0)
             return -1;
-        if (!is_punct(p, "{") && p->cur.kind != T_PARAM)
-            return fail(p, "Expected a map value after VALUE but found %s", shown(p)); /* unverified wording */
+        if (!is_punct(p, "{") && p->cur.kind != T_PARAM && !starts_value(p))
+            return fail(p, "Expected a value after VALUE but found %s", shown(p)); /* unverified wording */
         s->item = value_node(p);
-        return s->item ? 0 : -1;
+        if (!s->item)
+            return -1;
+        if (!cJSON_GetObjectItemCaseSensitive(s->item->value, "M"))
+            return refuse(p, "Unsupported format in item expression. Please use struct format {...} "
+                             "to express item values for insert statement.");
+        if (is_kw(p, "RETURNING"))
+            return refuse(p, "RETURNING is not supported in INSERT");
+        return 0;
     }
     if (is_kw(p, "UPDATE"))
         return next(p) == 0 ? parse_update(p, s) : -1;
     if (is_kw(p, "DELETE")) {
         s->kind = PQ_DELETE;
-        if (next(p) != 0 || expect_kw(p, "FROM") != 0 || parse_table(p, s, 0) != 0 ||
+        if (next(p) != 0 || expect_kw(p, "FROM") != 0 || parse_table(p, s, 1) != 0 ||
             parse_where(p, s, 1) != 0)
             return -1;
         return parse_returning(p, s);

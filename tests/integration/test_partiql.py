@@ -163,7 +163,17 @@ class Select(PartiqlBase):
         r = self.run_stmt("SELECT song FROM music WHERE artist = 'acme' ORDER BY song ASC")
         self.assertEqual([i["song"]["S"] for i in r["Items"]], ["a1", "a2", "b1"])
         self.assertAwsError(lambda: self.run_stmt("SELECT * FROM music ORDER BY song"),
-                            "ValidationException")
+                            "ValidationException",
+                            "Must have WHERE clause in the statement when using ORDER BY clause.")
+        self.assertAwsError(
+            lambda: self.run_stmt("SELECT * FROM music WHERE plays = 1 ORDER BY song"),
+            "ValidationException",
+            "Must have at least one non-optional hash key condition in WHERE clause when using "
+            "ORDER BY clause.")
+        self.assertAwsError(
+            lambda: self.run_stmt("SELECT * FROM music WHERE artist = 'a' ORDER BY plays"),
+            "ValidationException",
+            "Variable reference plays in ORDER BY clause must be part of the primary key")
 
     def test_numbers_dynamodb_cannot_hold(self):
         self.assertAwsError(lambda: self.run_stmt("SELECT * FROM music WHERE plays = 1e99999999999"),
@@ -199,9 +209,23 @@ class Select(PartiqlBase):
             "multi-attribute RANGE keys.")
         self.run_stmt("SELECT * FROM multi WHERE id = 'a'")
 
-    def test_bad_next_token(self):
+    def test_next_token_belongs_to_its_request(self):
+        self.seed()
         self.assertAwsError(lambda: self.run_stmt("SELECT * FROM music", NextToken="garbage"),
-                            "ValidationException")
+                            "ValidationException", "Invalid NextToken")
+        token = self.run_stmt("SELECT * FROM music", Limit=1)["NextToken"]
+        self.assertAwsError(lambda: self.run_stmt("SELECT song FROM music", NextToken=token),
+                            "ValidationException", "NextToken does not match request")
+
+    def test_projection_rules(self):
+        self.assertAwsError(lambda: self.run_stmt("SELECT *, song FROM music"),
+                            "ValidationException",
+                            "Other attributes should not be present in the projection when '*' "
+                            "is used.")
+        self.assertAwsError(lambda: self.run_stmt('SELECT * FROM "music"."by_year" '
+                                                  'WHERE "year" = 1', ConsistentRead=True),
+                            "ValidationException",
+                            "Strongly consistent read is not supported on Global Secondary Indexes")
 
     def test_consistent_read_costs_double(self):
         self.seed()
@@ -240,17 +264,24 @@ class Writes(PartiqlBase):
                             "DuplicateItemException", DUPLICATE)
         self.assertEqual(self.get("users", {"id": S("u1")})["name"], S("Ann"))
 
-    def test_insert_missing_key(self):
+    def test_insert_key_checks(self):
         self.assertAwsError(lambda: self.run_stmt("INSERT INTO users VALUE {'x': 'y'}"),
                             "ValidationException",
-                            "One or more parameter values were invalid: Missing the key id in the item")
+                            "Key attribute should be present in the item: Key id")
+        self.assertAwsError(lambda: self.run_stmt("INSERT INTO users VALUE {'id': 1}"),
+                            "ValidationException",
+                            "Key attribute's data type should match its data type in table's "
+                            "schema: Key id")
+        self.assertAwsError(lambda: self.run_stmt("INSERT INTO users VALUE {'id': 'a'} "
+                                                  "RETURNING ALL OLD *"),
+                            "ValidationException", "RETURNING is not supported in INSERT")
 
     def test_update_set_remove_and_returning(self):
         self.ddb.put_item(TableName="users", Item={
             "id": S("u1"), "n": N(1), "gone": S("x"), "l": {"L": [S("a")]},
-            "s": {"SS": ["a", "b"]}})
+            "s": {"SS": ["a", "b"]}, "s2": {"NS": ["1", "2"]}})
         r = self.run_stmt("UPDATE users SET n = n + 1 SET l = list_append(l, ['b']) "
-                          "SET s = set_add(s, <<'c'>>) SET s2 = set_delete(s, <<'a'>>) "
+                          "SET s = set_add(s, <<'c'>>) SET s2 = set_delete(s2, <<1>>) "
                           "REMOVE gone SET fresh = ? WHERE id = 'u1' RETURNING ALL NEW *",
                           [S("new")])
         item = self.get("users", {"id": S("u1")})
@@ -258,6 +289,7 @@ class Writes(PartiqlBase):
         self.assertEqual(item["n"], N(2))
         self.assertEqual(item["l"], {"L": [S("a"), S("b")]})
         self.assertEqual(sorted(item["s"]["SS"]), ["a", "b", "c"])
+        self.assertEqual(item["s2"], {"NS": ["2"]})
         self.assertNotIn("gone", item)
         self.assertEqual(item["fresh"], S("new"))
         r = self.run_stmt("UPDATE users SET n = 10 WHERE id = 'u1' RETURNING MODIFIED OLD *")
@@ -284,11 +316,40 @@ class Writes(PartiqlBase):
     def test_writes_need_the_whole_key(self):
         for stmt in ["UPDATE music SET a = 1 WHERE artist = 'x'",
                      "DELETE FROM music WHERE song = 'x'",
-                     "UPDATE users SET a = 1 WHERE id = 'x' OR id = 'y'",
-                     "DELETE FROM users WHERE id > 'x'"]:
+                     "UPDATE users SET a = 1 WHERE id = 'x' OR id = 'y'"]:
             with self.subTest(stmt=stmt):
                 self.assertAwsError(lambda: self.run_stmt(stmt), "ValidationException",
                                     KEY_EQUALITY)
+        self.assertAwsError(lambda: self.run_stmt("DELETE FROM users WHERE id > 'x'"),
+                            "ValidationException",
+                            "Only single equality condition should be present on hash key id")
+        self.assertAwsError(
+            lambda: self.run_stmt("UPDATE users SET a = 1 WHERE id = 'x' AND id = 'y'"),
+            "ValidationException",
+            "Multiple conditions on same key id. Only single item Update/Insert/Delete are "
+            "supported")
+        self.assertAwsError(
+            lambda: self.run_stmt('DELETE FROM "music"."by_year" WHERE "year" = 1'),
+            "ValidationException", "This operation is not supported on an index")
+
+    def test_update_functions_are_checked(self):
+        self.ddb.put_item(TableName="users", Item={"id": S("u1"), "s": {"SS": ["a"]}})
+        for stmt, msg in [
+            ("UPDATE users SET s = set_add(t, <<'b'>>) WHERE id = 'u1'",
+             "The first argument to SET_ADD must equal the assignment value"),
+            ("UPDATE users SET s = set_delete(s, 'b') WHERE id = 'u1'",
+             "The second argument to SET_DELETE must be a value with type SET"),
+            ("UPDATE users SET s = set_add(s) WHERE id = 'u1'",
+             "SET_ADD must have exactly two arguments"),
+            ("UPDATE users SET s = nope(s) WHERE id = 'u1'", "Unrecognized function: nope"),
+            ("SELECT * FROM users WHERE a + 1 = 2", 
+             "Unsupported operator in Condition Expression. Operator: +"),
+        ]:
+            with self.subTest(stmt=stmt):
+                self.assertAwsError(lambda: self.run_stmt(stmt), "ValidationException", msg)
+        r = self.run_stmt("UPDATE users SET n = if_not_exists(n, 0) + 5 WHERE id = 'u1' "
+                          "RETURNING MODIFIED NEW *")
+        self.assertEqual(r["Items"], [{"n": N(5)}])
 
     def test_update_of_a_key_attribute(self):
         self.ddb.put_item(TableName="users", Item={"id": S("u1")})
@@ -445,6 +506,21 @@ class Transaction(PartiqlBase):
             {"Statement": "UPDATE users SET x = 1 WHERE id = 'a'"},
         ]), "ValidationException",
             "Transaction request cannot include multiple operations on one item")
+        self.assertAwsError(lambda: self.ddb.execute_transaction(TransactStatements=[
+            {"Statement": "SELECT * FROM users WHERE id = 'a' AND flag = 'x'"},
+        ]), "ValidationException",
+            "Validation failed in TransactStatements[0]: Select statements within "
+            "ExecuteTransaction must specify the primary key in the where clause.")
+        self.assertAwsError(lambda: self.ddb.execute_transaction(TransactStatements=[
+            {"Statement": "INSERT INTO users VALUE {'id': 'b'}"},
+            {"Statement": "EXISTS(SELECT * FROM users WHERE id = 'a')"},
+        ]), "ValidationException",
+            "Validation failed in TransactStatements[1]: EXISTS() must contain a single item "
+            "read with additional condition")
+        self.assertAwsError(lambda: self.run_stmt("EXISTS(SELECT * FROM users WHERE id = 'a' "
+                                                  "AND v = 1)"),
+                            "ValidationException",
+                            "EXISTS can only be used in ExecuteTransaction write requests.")
         self.assertIsNone(self.get("users", {"id": S("a")}))
 
     def test_client_request_token(self):
