@@ -690,6 +690,11 @@ static pq_node *parse_predicate(parser *p)
             if (!v || add_kid(p, n, v) != 0)
                 goto in_bad;
         }
+        if (n->nkids < 2) {
+            refuse(p, "IN operator must have a left hand argument of type Variable Reference and "
+                      "right hand argument of type Seq with at least one member");
+            goto in_bad;
+        }
         if (next(p) != 0)
             goto in_bad;
         return neg ? negate(p, n) : n;
@@ -784,12 +789,27 @@ void pq_stmt_free(pq_stmt *s)
     free(s);
 }
 
+/* DynamoDB's table name rule (3 to 255 of a-z A-Z 0-9 - _ .). */
+static int table_name_ok(const char *n)
+{
+    size_t len = strlen(n);
+    if (len < 3 || len > 255)
+        return 0;
+    for (const char *c = n; *c; c++)
+        if (!isalnum((unsigned char)*c) && *c != '-' && *c != '_' && *c != '.')
+            return 0;
+    return 1;
+}
+
 static int parse_table(parser *p, pq_stmt *s, int index_ok)
 {
     if (!is_name(p))
         return fail(p, "Expected a table name but found %s", shown(p)); /* unverified wording */
     s->table = p->cur.text;
     p->cur.text = NULL;
+    if (!table_name_ok(s->table))
+        return refuse(p, "Table name should be within the length [3, 255] and only contain 'a-z', "
+                         "'A-Z', '0-9', '-', '_', '.'.");
     if (next(p) != 0)
         return -1;
     if (index_ok && is_punct(p, ".")) {
@@ -799,8 +819,13 @@ static int parse_table(parser *p, pq_stmt *s, int index_ok)
             return fail(p, "Expected an index name but found %s", shown(p)); /* unverified wording */
         s->index = p->cur.text;
         p->cur.text = NULL;
-        return next(p);
+        if (next(p) != 0)
+            return -1;
+        if (is_punct(p, "."))
+            return refuse(p, "A path may contain at most 2 components in the FROM clause");
     }
+    if (is_kw(p, "AS"))
+        return refuse(p, "Aliasing is not supported");
     return 0;
 }
 
@@ -1022,7 +1047,6 @@ int pq_parse(const char *text, const cJSON *params, pq_stmt **out, tp_error *err
     int given = cJSON_IsArray(params) ? cJSON_GetArraySize(params) : 0;
     if (given != p.nparams) {
         pq_stmt_free(s);
-        /* unverified wording */
         return tp_fail(err, TP_ERR_VALIDATION,
                        "Number of parameters in request and statement don't match.");
     }

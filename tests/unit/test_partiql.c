@@ -96,90 +96,101 @@ typedef struct parse_case {
 
 static const parse_case cases[] = {
     {"SELECT * FROM \"music\"", NULL, "SELECT music", 1},
-    {"select a, b.c, d[2].e FROM t.\"idx\"", NULL, "SELECT t.idx [a, b.c, d[2].e]", 1},
-    {"SELECT * FROM t WHERE pk = 'a''b' AND sk >= 3", NULL,
-     "SELECT t WHERE (and (= pk {\"S\":\"a'b\"}) (>= sk {\"N\":\"3\"}))", 1},
-    {"SELECT * FROM t WHERE a = 1 OR NOT b <> 2 AND c != -1.5e3", NULL,
-     "SELECT t WHERE (or (= a {\"N\":\"1\"}) (and (not (<> b {\"N\":\"2\"})) (<> c "
+    {"select a, b.c, d[2].e FROM tab.\"idx\"", NULL, "SELECT tab.idx [a, b.c, d[2].e]", 1},
+    {"SELECT * FROM tab WHERE pk = 'a''b' AND sk >= 3", NULL,
+     "SELECT tab WHERE (and (= pk {\"S\":\"a'b\"}) (>= sk {\"N\":\"3\"}))", 1},
+    {"SELECT * FROM tab WHERE a = 1 OR NOT b <> 2 AND c != -1.5e3", NULL,
+     "SELECT tab WHERE (or (= a {\"N\":\"1\"}) (and (not (<> b {\"N\":\"2\"})) (<> c "
      "{\"N\":\"-1.5e3\"})))",
      1},
-    {"SELECT * FROM t WHERE a BETWEEN 1 AND 2 AND b NOT IN [1, 'x'] AND c IN ('y')", NULL,
-     "SELECT t WHERE (and (between a {\"N\":\"1\"} {\"N\":\"2\"}) (not (in b {\"N\":\"1\"} "
+    {"SELECT * FROM tab WHERE a BETWEEN 1 AND 2 AND b NOT IN [1, 'x'] AND c IN ('y')", NULL,
+     "SELECT tab WHERE (and (between a {\"N\":\"1\"} {\"N\":\"2\"}) (not (in b {\"N\":\"1\"} "
      "{\"S\":\"x\"})) (in c {\"S\":\"y\"}))",
      1},
-    {"SELECT * FROM t WHERE a IS MISSING AND b IS NOT NULL AND begins_with(c, 'p') AND "
+    {"SELECT * FROM tab WHERE a IS MISSING AND b IS NOT NULL AND begins_with(c, 'p') AND "
      "size(d) > 2",
      NULL,
-     "SELECT t WHERE (and (MISSING a) (NOT NULL b) (begins_with c {\"S\":\"p\"}) (> (size d) "
+     "SELECT tab WHERE (and (MISSING a) (NOT NULL b) (begins_with c {\"S\":\"p\"}) (> (size d) "
      "{\"N\":\"2\"}))",
      1},
-    {"SELECT * FROM t WHERE pk = 1 ORDER BY sk DESC", NULL,
-     "SELECT t WHERE (= pk {\"N\":\"1\"}) ORDER BY sk DESC", 1},
-    {"SELECT * FROM t WHERE pk IN [1, 2] order by sk", NULL,
-     "SELECT t WHERE (in pk {\"N\":\"1\"} {\"N\":\"2\"}) ORDER BY sk ASC", 1},
-    {"SELECT * FROM t WHERE (a = ? OR b = ?)", "[{\"S\":\"x\"},{\"N\":\"7\"}]",
-     "SELECT t WHERE (or (= a {\"S\":\"x\"}) (= b {\"N\":\"7\"}))", 1},
-    {"INSERT INTO t VALUE {'k': 'v', 'l': [1, TRUE, NULL], 's': <<'a','b'>>, 'n': <<1, 2>>, "
+    {"SELECT * FROM tab WHERE pk = 1 ORDER BY sk DESC", NULL,
+     "SELECT tab WHERE (= pk {\"N\":\"1\"}) ORDER BY sk DESC", 1},
+    {"SELECT * FROM tab WHERE pk IN [1, 2] order by sk", NULL,
+     "SELECT tab WHERE (in pk {\"N\":\"1\"} {\"N\":\"2\"}) ORDER BY sk ASC", 1},
+    {"SELECT * FROM tab WHERE (a = ? OR b = ?)", "[{\"S\":\"x\"},{\"N\":\"7\"}]",
+     "SELECT tab WHERE (or (= a {\"S\":\"x\"}) (= b {\"N\":\"7\"}))", 1},
+    {"INSERT INTO tab VALUE {'k': 'v', 'l': [1, TRUE, NULL], 's': <<'a','b'>>, 'n': <<1, 2>>, "
      "'m': {'x': ?}}",
      "[{\"B\":\"AAE=\"}]",
-     "INSERT t {\"M\":{\"k\":{\"S\":\"v\"},\"l\":{\"L\":[{\"N\":\"1\"},{\"BOOL\":true},"
+     "INSERT tab {\"M\":{\"k\":{\"S\":\"v\"},\"l\":{\"L\":[{\"N\":\"1\"},{\"BOOL\":true},"
      "{\"NULL\":true}]},\"s\":{\"SS\":[\"a\",\"b\"]},\"n\":{\"NS\":[\"1\",\"2\"]},"
      "\"m\":{\"M\":{\"x\":{\"B\":\"AAE=\"}}}}}",
      1},
-    {"UPDATE t SET a = a + 1, b = list_append(b, [2]) REMOVE c SET d = set_add(d, <<'x'>>) "
+    {"UPDATE tab SET a = a + 1, b = list_append(b, [2]) REMOVE c SET d = set_add(d, <<'x'>>) "
      "WHERE pk = 'k' RETURNING MODIFIED NEW *",
      NULL,
-     "UPDATE t SET a=(+ a {\"N\":\"1\"}) SET b=(list_append b {\"L\":[{\"N\":\"2\"}]}) REMOVE c "
+     "UPDATE tab SET a=(+ a {\"N\":\"1\"}) SET b=(list_append b {\"L\":[{\"N\":\"2\"}]}) REMOVE c "
      "SET d=(set_add d {\"SS\":[\"x\"]}) WHERE (= pk {\"S\":\"k\"}) RETURNING UPDATED_NEW",
      1},
-    {"DELETE FROM t WHERE pk = 1 RETURNING ALL OLD *", NULL,
-     "DELETE t WHERE (= pk {\"N\":\"1\"}) RETURNING ALL_OLD", 1},
-    {"EXISTS (SELECT * FROM t WHERE pk = 1 AND a = 2)", NULL,
-     "EXISTS t WHERE (and (= pk {\"N\":\"1\"}) (= a {\"N\":\"2\"}))", 1},
+    {"DELETE FROM tab WHERE pk = 1 RETURNING ALL OLD *", NULL,
+     "DELETE tab WHERE (= pk {\"N\":\"1\"}) RETURNING ALL_OLD", 1},
+    {"EXISTS (SELECT * FROM tab WHERE pk = 1 AND a = 2)", NULL,
+     "EXISTS tab WHERE (and (= pk {\"N\":\"1\"}) (= a {\"N\":\"2\"}))", 1},
     /* errors */
     {"CREATE TABLE t", NULL, M "Expected data manipulation", 0},
     {"", NULL, M "Expected data manipulation", 0},
-    {"SELECT * FROM t WHERE pk = ?", NULL,
+    {"SELECT * FROM tab WHERE pk = ?", NULL,
      "Number of parameters in request and statement don't match.", 0},
-    {"SELECT * FROM t", "[{\"S\":\"x\"}]",
+    {"SELECT * FROM tab", "[{\"S\":\"x\"}]",
      "Number of parameters in request and statement don't match.", 0},
-    {"SELECT * FROM t WHERE", NULL, M "Unexpected term", 0},
-    {"SELECT * FROM t WHERE a = ()", NULL, M "Unexpected term", 0},
-    {"SELECT * FROM t WHERE h = 1e99999999999", NULL, M, 0},
-    {"SELECT * FROM t WHERE h = ?", "[{\"N\":\"1e99999999999\"}]",
+    {"SELECT * FROM tab WHERE", NULL, M "Unexpected term", 0},
+    {"SELECT * FROM tab WHERE a = ()", NULL, M "Unexpected term", 0},
+    {"SELECT * FROM tab WHERE h = 1e99999999999", NULL, M, 0},
+    {"SELECT * FROM tab WHERE h = ?", "[{\"N\":\"1e99999999999\"}]",
      "The parameter cannot be converted to a numeric value: 1e99999999999", 0},
-    {"SELECT COUNT(*) FROM t", NULL, "Unexpected path component at 1:8:5", 0},
-    {"SELECT a,\n  count (a) FROM t", NULL, "Unexpected path component at 2:3:5", 0},
-    {"SELECT * FROM t WHERE a = 'open", NULL, M "unterminated string literal", 0},
+    {"SELECT COUNT(*) FROM tab", NULL, "Unexpected path component at 1:8:5", 0},
+    {"SELECT a,\n  count (a) FROM tab", NULL, "Unexpected path component at 2:3:5", 0},
+    {"SELECT * FROM tab WHERE a = 'open", NULL, M "unterminated string literal", 0},
     {"SELECT * t", NULL, M "Expected FROM but found t", 0},
-    {"UPDATE t WHERE pk = 1", NULL, M "Expected SET or REMOVE but found WHERE", 0},
-    {"UPDATE t SET a = 1", NULL, M "Expected WHERE but found end of statement", 0},
-    {"DELETE FROM t WHERE pk = 1 RETURNING ALL", NULL,
+    {"UPDATE tab WHERE pk = 1", NULL, M "Expected SET or REMOVE but found WHERE", 0},
+    {"UPDATE tab SET a = 1", NULL, M "Expected WHERE but found end of statement", 0},
+    {"DELETE FROM tab WHERE pk = 1 RETURNING ALL", NULL,
      M "Expected OLD or NEW but found end of statement", 0},
-    {"INSERT INTO t VALUE {'a': <<'x', 1>>}", NULL, M "Set members must all be strings or all numbers",
+    {"INSERT INTO tab VALUE {'a': <<'x', 1>>}", NULL, M "Set members must all be strings or all numbers",
      0},
-    {"INSERT INTO t VALUE {'a': <<>>}", NULL, "Empty bags are not supported", 0},
-    {"INSERT INTO t VALUE {'a': <<?>>}", "[{\"B\":\"AA==\"}]",
+    {"INSERT INTO tab VALUE {'a': <<>>}", NULL, "Empty bags are not supported", 0},
+    {"INSERT INTO tab VALUE {'a': <<?>>}", "[{\"B\":\"AA==\"}]",
      "Unsupported data type in Bag. DynamoDB only supports either numbers or strings in bags", 0},
-    {"INSERT INTO t VALUE 'x'", NULL,
+    {"INSERT INTO tab VALUE 'x'", NULL,
      "Unsupported format in item expression. Please use struct format {...} to express item "
      "values for insert statement.",
      0},
-    {"INSERT INTO t VALUE {'a': 1} RETURNING ALL OLD *", NULL, "RETURNING is not supported in INSERT",
+    {"INSERT INTO tab VALUE {'a': 1} RETURNING ALL OLD *", NULL, "RETURNING is not supported in INSERT",
      0},
-    {"UPDATE t SET a = 1 WHERE k = 1 RETURNING ALL OLD", NULL,
+    {"UPDATE tab SET a = 1 WHERE k = 1 RETURNING ALL OLD", NULL,
      "Expected '*' after ( MODIFIED | ALL ) ( NEW | OLD ) in RETURNING clause", 0},
-    {"SELECT *, a FROM t", NULL,
+    {"SELECT *, a FROM tab", NULL,
      "Other attributes should not be present in the projection when '*' is used.", 0},
-    {"SELECT a, *  FROM t", NULL,
+    {"SELECT a, *  FROM tab", NULL,
      "Other attributes should not be present in the projection when '*' is used.", 0},
-    {"SELECT a.b, c, a.b FROM t", NULL, "Duplicate identifiers in select clause: b", 0},
-    {"SELECT * FROM t WHERE a = MISSING", NULL, "MISSING must be compared using IS operator", 0},
-    {"INSERT INTO t VALUE {'a': 1, 'a': 2}", NULL, M "Duplicate map key 'a'", 0},
-    {"SELECT * FROM t WHERE a = 1 extra", NULL,
+    {"SELECT a.b, c, a.b FROM tab", NULL, "Duplicate identifiers in select clause: b", 0},
+    {"SELECT * FROM tab WHERE a = MISSING", NULL, "MISSING must be compared using IS operator", 0},
+    {"INSERT INTO tab VALUE {'a': 1, 'a': 2}", NULL, M "Duplicate map key 'a'", 0},
+    {"SELECT * FROM tab WHERE a = 1 extra", NULL,
      M "Unexpected extra after the end of the statement", 0},
-    {"SELECT * FROM t WHERE a = #x", NULL, M "Unexpected character '#'", 0},
-    {"SELECT * FROM t ORDER sk", NULL, M "Expected BY but found sk", 0},
+    {"SELECT * FROM tab WHERE a = #x", NULL, M "Unexpected character '#'", 0},
+    {"SELECT * FROM tab ORDER sk", NULL, M "Expected BY but found sk", 0},
+    {"SELECT * FROM tab WHERE a IN []", NULL,
+     "IN operator must have a left hand argument of type Variable Reference and right hand "
+     "argument of type Seq with at least one member",
+     0},
+    {"SELECT * FROM \"a b\"", NULL,
+     "Table name should be within the length [3, 255] and only contain 'a-z', 'A-Z', '0-9', '-', "
+     "'_', '.'.",
+     0},
+    {"SELECT * FROM tab.idx.more", NULL, "A path may contain at most 2 components in the FROM clause",
+     0},
+    {"SELECT * FROM tab AS x", NULL, "Aliasing is not supported", 0},
 };
 
 static void test_cases(void **state)
@@ -217,7 +228,7 @@ static void test_conjuncts(void **state)
     (void)state;
     pq_stmt *s;
     tp_error err;
-    assert_int_equal(pq_parse("SELECT * FROM t WHERE a = 1 AND (b = 2 AND c = 3) AND (d = 4 OR e = 5)",
+    assert_int_equal(pq_parse("SELECT * FROM tab WHERE a = 1 AND (b = 2 AND c = 3) AND (d = 4 OR e = 5)",
                               NULL, &s, &err),
                      0);
     pq_node **terms;
