@@ -20,6 +20,10 @@
  *   TransactGetItems, EXISTS(SELECT ...) -> a ConditionCheck.
  * WHERE trees render into expressions over #pN names and :pN values.
  *
+ * Refusals use the words of DynamoDB Local's PartiQL front end (its message
+ * table) or of recorded DynamoDB answers; the few without a source say
+ * "unverified wording".
+ *
  * NextToken is the page's LastEvaluatedKey, base64 of its JSON. Each
  * statement of a batch runs inside its own SQLite savepoint, so a failed
  * one leaves nothing behind while the others stay. */
@@ -121,12 +125,6 @@ static void put_path(render *rd, const pq_node *n, tp_buf *b)
     }
 }
 
-static int unsupported(render *rd, const char *what)
-{
-    /* unverified wording */
-    return tp_fail(rd->err, TP_ERR_VALIDATION, PQ_MALFORMED "%s is not supported here", what);
-}
-
 static const char *const cond_funcs[] = {"begins_with", "contains",  "attribute_exists",
                                          "attribute_not_exists", "attribute_type", "size"};
 static const char *const update_funcs[] = {"list_append", "if_not_exists"};
@@ -177,7 +175,15 @@ static int render_node(render *rd, const pq_node *n, tp_buf *b, int in_update)
         break;
     }
     if (in_update)
-        return unsupported(rd, "A condition");
+    {
+        if (n->kind == PQN_IS)
+            return tp_fail(rd->err, TP_ERR_VALIDATION,
+                           "IS operator is not supported in update expressions");
+        static const char *const ops[] = {"", "", "", "BETWEEN", "IN", "AND", "OR", "NOT"};
+        return tp_fail(rd->err, TP_ERR_VALIDATION,
+                       "Unsupported operator in Update Expression. Operator: %s",
+                       n->kind == PQN_CMP ? n->op : n->kind < 8 ? ops[n->kind] : "?");
+    }
     switch (n->kind) {
     case PQN_CMP:
         tp_buf_puts(b, "(");
@@ -233,7 +239,9 @@ static int render_node(render *rd, const pq_node *n, tp_buf *b, int in_update)
     case PQN_IS: {
         const pq_node *p = n->kids[0];
         if (p->kind != PQN_PATH)
-            return unsupported(rd, "IS on a value");
+            return tp_fail(rd->err, TP_ERR_VALIDATION,
+                           "The left hand side argument to IS must be a Variable Reference, "
+                           "Literal, or Path");
         int neg = strncmp(n->op, "NOT ", 4) == 0;
         const char *what = n->op + (neg ? 4 : 0);
         if (strcmp(what, "MISSING") == 0) {
@@ -256,7 +264,8 @@ static int render_node(render *rd, const pq_node *n, tp_buf *b, int in_update)
         return 0;
     }
     default:
-        return unsupported(rd, "This expression");
+        /* unverified wording */
+        return tp_fail(rd->err, TP_ERR_VALIDATION, PQ_MALFORMED "Unsupported expression");
     }
 }
 
@@ -411,7 +420,7 @@ static int same_target(const plan *a, const plan *b)
 static int check_returning(const pq_stmt *st, tp_error *err)
 {
     if (st->kind == PQ_DELETE && st->returning && strcmp(st->returning, "ALL_OLD") != 0)
-        /* unverified wording */
+        /* DynamoDB Local's wording */
         return tp_fail(err, TP_ERR_VALIDATION,
                        "Invalid returning clause: RETURNING %s *. Only RETURNING ALL OLD * is "
                        "allowed in DELETE statements.",

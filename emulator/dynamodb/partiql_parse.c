@@ -1,9 +1,11 @@
 /* dynamodb/partiql_parse — PartiQL statement text -> pq_stmt (partiql.h).
  *
  * A hand-written lexer and recursive-descent parser. It stops at the first
- * error; AWS's own detail texts after "Statement wasn't well formed, can't
+ * error. DynamoDB's detail texts after "Statement wasn't well formed, can't
  * be processed: " are known only for a few cases ("Expected data
- * manipulation"), the others are tidepool's (unverified wording). */
+ * manipulation", "Unexpected term", none for a number it cannot hold); the
+ * others are tidepool's (unverified wording). Statements that parse but
+ * that DynamoDB refuses (refuse()) get DynamoDB Local's bare messages. */
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <stdarg.h>

@@ -342,6 +342,10 @@ class Writes(PartiqlBase):
             ("UPDATE users SET s = set_add(s) WHERE id = 'u1'",
              "SET_ADD must have exactly two arguments"),
             ("UPDATE users SET s = nope(s) WHERE id = 'u1'", "Unrecognized function: nope"),
+            ("UPDATE users SET s = (a = 1) WHERE id = 'u1'",
+             "Unsupported operator in Update Expression. Operator: ="),
+            ("UPDATE users SET s = (a IS MISSING) WHERE id = 'u1'",
+             "IS operator is not supported in update expressions"),
             ("SELECT * FROM users WHERE a + 1 = 2", 
              "Unsupported operator in Condition Expression. Operator: +"),
         ]:
