@@ -1135,7 +1135,34 @@ typedef struct batch_stmt {
     plan pl;
     int failed;
     tp_error e;
+    double attempted; /* write units of a write that ran and failed */
 } batch_stmt;
+
+/* The write units a failed write statement costs: the larger of the stored
+ * item and the item an INSERT carried, per started KB. */
+static double attempted_units(tp_req *r, const batch_stmt *b)
+{
+    if (b->pl.op == OP_GET || !b->pl.target)
+        return 0;
+    ddb_table t;
+    tp_error e;
+    if (ddb_load_active(r, b->st->table, &t, &e) != 0)
+        return 0;
+    tp_buf hk, rk;
+    tp_buf_init(&hk);
+    tp_buf_init(&rk);
+    cJSON *old = NULL;
+    int64_t old_size = 0, new_size = 0;
+    if (ddb_key_of_key(&t, b->pl.target, &hk, &rk, &e) == 0)
+        ddb_item_read(r, t.id, &hk, &rk, &old, &old_size, &e);
+    if (b->pl.op == OP_PUT)
+        new_size = (int64_t)ddb_item_size(cJSON_GetObjectItemCaseSensitive(b->pl.req, "Item"));
+    cJSON_Delete(old);
+    tp_buf_free(&hk);
+    tp_buf_free(&rk);
+    ddb_table_release(&t);
+    return ddb_write_units(old_size, new_size);
+}
 
 static void batch_error(tp_req *r, cJSON *entry, const tp_error *e)
 {
@@ -1237,12 +1264,28 @@ int ddb_batch_execute_statement(tp_req *r, cJSON *in, cJSON **out, tp_error *err
                 merge_consumed(cc_list, cJSON_GetObjectItemCaseSensitive(res, "ConsumedCapacity"));
         } else {
             batch_error(r, entry, &b->e);
+            if (cc_list && ran == 1 && b->pl.req)
+                b->attempted = attempted_units(r, b);
         }
         cJSON_Delete(r->error_fields);
         r->error_fields = NULL;
         cJSON_Delete(res);
     }
-    /* AWS reports no capacity for a batch in which nothing succeeded. */
+    /* A write that ran and failed still costs its attempt: the units go
+     * to its table's total (not to its Table or index parts), when the
+     * table has an entry — AWS reports no capacity for a table, or a
+     * batch, in which nothing succeeded (recorded by dynoxide's captures). */
+    for (i = 0; cc_list && i < n; i++) {
+        cJSON *e;
+        cJSON_ArrayForEach(e, cc_list)
+        {
+            const char *tn = tp_json_str(e, "TableName");
+            cJSON *total = cJSON_GetObjectItemCaseSensitive(e, "CapacityUnits");
+            if (bs[i].attempted > 0 && tn && cJSON_IsNumber(total) &&
+                strcmp(tn, bs[i].st->table) == 0)
+                cJSON_SetNumberValue(total, total->valuedouble + bs[i].attempted);
+        }
+    }
     if (cc_list && cc_list->child) {
         cJSON_AddItemToObject(result, "ConsumedCapacity", cc_list);
         cc_list = NULL;

@@ -430,7 +430,13 @@ class Batch(PartiqlBase):
         self.assertEqual(self.get("users", {"id": S("upd")})["v"], N(3))
         self.assertEqual(self.get("users", {"id": S("cond")})["v"], N(1))
         self.assertIsNotNone(self.get("users", {"id": S("new")}))
-        self.assertEqual(r["ConsumedCapacity"], [{"TableName": "users", "CapacityUnits": 2.0}])
+        # Two writes succeeded (1 unit each); the duplicate INSERT and the
+        # failed UPDATE still cost their attempt (1 unit each) on the total.
+        self.assertEqual(r["ConsumedCapacity"], [{"TableName": "users", "CapacityUnits": 4.0}])
+        # Nothing succeeded: no capacity at all.
+        r = self.ddb.batch_execute_statement(Statements=[
+            {"Statement": "INSERT INTO users VALUE {'id': 'dup'}"}], ReturnConsumedCapacity="TOTAL")
+        self.assertNotIn("ConsumedCapacity", r)
 
     def test_request_level_errors(self):
         self.assertAwsError(lambda: self.ddb.batch_execute_statement(Statements=[
