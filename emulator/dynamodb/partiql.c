@@ -1257,9 +1257,11 @@ int ddb_batch_execute_statement(tp_req *r, cJSON *in, cJSON **out, tp_error *err
         if (ran == 0) {
             /* The table is named on success only. */
             cJSON_AddStringToObject(entry, "TableName", b->st->table);
-            const cJSON *item = cJSON_GetObjectItemCaseSensitive(res, "Item");
-            if (b->pl.op == OP_GET && item)
-                cJSON_AddItemToObject(entry, "Item", project(b->st, item));
+            /* A SELECT's item, or what a write's RETURNING returned. */
+            cJSON *items = result_items(&b->pl, res);
+            if (items && items->child)
+                cJSON_AddItemToObject(entry, "Item", cJSON_DetachItemViaPointer(items, items->child));
+            cJSON_Delete(items);
             if (cc_list)
                 merge_consumed(cc_list, cJSON_GetObjectItemCaseSensitive(res, "ConsumedCapacity"));
         } else {

@@ -438,6 +438,17 @@ class Batch(PartiqlBase):
             {"Statement": "INSERT INTO users VALUE {'id': 'dup'}"}], ReturnConsumedCapacity="TOTAL")
         self.assertNotIn("ConsumedCapacity", r)
 
+    def test_returning_in_a_batch(self):
+        self.ddb.put_item(TableName="users", Item={"id": S("a"), "v": N(1)})
+        self.ddb.put_item(TableName="users", Item={"id": S("b"), "v": N(1)})
+        r = self.ddb.batch_execute_statement(Statements=[
+            {"Statement": "UPDATE users SET v = v + 1 WHERE id = 'a' RETURNING MODIFIED NEW *"},
+            {"Statement": "DELETE FROM users WHERE id = 'b' RETURNING ALL OLD *"},
+        ])
+        self.assertEqual(r["Responses"], [
+            {"TableName": "users", "Item": {"v": N(2)}},
+            {"TableName": "users", "Item": {"id": S("b"), "v": N(1)}}])
+
     def test_request_level_errors(self):
         self.assertAwsError(lambda: self.ddb.batch_execute_statement(Statements=[
             {"Statement": "INSERT INTO users VALUE {'id': 'a'}"},
