@@ -264,6 +264,14 @@ class Writes(PartiqlBase):
                             "DuplicateItemException", DUPLICATE)
         self.assertEqual(self.get("users", {"id": S("u1")})["name"], S("Ann"))
 
+    def test_control_characters_and_non_bmp_survive(self):
+        text = "a\u0000b\u001f\u007f\U0001F600"
+        self.run_stmt("INSERT INTO users VALUE {'id': '%s', '%s': ?}" % (text, text), [S(text)])
+        item = self.get("users", {"id": S(text)})
+        self.assertEqual(item, {"id": S(text), text: S(text)})
+        r = self.run_stmt('SELECT "%s" FROM users WHERE id = ?' % text, [S(text)])
+        self.assertEqual(r["Items"], [{text: S(text)}])
+
     def test_insert_key_checks(self):
         self.assertAwsError(lambda: self.run_stmt("INSERT INTO users VALUE {'x': 'y'}"),
                             "ValidationException",
