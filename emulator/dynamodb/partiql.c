@@ -161,6 +161,18 @@ static int render_node(render *rd, const pq_node *n, tp_buf *b, int in_update)
         if (!ok) {
             return tp_fail(rd->err, TP_ERR_VALIDATION, "Unrecognized function: %s", n->func);
         }
+        static const struct {
+            const char *name;
+            size_t args;
+        } arity[] = {{"begins_with", 2},  {"contains", 2},    {"attribute_exists", 1},
+                     {"attribute_not_exists", 1}, {"attribute_type", 2}, {"size", 1},
+                     {"list_append", 2},  {"if_not_exists", 2}};
+        for (size_t i = 0; i < sizeof arity / sizeof arity[0]; i++)
+            if (strcmp(arity[i].name, n->func) == 0 && arity[i].args != n->nkids)
+                return tp_fail(rd->err, TP_ERR_VALIDATION,
+                               "Incorrect number of operands for operator or function; operator "
+                               "or function: %s, number of operands: %zu",
+                               n->func, n->nkids);
         tp_buf_printf(b, "%s(", n->func);
         for (size_t i = 0; i < n->nkids; i++) {
             if (i)
@@ -795,7 +807,35 @@ static int plan_statement(tp_req *r, const pq_stmt *st, context ctx, plan *pl, t
 
 /* --- running ----------------------------------------------------------------- */
 
-static int run_plan(tp_req *r, const plan *pl, cJSON **out, tp_error *err)
+/* The expressions are tidepool's rendering, not the caller's: an error
+ * about one loses the name of the request member ("Invalid
+ * FilterExpression: ", "ExpressionAttributeValues contains invalid value:
+ * ... for key :p1"), as DynamoDB's PartiQL errors show none. */
+static int plain_error(int rc, tp_error *err)
+{
+    if (rc == 0 || !tp_error_is(err, TP_ERR_VALIDATION))
+        return rc;
+    static const char *const prefixes[] = {
+        "Invalid ConditionExpression: ", "Invalid FilterExpression: ",
+        "Invalid KeyConditionExpression: ", "Invalid UpdateExpression: ",
+        "Invalid ProjectionExpression: ", "ExpressionAttributeValues contains invalid value: "};
+    char *m = err->message;
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
+        size_t n = strlen(prefixes[i]);
+        if (strncmp(m, prefixes[i], n) != 0)
+            continue;
+        memmove(m, m + n, strlen(m + n) + 1);
+        if (i == 5) {
+            char *tail = strstr(m, " for key :p");
+            if (tail)
+                *tail = 0;
+        }
+        break;
+    }
+    return rc;
+}
+
+static int run_action(tp_req *r, const plan *pl, cJSON **out, tp_error *err)
 {
     switch (pl->op) {
     case OP_QUERY:
@@ -821,6 +861,11 @@ static int run_plan(tp_req *r, const plan *pl, cJSON **out, tp_error *err)
     default:
         return tp_fail(err, TP_ERR_INTERNAL, "EXISTS outside a transaction");
     }
+}
+
+static int run_plan(tp_req *r, const plan *pl, cJSON **out, tp_error *err)
+{
+    return plain_error(run_action(r, pl, out, err), err);
 }
 
 /* The value at a path of an item, or NULL. */
@@ -977,7 +1022,9 @@ static int run_select(tp_req *r, const plan *pl, const cJSON *in, cJSON **out, t
         }
         if (limit > 0)
             cJSON_AddNumberToObject(req, "Limit", (double)(limit - read));
-        rc = pl->op == OP_QUERY ? ddb_query(r, req, &res, err) : ddb_scan(r, req, &res, err);
+        rc = plain_error(pl->op == OP_QUERY ? ddb_query(r, req, &res, err)
+                                            : ddb_scan(r, req, &res, err),
+                         err);
         cJSON_Delete(req);
         if (rc != 0)
             break;
@@ -1401,8 +1448,9 @@ int ddb_execute_transaction(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     pass_through(req, in, "ReturnConsumedCapacity");
     if (!reads)
         pass_through(req, in, "ClientRequestToken");
-    if (reads ? ddb_transact_get_items(r, req, &res, err) != 0
-              : ddb_transact_write_items(r, req, &res, err) != 0) {
+    if (plain_error(reads ? ddb_transact_get_items(r, req, &res, err)
+                          : ddb_transact_write_items(r, req, &res, err),
+                    err) != 0) {
         if (tp_error_is(err, TP_ERR_TRANSACTION_CANCELED))
             rename_duplicates(r, plans, n, err);
         goto done;

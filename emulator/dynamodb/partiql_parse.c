@@ -37,6 +37,8 @@ typedef struct parser {
     size_t pos, len;
     size_t tok_start; /* offset of cur */
     tok cur;
+    char vpath[512];  /* where a literal sits in its value: root, root.x, root[1] */
+    int item_map;     /* the next map is INSERT's item: its members are each root */
     const cJSON *params;
     const cJSON *next_param;
     int nparams;
@@ -123,8 +125,24 @@ static int next(parser *p)
     p->cur.kind = T_END;
     if (p->failed)
         return -1;
-    while (p->pos < p->len && isspace((unsigned char)p->src[p->pos]))
-        p->pos++;
+    for (;;) {
+        while (p->pos < p->len && isspace((unsigned char)p->src[p->pos]))
+            p->pos++;
+        /* -- to the end of the line, and block comments */
+        if (p->pos + 1 < p->len && p->src[p->pos] == '-' && p->src[p->pos + 1] == '-') {
+            while (p->pos < p->len && p->src[p->pos] != '\n')
+                p->pos++;
+            continue;
+        }
+        if (p->pos + 1 < p->len && p->src[p->pos] == '/' && p->src[p->pos + 1] == '*') {
+            const char *end = strstr(p->src + p->pos + 2, "*/");
+            if (!end)
+                return fail(p, "%s", ""); /* recorded on DynamoDB: no detail */
+            p->pos = (size_t)(end - p->src) + 2;
+            continue;
+        }
+        break;
+    }
     p->tok_start = p->pos;
     if (p->pos >= p->len)
         return 0;
@@ -185,7 +203,8 @@ static int next(parser *p)
         p->pos++;
         return 0;
     }
-    return fail(p, "Unexpected character '%c'", c); /* unverified wording */
+    (void)c;
+    return fail(p, "%s", ""); /* recorded on DynamoDB for '#': no detail */
 }
 
 static int is_kw(const parser *p, const char *kw)
@@ -295,12 +314,59 @@ static pq_node *node2(parser *p, pq_node_kind kind, const char *op, pq_node *a, 
 
 /* --- values ---------------------------------------------------------------- */
 
-/* A number DynamoDB can hold (38 digits, its exponent range). */
-static int number_ok(const char *text)
+/* A number literal DynamoDB can hold. One it cannot read at all (an
+ * exponent or scale past 32 bits) is "wasn't well formed" with nothing
+ * after the colon; one past DynamoDB's range or 38 digits gets the number
+ * message and where in the value it sits (recorded on DynamoDB). */
+static int check_number(parser *p, const char *text)
 {
     ddb_num n;
     tp_error e;
-    return ddb_num_parse(text, &n, &e) == 0;
+    if (ddb_num_parse(text, &n, &e) == 0)
+        return 0;
+    if (strncmp(e.message, "The parameter cannot be converted", 33) == 0)
+        return fail(p, "%s", "");
+    return refuse(p, "%s under %s", e.message, p->vpath);
+}
+
+/* A parameter, checked in document order as DynamoDB reads it: nesting
+ * deeper than 32 levels, then numbers (BigDecimal's reading). */
+static int check_param(parser *p, const cJSON *av, int depth)
+{
+    if (depth > 32) {
+        p->failed = 1;
+        return tp_fail(p->err, TP_ERR_VALIDATION,
+                       "Nesting Levels have exceeded supported limits: Attributes in the item have "
+                       "nested levels beyond supported limit");
+    }
+    const cJSON *m;
+    cJSON_ArrayForEach(m, av)
+    {
+        ddb_num n;
+        if (strcmp(m->string, "N") == 0 && cJSON_IsString(m)) {
+            if (ddb_num_parse(m->valuestring, &n, p->err) != 0) {
+                p->failed = 1;
+                return -1;
+            }
+        } else if (strcmp(m->string, "NS") == 0) {
+            const cJSON *x;
+            cJSON_ArrayForEach(x, m)
+            {
+                if (cJSON_IsString(x) && ddb_num_parse(x->valuestring, &n, p->err) != 0) {
+                    p->failed = 1;
+                    return -1;
+                }
+            }
+        } else if (strcmp(m->string, "M") == 0 || strcmp(m->string, "L") == 0) {
+            const cJSON *x;
+            cJSON_ArrayForEach(x, m)
+            {
+                if (check_param(p, x, depth + 1) != 0)
+                    return -1;
+            }
+        }
+    }
+    return 0;
 }
 
 static cJSON *parse_value(parser *p);
@@ -318,14 +384,8 @@ static cJSON *typed(const char *type, cJSON *v)
 static cJSON *take_param(parser *p)
 {
     p->nparams++;
-    const cJSON *n = cJSON_GetObjectItemCaseSensitive(p->next_param, "N");
-    if (cJSON_IsString(n) && !number_ok(n->valuestring)) {
-        /* Recorded on DynamoDB (a third-party suite's captures). */
-        tp_fail(p->err, TP_ERR_VALIDATION, "The parameter cannot be converted to a numeric value: %s",
-                n->valuestring);
-        p->failed = 1;
+    if (p->next_param && check_param(p, p->next_param, 1) != 0)
         return NULL;
-    }
     cJSON *v = p->next_param ? cJSON_Duplicate(p->next_param, 1) : cJSON_CreateObject();
     if (p->next_param)
         p->next_param = p->next_param->next;
@@ -336,6 +396,9 @@ static cJSON *take_param(parser *p)
 static cJSON *parse_collection(parser *p, const char *close)
 {
     int is_map = strcmp(close, "}") == 0, is_set = strcmp(close, ">>") == 0;
+    int is_item = is_map && p->item_map;
+    p->item_map = 0;
+    size_t base = strlen(p->vpath);
     cJSON *c = is_map ? cJSON_CreateObject() : cJSON_CreateArray();
     if (!c || next(p) != 0)
         goto bad;
@@ -355,7 +418,12 @@ static cJSON *parse_collection(parser *p, const char *close)
                 goto bad;
             }
         }
+        if (is_map && !is_item)
+            snprintf(p->vpath + base, sizeof p->vpath - base, ".%s", key);
+        else if (!is_map && !is_set)
+            snprintf(p->vpath + base, sizeof p->vpath - base, "[%d]", cJSON_GetArraySize(c));
         cJSON *v = parse_value(p);
+        p->vpath[base] = 0;
         if (!v) {
             free(key);
             goto bad;
@@ -424,10 +492,8 @@ static cJSON *parse_value(parser *p)
     } else if (p->cur.kind == T_STRING) {
         v = typed("S", cJSON_CreateString(p->cur.text));
     } else if (p->cur.kind == T_NUMBER) {
-        if (!number_ok(p->cur.text)) {
-            fail(p, "%s", ""); /* recorded on DynamoDB: no detail */
+        if (check_number(p, p->cur.text) != 0)
             return NULL;
-        }
         v = typed("N", cJSON_CreateString(p->cur.text));
     } else if (is_punct(p, "-") || is_punct(p, "+")) {
         char sign = p->cur.text[0];
@@ -439,10 +505,8 @@ static cJSON *parse_value(parser *p)
         }
         char text[256];
         snprintf(text, sizeof text, "%s%s", sign == '-' ? "-" : "", p->cur.text);
-        if (!number_ok(text)) {
-            fail(p, "%s", "");
+        if (check_number(p, text) != 0)
             return NULL;
-        }
         v = typed("N", cJSON_CreateString(text));
     } else if (is_kw(p, "TRUE") || is_kw(p, "FALSE")) {
         v = typed("BOOL", cJSON_CreateBool(is_kw(p, "TRUE")));
@@ -826,7 +890,15 @@ static int parse_table(parser *p, pq_stmt *s, int index_ok)
         if (is_punct(p, "."))
             return refuse(p, "A path may contain at most 2 components in the FROM clause");
     }
-    if (is_kw(p, "AS"))
+    /* An alias ("t" x, "t" AS x) is refused — in INSERT it is just a
+     * token out of place (both recorded on DynamoDB). */
+    static const char *const follow[] = {"WHERE", "ORDER", "SET", "REMOVE", "VALUE", "RETURNING"};
+    int expected = p->cur.kind != T_IDENT;
+    for (size_t i = 0; !expected && i < sizeof follow / sizeof follow[0]; i++)
+        expected = is_kw(p, follow[i]);
+    if (s->kind == PQ_INSERT && !is_kw(p, "VALUE"))
+        return fail(p, "Unexpected token after expression");
+    if (!expected)
         return refuse(p, "Aliasing is not supported");
     return 0;
 }
@@ -996,6 +1068,7 @@ static int parse_statement(parser *p, pq_stmt *s)
             return -1;
         if (!is_punct(p, "{") && p->cur.kind != T_PARAM && !starts_value(p))
             return fail(p, "Expected a value after VALUE but found %s", shown(p)); /* unverified wording */
+        p->item_map = 1;
         s->item = value_node(p);
         if (!s->item)
             return -1;
@@ -1029,7 +1102,8 @@ static int parse_statement(parser *p, pq_stmt *s)
 int pq_parse(const char *text, const cJSON *params, pq_stmt **out, tp_error *err)
 {
     *out = NULL;
-    parser p = {.src = text ? text : "", .len = text ? strlen(text) : 0, .err = err};
+    parser p = {.src = text ? text : "", .len = text ? strlen(text) : 0, .err = err,
+                .vpath = "root"};
     p.params = params;
     p.next_param = cJSON_IsArray(params) ? params->child : NULL;
     pq_stmt *s = calloc(1, sizeof *s);
@@ -1039,7 +1113,7 @@ int pq_parse(const char *text, const cJSON *params, pq_stmt **out, tp_error *err
     if (rc == 0)
         rc = parse_statement(&p, s);
     if (rc == 0 && p.cur.kind != T_END)
-        rc = fail(&p, "Unexpected %s after the end of the statement", shown(&p)); /* unverified wording */
+        rc = fail(&p, "Unexpected token after expression"); /* recorded on DynamoDB */
     free(p.cur.text);
     if (rc != 0 || p.failed) {
         pq_stmt_free(s);

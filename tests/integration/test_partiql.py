@@ -183,6 +183,49 @@ class Select(PartiqlBase):
                             "ValidationException",
                             "The parameter cannot be converted to a numeric value: 1e99999999999")
 
+    def test_parameters_are_read_in_document_order(self):
+        deep = {"S": "leaf"}
+        for _ in range(40):
+            deep = {"M": {"n": deep}}
+        nest = ("Nesting Levels have exceeded supported limits: Attributes in the item have "
+                "nested levels beyond supported limit")
+        stmt = "SELECT * FROM music WHERE artist = 'a' AND x = ? AND y = ?"
+        self.assertAwsError(lambda: self.run_stmt(stmt, [deep, N("abc")]), "ValidationException",
+                            nest)
+        self.assertAwsError(lambda: self.run_stmt(stmt, [N("abc"), deep]), "ValidationException",
+                            "The parameter cannot be converted to a numeric value: abc")
+
+    def test_expression_errors_name_no_request_member(self):
+        self.assertAwsError(
+            lambda: self.run_stmt("SELECT * FROM music WHERE artist = 'a' AND attribute_exists('s')"),
+            "ValidationException",
+            "Operator or function requires a document path; operator or function: attribute_exists")
+        self.assertAwsError(
+            lambda: self.run_stmt("SELECT * FROM music WHERE artist = 'a' AND attribute_exists()"),
+            "ValidationException",
+            "Incorrect number of operands for operator or function; operator or function: "
+            "attribute_exists, number of operands: 0")
+        self.ddb.put_item(TableName="users", Item={"id": S("u"), "ss": {"SS": ["a"]}, "s": S("x")})
+        self.assertAwsError(
+            lambda: self.run_stmt("UPDATE users SET s = set_add(s, <<'x'>>) WHERE id = 'u'"),
+            "ValidationException", "An operand in the update expression has an incorrect data type")
+        self.assertAwsError(
+            lambda: self.run_stmt("UPDATE users SET ss = set_add(ss, <<'x', 'x'>>) WHERE id = 'u'"),
+            "ValidationException",
+            "One or more parameter values were invalid: Input collection [x, x] contains duplicates.")
+
+    def test_grammar_as_dynamodb_words_it(self):
+        for stmt, msg in [
+            ("SELECT * FROM music WHERE artist = 'a' foo", MALFORMED + "Unexpected token after expression"),
+            ("SELECT * FROM music WHERE artist = 'a' # note", MALFORMED),
+            ('SELECT * FROM "music" m WHERE artist = \'x\'', "Aliasing is not supported"),
+            ("INSERT INTO music VALUE {'artist': 'a', 'song': 'b', 'n': 1e126}",
+             "Number overflow. Attempting to store a number with magnitude larger than supported "
+             "range under root"),
+        ]:
+            with self.subTest(stmt=stmt):
+                self.assertAwsError(lambda: self.run_stmt(stmt), "ValidationException", msg)
+
     def test_aggregates_are_refused(self):
         self.assertAwsError(lambda: self.run_stmt("SELECT COUNT(*) FROM music"),
                             "ValidationException", "Unexpected path component at 1:8:5")
