@@ -111,6 +111,8 @@ cJSON *ddb_backup_source_of(tp_req *r, const ddb_table *t)
         cJSON *arr = cJSON_AddArrayToObject(f, "GlobalSecondaryIndexes");
         cJSON_ArrayForEach(idx, member(desc, "GlobalSecondaryIndexes"))
         {
+            if (str_eq(tp_json_str(idx, "IndexStatus"), "DELETING"))
+                continue;   /* going away: not part of what a restore makes */
             cJSON *e = cJSON_CreateObject();
             add_copy(e, "IndexName", member(idx, "IndexName"));
             add_copy(e, "KeySchema", member(idx, "KeySchema"));
