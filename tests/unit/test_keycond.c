@@ -76,7 +76,10 @@ static const parse_case parse_cases[] = {
      "KeyConditionExpressions must only contain one condition per key", 0},
     {"(a > :a and b > :a) and (b > :a and c > :a)",
      "KeyConditionExpressions must only contain one condition per key", 0},
-    {":a = a and b = :a and :a = c", "Conditions can be of length 1 or 2 only", 0},
+    /* Up to 8 terms parse (multi-attribute GSI keys); the schema decides. */
+    {":a = a and b = :a and :a = c", NULL, 3},
+    {"a = :a and b = :a and c = :a and d = :a and e = :a and f = :a and g = :a and h = :a "
+     "and i = :a", "Conditions can be of length 1 or 2 only", 0},
     {"", "Invalid KeyConditionExpression: The expression can not be empty;", 0},
     {"a > 4", NULL, -1}, /* syntax error: checked by prefix below */
     {"pk = :zz",
@@ -148,6 +151,7 @@ static const match_case match_cases[] = {
     {"pk = :a AND sk < :n", 1, NULL},
     {"pk = :a", 0, NULL},
     {"sk = :n", 1, "Query condition missed key schema element: pk"},
+    {"pk = :a AND sk < :n AND x = :a", 1, "Conditions can be of length 1 or 2 only"},
     {"pk = :a AND x = :n", 1, "Query condition missed key schema element: sk"},
     {"pk = :a AND sk = :n", 0, "Query key condition not supported"},
     {"y = :a and z = :a", 0, "Query key condition not supported"},
@@ -219,7 +223,7 @@ static const legacy_case legacy_cases[] = {
     {"{}", "Conditions can be of length 1 or 2 only"},
     {"{\"a\":{\"ComparisonOperator\":\"NULL\"},\"b\":{\"ComparisonOperator\":\"NULL\"},"
      "\"c\":{\"ComparisonOperator\":\"NULL\"}}",
-     "Conditions can be of length 1 or 2 only"},
+     NULL},
 };
 
 static void test_legacy(void **state)
@@ -241,6 +245,18 @@ static void test_legacy(void **state)
             ddb_keycond_free(kc);
         }
         cJSON_Delete(kcj);
+    }
+    /* Three conditions parse; a two-attribute key refuses them. */
+    {
+        cJSON *three = cJSON_Parse(legacy_cases[sizeof legacy_cases / sizeof legacy_cases[0] - 1].json);
+        ddb_keycond *k3 = NULL;
+        tp_error e3;
+        const ddb_kc_term *h3, *r3;
+        assert_int_equal(ddb_keycond_from_legacy(three, &k3, &e3), 0);
+        assert_int_equal(ddb_keycond_match(k3, "a", 'S', "b", 'S', &h3, &r3, &e3), -1);
+        assert_string_equal(e3.message, "Conditions can be of length 1 or 2 only");
+        ddb_keycond_free(k3);
+        cJSON_Delete(three);
     }
     /* NE parses, but is not indexable against a schema */
     cJSON *kcj = cJSON_Parse(
@@ -296,7 +312,7 @@ static void test_garbage(void **state)
         int rc = ddb_keycond_parse(inputs[i], names, values, &kc, &err);
         if (rc == 0) {
             assert_non_null(kc);
-            assert_true(kc->n >= 1 && kc->n <= 2);
+            assert_true(kc->n >= 1 && kc->n <= DDB_KC_MAX_TERMS);
             ddb_keycond_free(kc);
         } else {
             assert_null(kc);
