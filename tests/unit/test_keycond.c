@@ -191,6 +191,52 @@ static void test_match(void **state)
     cJSON_Delete(values);
 }
 
+/* A multi-attribute key: HASH h1, h2 (S); RANGE r1 (S), r2 (N). */
+static const match_case multi_cases[] = {
+    {"h1 = :a AND h2 = :b", 0, NULL},
+    {"h2 = :b AND h1 = :a AND r1 = :a AND r2 > :n", 0, NULL},
+    {"h1 = :a AND h2 = :b AND begins_with(r1, :a)", 0, NULL},
+    {"h1 = :a", 0, "Query condition missed key schema element: h2"},
+    {"h1 = :a AND h2 = :b AND r2 = :n", 0, "Query condition missed key schema element: r1"},
+    {"h1 = :a AND h2 > :b", 0, "Query key condition not supported"},
+    {"h1 = :a AND h2 = :b AND r1 > :a AND r2 = :n", 0, "Query key condition not supported"},
+    {"h1 = :a AND h2 = :b AND x = :a", 0, "Query key condition not supported"},
+    {"h1 = :a AND h2 = :n", 0,
+     "One or more parameter values were invalid: Condition parameter type does not match schema type"},
+};
+
+static void test_match_multi(void **state)
+{
+    (void)state;
+    static const char *const hash[] = {"h1", "h2"}, *const range[] = {"r1", "r2"};
+    cJSON *values = cJSON_Parse(VALUES);
+    for (size_t i = 0; i < sizeof multi_cases / sizeof multi_cases[0]; i++) {
+        const match_case *c = &multi_cases[i];
+        ddb_keycond *kc = NULL;
+        tp_error err;
+        memset(&err, 0, sizeof err);
+        assert_int_equal(ddb_keycond_parse(c->expr, NULL, values, &kc, &err), 0);
+        const ddb_kc_term *h[2], *r[2];
+        int nr = -1;
+        int rc = ddb_keycond_match_multi(kc, hash, "SS", 2, range, "SN", 2, h, r, &nr, &err);
+        if (c->error) {
+            if (rc == 0 || strcmp(err.message, c->error) != 0)
+                print_error("case %zu \"%s\": got \"%s\"\n", i, c->expr, err.message);
+            assert_int_equal(rc, -1);
+            assert_string_equal(err.message, c->error);
+        } else {
+            assert_int_equal(rc, 0);
+            assert_string_equal(h[0]->attr, "h1");
+            assert_string_equal(h[1]->attr, "h2");
+            assert_int_equal(nr, kc->n - 2);
+            if (nr > 0)
+                assert_string_equal(r[0]->attr, "r1");
+        }
+        ddb_keycond_free(kc);
+    }
+    cJSON_Delete(values);
+}
+
 typedef struct legacy_case {
     const char *json;
     const char *error;
@@ -329,6 +375,7 @@ int main(void)
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_terms_normalised),
         cmocka_unit_test(test_match),
+        cmocka_unit_test(test_match_multi),
         cmocka_unit_test(test_legacy),
         cmocka_unit_test(test_kc_test),
         cmocka_unit_test(test_garbage),
