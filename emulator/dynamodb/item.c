@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "attr.h"
+#include "backup.h"
 #include "core/base64.h"
 #include "core/buf.h"
 #include "core/json.h"
@@ -221,7 +222,9 @@ int ddb_item_write(tp_req *r, int64_t table_id, const tp_buf *hk, const tp_buf *
     sqlite3_bind_int64(st, 5, size);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : tp_fail(err, TP_ERR_INTERNAL, "storage error");
+    if (rc != SQLITE_DONE)
+        return tp_fail(err, TP_ERR_INTERNAL, "storage error");
+    return ddb_pitr_note(r, table_id, hk, rk, item, size, err);   /* backup.h */
 }
 
 int ddb_item_remove(tp_req *r, int64_t table_id, const tp_buf *hk, const tp_buf *rk,
@@ -236,7 +239,9 @@ int ddb_item_remove(tp_req *r, int64_t table_id, const tp_buf *hk, const tp_buf 
     sqlite3_bind_blob(st, 3, rk->data ? rk->data : "", (int)rk->len, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : tp_fail(err, TP_ERR_INTERNAL, "storage error");
+    if (rc != SQLITE_DONE)
+        return tp_fail(err, TP_ERR_INTERNAL, "storage error");
+    return ddb_pitr_note(r, table_id, hk, rk, NULL, 0, err);   /* backup.h */
 }
 
 /* ConsumedCapacity for ReturnConsumedCapacity TOTAL / INDEXES. */

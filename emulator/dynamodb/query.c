@@ -13,8 +13,16 @@
  *
  * Parallel Scan: an item belongs to segment hash(partition key) mod
  * TotalSegments, so segments are disjoint, complete, and keep all the items
- * of one partition key together, as on AWS. Multi-attribute GSI keys are
- * not queryable here (ValidationException). */
+ * of one partition key together, as on AWS.
+ *
+ * Multi-attribute GSI keys (up to 4 HASH and 4 RANGE attributes): a Query
+ * needs = on every HASH attribute and may constrain a left-to-right prefix
+ * of the RANGE attributes, = on all but the last, which may also take <,
+ * <=, >, >=, BETWEEN or begins_with. The index stores each side as the
+ * concatenation of escaped, terminated parts (index.h), so the hash side is
+ * encoded whole and each row's range side is split back into its parts to
+ * test the prefix (multi_range_ok). ExclusiveStartKey and LastEvaluatedKey
+ * carry every key attribute of the index. */
 #include <cjson/cJSON.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,6 +38,7 @@
 #include "expr/keycond.h"
 #include "expr/lexer.h"
 #include "expr/projection.h"
+#include "index.h"
 #include "item.h"
 #include "capacity.h"
 #include "keycodec.h"
@@ -45,6 +54,12 @@ typedef struct source {
     int global;
     ddb_keydef hash, range; /* the schema read (range.name empty: none) */
     const char *ptype;      /* index projection: ALL, KEYS_ONLY, INCLUDE */
+    /* Every key attribute of the index, in schema order (names borrowed
+     * from the table's description); multi when there is more than one
+     * per side, and then hash/range above are not used. */
+    int multi, nh, nr;
+    const char *hn[4], *rn[4];
+    char ht[4], rt[4];
 } source;
 
 typedef struct request {
@@ -338,6 +353,13 @@ static int resolve_source(const ddb_table *t, const cJSON *in, request *q, sourc
             continue;
         int is_hash = strcmp(kt, "HASH") == 0;
         ddb_keydef *d = is_hash ? &s->hash : &s->range;
+        if (is_hash && nh < 4) {
+            s->hn[nh] = n;
+            s->ht[nh] = defined_type(t, n);
+        } else if (!is_hash && nr < 4) {
+            s->rn[nr] = n;
+            s->rt[nr] = defined_type(t, n);
+        }
         if (is_hash)
             nh++;
         else
@@ -345,9 +367,11 @@ static int resolve_source(const ddb_table *t, const cJSON *in, request *q, sourc
         strcpy(d->name, n);
         d->type = defined_type(t, n);
     }
-    if (nh != 1 || nr > 1)
-        return tp_fail(err, TP_ERR_VALIDATION,
-                       "Reading an index with a multi-attribute key is not supported by tidepool");
+    if (nh < 1 || nh > 4 || nr > 4)
+        return tp_fail(err, TP_ERR_INTERNAL, "index %s has an unreadable key schema", name);
+    s->nh = nh;
+    s->nr = nr;
+    s->multi = nh > 1 || nr > 1;
     return 0;
 }
 
@@ -423,6 +447,55 @@ static int check_start_key(const ddb_table *t, const source *s, const cJSON *esk
     return 0;
 }
 
+/* ExclusiveStartKey on a multi-attribute index: every index key attribute
+ * and the table's key, each of its defined type. */
+static int check_start_key_multi(const ddb_table *t, const source *s, const cJSON *esk,
+                                 start_key *sk, tp_error *err)
+{
+    const char *names[10];
+    char types[10];
+    int n = 0, own;
+    for (int i = 0; i < s->nh; i++, n++) {
+        names[n] = s->hn[i];
+        types[n] = s->ht[i];
+    }
+    for (int i = 0; i < s->nr; i++, n++) {
+        names[n] = s->rn[i];
+        types[n] = s->rt[i];
+    }
+    own = n;
+    const ddb_keydef *table_keys[2] = {&t->hash, &t->range};
+    for (int i = 0; i < 2; i++) {
+        int dup = 0;
+        for (int k = 0; k < own; k++)
+            dup |= table_keys[i]->name[0] && strcmp(names[k], table_keys[i]->name) == 0;
+        if (table_keys[i]->name[0] && !dup) {
+            names[n] = table_keys[i]->name;
+            types[n++] = table_keys[i]->type;
+        }
+    }
+    if (cJSON_GetArraySize(esk) != n)
+        return tp_fail(err, TP_ERR_VALIDATION, "The provided starting key is invalid");
+    for (int i = 0; i < n; i++) {
+        const cJSON *av = member(esk, names[i]);
+        if (!av && i < own)
+            return tp_fail(err, TP_ERR_VALIDATION, "The provided starting key is invalid");
+        if (!value_text(av, types[i]))
+            return tp_fail(err, TP_ERR_VALIDATION,
+                           i < own ? "The provided key element does not match the schema"
+                                   : "The provided starting key is invalid: The provided key "
+                                     "element does not match the schema");
+    }
+    sk->set = 1;
+    sk->nparts = 4;
+    if (ddb_index_key_encode(s->hn, s->ht, s->nh, esk, &sk->part[0], err) != 0 ||
+        ddb_index_key_encode(s->rn, s->rt, s->nr, esk, &sk->part[1], err) != 0)
+        return -1;
+    encode_key(&t->hash, esk, &sk->part[2]);
+    encode_key(&t->range, esk, &sk->part[3]);
+    return 0;
+}
+
 static int cmp_blob(const void *a, size_t alen, const void *b, size_t blen)
 {
     size_t n = alen < blen ? alen : blen;
@@ -436,12 +509,20 @@ static int check_filter_keys(const cJSON *in, const source *s, tp_error *err)
     const char *fe = tp_json_str(in, "FilterExpression");
     const cJSON *names = member(in, "ExpressionAttributeNames");
     const cJSON *qf = member(in, "QueryFilter");
-    const char *keys[2] = {s->hash.name, s->range.name[0] ? s->range.name : NULL};
+    const char *keys[8] = {s->hash.name, s->range.name[0] ? s->range.name : NULL};
+    int nkeys = 2;
+    if (s->multi) {
+        nkeys = 0;
+        for (int i = 0; i < s->nh; i++)
+            keys[nkeys++] = s->hn[i];
+        for (int i = 0; i < s->nr; i++)
+            keys[nkeys++] = s->rn[i];
+    }
     if (qf) {
         const cJSON *c;
         cJSON_ArrayForEach(c, qf)
         {
-            for (int k = 0; k < 2; k++)
+            for (int k = 0; k < nkeys; k++)
                 if (keys[k] && strcmp(c->string, keys[k]) == 0)
                     return tp_fail(err, TP_ERR_VALIDATION,
                                    "QueryFilter can only contain non-primary key attributes: "
@@ -475,7 +556,7 @@ static int check_filter_keys(const cJSON *in, const source *s, tp_error *err)
         } else if (ddb_expr_is_reserved(word, n)) {
             continue; /* AND, OR, NOT, BETWEEN, IN */
         }
-        for (int k = 0; k < 2; k++)
+        for (int k = 0; k < nkeys; k++)
             if (keys[k] && strcmp(attr, keys[k]) == 0)
                 rc = tp_fail(err, TP_ERR_VALIDATION,
                              "Filter Expression can only contain non-primary key attributes: "
@@ -574,6 +655,12 @@ static cJSON *last_key(const ddb_table *t, const source *s, const cJSON *item)
         if (v)
             cJSON_AddItemToObject(k, defs[i]->name, cJSON_Duplicate(v, 1));
     }
+    for (int i = 0; s->multi && i < s->nh + s->nr; i++) {
+        const char *n = i < s->nh ? s->hn[i] : s->rn[i - s->nh];
+        const cJSON *v = member(item, n);
+        if (v && !member(k, n))
+            cJSON_AddItemToObject(k, n, cJSON_Duplicate(v, 1));
+    }
     return k;
 }
 
@@ -604,10 +691,64 @@ static int cmp_start(const start_key *sk, const void *const *parts, const int *l
     return 0;
 }
 
+/* A Query's condition on a multi-attribute range side: = on parts
+ * [0, neq), then optionally term on part neq (encoded lo/hi). */
+typedef struct multi_range {
+    int nparts;               /* RANGE attributes of the index */
+    int neq;
+    tp_buf eq[4];
+    const ddb_kc_term *term;  /* NULL: equalities only */
+    tp_buf lo, hi;
+} multi_range;
+
 typedef struct range_bounds {
     const ddb_kc_term *term;  /* NULL: every sort key */
     tp_buf lo, hi;
+    const multi_range *multi; /* set for a multi-attribute index */
 } range_bounds;
+
+/* 1 when an index range side (irk) satisfies m. With one RANGE attribute
+ * irk is that attribute's encoding; with more, each part is escaped (00 ->
+ * 00 FF) and ends with 00 01, so splitting it back is unambiguous. */
+static int multi_range_ok(const multi_range *m, const void *irk, size_t len)
+{
+    const unsigned char *p = irk, *end = p + len;
+    tp_buf part;
+    tp_buf_init(&part);
+    int ok = 1, want = m->neq + (m->term ? 1 : 0);
+    for (int i = 0; i < want && ok; i++) {
+        part.len = 0;
+        if (m->nparts == 1) {
+            tp_buf_append(&part, p, (size_t)(end - p));
+        } else {
+            for (;;) {
+                if (p >= end) {
+                    ok = 0;
+                    break;
+                }
+                if (*p == 0 && p + 1 < end && p[1] == 0x01) {
+                    p += 2;
+                    break;
+                }
+                if (*p == 0 && p + 1 < end && p[1] == 0xFF) {
+                    tp_buf_append(&part, "", 1);
+                    p += 2;
+                    continue;
+                }
+                tp_buf_append(&part, p++, 1);
+            }
+        }
+        if (!ok)
+            break;
+        if (i < m->neq)
+            ok = cmp_blob(part.data, part.len, m->eq[i].data, m->eq[i].len) == 0;
+        else
+            ok = ddb_kc_test(m->term, part.data, part.len, m->lo.data, m->lo.len, m->hi.data,
+                             m->hi.len);
+    }
+    tp_buf_free(&part);
+    return ok;
+}
 
 /* 1 when a sort key that failed term t shows every later row (in the read
  * direction) fails too: the matching keys form one contiguous run. */
@@ -667,6 +808,8 @@ static int run_read(tp_req *r, const ddb_table *t, const source *s, const reques
         int lens[4] = {sqlite3_column_bytes(st, 0), sqlite3_column_bytes(st, 1),
                        sqlite3_column_bytes(st, 4), sqlite3_column_bytes(st, 5)};
         if (q->is_query) {
+            if (rb->multi && !multi_range_ok(rb->multi, parts[1], (size_t)lens[1]))
+                continue;
             if (rb->term && !ddb_kc_test(rb->term, parts[1], (size_t)lens[1], rb->lo.data,
                                          rb->lo.len, rb->hi.data, rb->hi.len)) {
                 if (past_range(rb->term, q->forward, parts[1], lens[1], &rb->lo))
@@ -727,6 +870,43 @@ static int encode_term_value(const cJSON *av, char type, tp_buf *out, tp_error *
     return ddb_key_encode(type, text, out, err);
 }
 
+/* A Query's key condition on a multi-attribute index: the encoded hash
+ * side and the range prefix (ddb_keycond_match_multi has the rules). */
+static int query_multi_bounds(const request *q, const source *s, tp_buf *hash, multi_range *m,
+                              tp_error *err)
+{
+    const ddb_kc_term *ht[4], *rt[4];
+    int nr = 0;
+    if (ddb_keycond_match_multi(q->kc, s->hn, s->ht, s->nh, s->rn, s->rt, s->nr, ht, rt, &nr,
+                                err) != 0)
+        return -1;
+    cJSON *values = cJSON_CreateObject();
+    for (int i = 0; i < s->nh; i++)
+        cJSON_AddItemToObject(values, s->hn[i], cJSON_Duplicate(ht[i]->v[0], 1));
+    int rc = ddb_index_key_encode(s->hn, s->ht, s->nh, values, hash, err);
+    cJSON_Delete(values);
+    if (rc != 0)
+        return -1;
+    m->nparts = s->nr;
+    m->neq = nr;
+    if (nr > 0 && rt[nr - 1]->op != DDB_KC_EQ) {
+        m->neq = nr - 1;
+        m->term = rt[nr - 1];
+        if (encode_term_value(m->term->v[0], s->rt[nr - 1], &m->lo, err) != 0 ||
+            (m->term->v[1] && encode_term_value(m->term->v[1], s->rt[nr - 1], &m->hi, err) != 0))
+            return -1;
+        if (m->term->op == DDB_KC_BETWEEN &&
+            cmp_blob(m->lo.data, m->lo.len, m->hi.data, m->hi.len) > 0)
+            return tp_fail(err, TP_ERR_VALIDATION,
+                           "Invalid KeyConditionExpression: The BETWEEN operator requires upper "
+                           "bound to be greater than or equal to lower bound");
+    }
+    for (int i = 0; i < m->neq; i++)
+        if (encode_term_value(rt[i]->v[0], s->rt[i], &m->eq[i], err) != 0)
+            return -1;
+    return 0;
+}
+
 static int read_action(tp_req *r, cJSON *in, cJSON **out, tp_error *err, int is_query)
 {
     request q;
@@ -752,6 +932,12 @@ static int read_action(tp_req *r, cJSON *in, cJSON **out, tp_error *err, int is_
     tp_buf_init(&rb.hi);
     tp_buf hash;
     tp_buf_init(&hash);
+    multi_range mr;
+    memset(&mr, 0, sizeof mr);
+    for (int i = 0; i < 4; i++)
+        tp_buf_init(&mr.eq[i]);
+    tp_buf_init(&mr.lo);
+    tp_buf_init(&mr.hi);
     page pg;
     memset(&pg, 0, sizeof pg);
     int rc = -1;
@@ -759,10 +945,12 @@ static int read_action(tp_req *r, cJSON *in, cJSON **out, tp_error *err, int is_
     if (resolve_source(&t, in, &q, &s, err) != 0)
         goto done;
     if (q.proj) {
-        const char *tk[2] = {t.hash.name, t.range.name}, *ik[2];
+        const char *tk[2] = {t.hash.name, t.range.name}, *ik[8];
         int nt = t.range.name[0] ? 2 : 1, ni = 0;
-        for (int i = 0; i < 2; i++) {
-            const char *n = i == 0 ? s.hash.name : s.range.name;
+        int nk = s.multi ? s.nh + s.nr : 2;
+        for (int i = 0; i < nk; i++) {
+            const char *n = s.multi ? (i < s.nh ? s.hn[i] : s.rn[i - s.nh])
+                                    : i == 0 ? s.hash.name : s.range.name;
             if (s.index && n[0] && strcmp(n, t.hash.name) != 0 && strcmp(n, t.range.name) != 0)
                 ik[ni++] = n;
         }
@@ -770,7 +958,8 @@ static int read_action(tp_req *r, cJSON *in, cJSON **out, tp_error *err, int is_
             (ni && ddb_projection_check_keys(q.proj, ik, (size_t)ni, "IndexKey", err) != 0))
             goto done;
     }
-    if (esk && check_start_key(&t, &s, esk, &sk, err) != 0)
+    if (esk && (s.multi ? check_start_key_multi(&t, &s, esk, &sk, err)
+                        : check_start_key(&t, &s, esk, &sk, err)) != 0)
         goto done;
     /* A parallel Scan's start key must lie in its own segment. */
     if (esk && !is_query && q.total > 1 &&
@@ -781,7 +970,23 @@ static int read_action(tp_req *r, cJSON *in, cJSON **out, tp_error *err, int is_
                 (long long)q.total, (long long)q.segment);
         goto done;
     }
-    if (is_query) {
+    if (is_query && s.multi) {
+        if (query_multi_bounds(&q, &s, &hash, &mr, err) != 0)
+            goto done;
+        rb.multi = &mr;
+        if (sk.set && cmp_blob(sk.part[0].data, sk.part[0].len, hash.data, hash.len) != 0) {
+            tp_fail(err, TP_ERR_VALIDATION, "The provided starting key is outside query "
+                    "boundaries based on provided conditions");
+            goto done;
+        }
+        if (sk.set && !multi_range_ok(&mr, sk.part[1].data, sk.part[1].len)) {
+            tp_fail(err, TP_ERR_VALIDATION,
+                    "The provided starting key does not match the range key predicate");
+            goto done;
+        }
+        if (check_filter_keys(in, &s, err) != 0)
+            goto done;
+    } else if (is_query) {
         const ddb_kc_term *ht, *rt;
         if (ddb_keycond_match(q.kc, s.hash.name, s.hash.type,
                               s.range.name[0] ? s.range.name : NULL, s.range.type, &ht, &rt,
@@ -851,6 +1056,10 @@ done:
     tp_buf_free(&rb.lo);
     tp_buf_free(&rb.hi);
     tp_buf_free(&hash);
+    for (int i = 0; i < 4; i++)
+        tp_buf_free(&mr.eq[i]);
+    tp_buf_free(&mr.lo);
+    tp_buf_free(&mr.hi);
     ddb_table_release(&t);
     request_free(&q);
     return rc;

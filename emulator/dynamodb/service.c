@@ -4,6 +4,7 @@
 
 #include "core/dispatch.h"
 #include "core/shape.h"
+#include "backup.h"
 #include "ddb.h"
 #include "shapes.gen.h"
 
@@ -42,7 +43,8 @@ const char ddb_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS ddb_tx_tokens("
     "  account TEXT NOT NULL, region TEXT NOT NULL, token TEXT NOT NULL,"
     "  hash TEXT NOT NULL, response TEXT NOT NULL, expires_ms INTEGER NOT NULL,"
-    "  PRIMARY KEY(account, region, token)) WITHOUT ROWID;";
+    "  PRIMARY KEY(account, region, token)) WITHOUT ROWID;"
+    DDB_BACKUP_SCHEMA_SQL;
 
 static const tp_action ddb_actions[] = {
 #define DDB_ACTION(Name, fn, fl)                                                               \

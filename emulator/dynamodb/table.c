@@ -49,6 +49,7 @@
 #include "core/store.h"
 #include "ddb.h"
 #include "index.h"
+#include "backup.h"
 #include "dynamodb/streams.h"
 #include "capacity.h"
 
@@ -444,7 +445,8 @@ static cJSON *describe(const cJSON *desc, const char *status, int64_t items, int
         "AttributeDefinitions", "TableName", "KeySchema", "TableStatus", "CreationDateTime",
         "ProvisionedThroughput", "TableSizeBytes", "ItemCount", "TableArn", "TableId",
         "BillingModeSummary", "LocalSecondaryIndexes", "GlobalSecondaryIndexes",
-        "StreamSpecification", "LatestStreamLabel", "LatestStreamArn", "SSEDescription",
+        "StreamSpecification", "LatestStreamLabel", "LatestStreamArn", "RestoreSummary",
+        "SSEDescription",
         "TableClassSummary", "DeletionProtectionEnabled", "OnDemandThroughput", "WarmThroughput",
     };
     cJSON *out = cJSON_CreateObject();
@@ -457,8 +459,8 @@ static cJSON *describe(const cJSON *desc, const char *status, int64_t items, int
             tp_json_add_int(out, k, bytes);
         } else if (strcmp(k, "ItemCount") == 0) {
             tp_json_add_int(out, k, items);
-        } else if (!src) {
-            continue;
+        } else if (!src || (strcmp(k, "RestoreSummary") == 0 && strcmp(status, "CREATING") != 0)) {
+            continue;   /* a restored table shows RestoreSummary only while CREATING (backup.c) */
         } else if (strcmp(k, "ProvisionedThroughput") == 0) {
             cJSON_AddItemToObject(out, k, pt_out(src, now_ms));
         } else if (strcmp(k, "GlobalSecondaryIndexes") == 0) {
@@ -1572,6 +1574,11 @@ int ddb_delete_table(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     if (rc != 0) {
         ddb_table_release(&t);
         return rc;
+    }
+    /* A table with point-in-time recovery leaves a SYSTEM backup (backup.c). */
+    if (ddb_backup_table_deleting(r, &t, err) != 0) {
+        ddb_table_release(&t);
+        return -1;
     }
     /* Items and tags go now, in this transaction; the row (which keeps the
      * name taken while DELETING) goes when the delete delay ends. GSIs are

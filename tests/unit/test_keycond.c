@@ -76,7 +76,10 @@ static const parse_case parse_cases[] = {
      "KeyConditionExpressions must only contain one condition per key", 0},
     {"(a > :a and b > :a) and (b > :a and c > :a)",
      "KeyConditionExpressions must only contain one condition per key", 0},
-    {":a = a and b = :a and :a = c", "Conditions can be of length 1 or 2 only", 0},
+    /* Up to 8 terms parse (multi-attribute GSI keys); the schema decides. */
+    {":a = a and b = :a and :a = c", NULL, 3},
+    {"a = :a and b = :a and c = :a and d = :a and e = :a and f = :a and g = :a and h = :a "
+     "and i = :a", "Conditions can be of length 1 or 2 only", 0},
     {"", "Invalid KeyConditionExpression: The expression can not be empty;", 0},
     {"a > 4", NULL, -1}, /* syntax error: checked by prefix below */
     {"pk = :zz",
@@ -148,6 +151,7 @@ static const match_case match_cases[] = {
     {"pk = :a AND sk < :n", 1, NULL},
     {"pk = :a", 0, NULL},
     {"sk = :n", 1, "Query condition missed key schema element: pk"},
+    {"pk = :a AND sk < :n AND x = :a", 1, "Conditions can be of length 1 or 2 only"},
     {"pk = :a AND x = :n", 1, "Query condition missed key schema element: sk"},
     {"pk = :a AND sk = :n", 0, "Query key condition not supported"},
     {"y = :a and z = :a", 0, "Query key condition not supported"},
@@ -187,6 +191,52 @@ static void test_match(void **state)
     cJSON_Delete(values);
 }
 
+/* A multi-attribute key: HASH h1, h2 (S); RANGE r1 (S), r2 (N). */
+static const match_case multi_cases[] = {
+    {"h1 = :a AND h2 = :b", 0, NULL},
+    {"h2 = :b AND h1 = :a AND r1 = :a AND r2 > :n", 0, NULL},
+    {"h1 = :a AND h2 = :b AND begins_with(r1, :a)", 0, NULL},
+    {"h1 = :a", 0, "Query condition missed key schema element: h2"},
+    {"h1 = :a AND h2 = :b AND r2 = :n", 0, "Query condition missed key schema element: r1"},
+    {"h1 = :a AND h2 > :b", 0, "Query key condition not supported"},
+    {"h1 = :a AND h2 = :b AND r1 > :a AND r2 = :n", 0, "Query key condition not supported"},
+    {"h1 = :a AND h2 = :b AND x = :a", 0, "Query key condition not supported"},
+    {"h1 = :a AND h2 = :n", 0,
+     "One or more parameter values were invalid: Condition parameter type does not match schema type"},
+};
+
+static void test_match_multi(void **state)
+{
+    (void)state;
+    static const char *const hash[] = {"h1", "h2"}, *const range[] = {"r1", "r2"};
+    cJSON *values = cJSON_Parse(VALUES);
+    for (size_t i = 0; i < sizeof multi_cases / sizeof multi_cases[0]; i++) {
+        const match_case *c = &multi_cases[i];
+        ddb_keycond *kc = NULL;
+        tp_error err;
+        memset(&err, 0, sizeof err);
+        assert_int_equal(ddb_keycond_parse(c->expr, NULL, values, &kc, &err), 0);
+        const ddb_kc_term *h[2], *r[2];
+        int nr = -1;
+        int rc = ddb_keycond_match_multi(kc, hash, "SS", 2, range, "SN", 2, h, r, &nr, &err);
+        if (c->error) {
+            if (rc == 0 || strcmp(err.message, c->error) != 0)
+                print_error("case %zu \"%s\": got \"%s\"\n", i, c->expr, err.message);
+            assert_int_equal(rc, -1);
+            assert_string_equal(err.message, c->error);
+        } else {
+            assert_int_equal(rc, 0);
+            assert_string_equal(h[0]->attr, "h1");
+            assert_string_equal(h[1]->attr, "h2");
+            assert_int_equal(nr, kc->n - 2);
+            if (nr > 0)
+                assert_string_equal(r[0]->attr, "r1");
+        }
+        ddb_keycond_free(kc);
+    }
+    cJSON_Delete(values);
+}
+
 typedef struct legacy_case {
     const char *json;
     const char *error;
@@ -219,7 +269,7 @@ static const legacy_case legacy_cases[] = {
     {"{}", "Conditions can be of length 1 or 2 only"},
     {"{\"a\":{\"ComparisonOperator\":\"NULL\"},\"b\":{\"ComparisonOperator\":\"NULL\"},"
      "\"c\":{\"ComparisonOperator\":\"NULL\"}}",
-     "Conditions can be of length 1 or 2 only"},
+     NULL},
 };
 
 static void test_legacy(void **state)
@@ -241,6 +291,18 @@ static void test_legacy(void **state)
             ddb_keycond_free(kc);
         }
         cJSON_Delete(kcj);
+    }
+    /* Three conditions parse; a two-attribute key refuses them. */
+    {
+        cJSON *three = cJSON_Parse(legacy_cases[sizeof legacy_cases / sizeof legacy_cases[0] - 1].json);
+        ddb_keycond *k3 = NULL;
+        tp_error e3;
+        const ddb_kc_term *h3, *r3;
+        assert_int_equal(ddb_keycond_from_legacy(three, &k3, &e3), 0);
+        assert_int_equal(ddb_keycond_match(k3, "a", 'S', "b", 'S', &h3, &r3, &e3), -1);
+        assert_string_equal(e3.message, "Conditions can be of length 1 or 2 only");
+        ddb_keycond_free(k3);
+        cJSON_Delete(three);
     }
     /* NE parses, but is not indexable against a schema */
     cJSON *kcj = cJSON_Parse(
@@ -296,7 +358,7 @@ static void test_garbage(void **state)
         int rc = ddb_keycond_parse(inputs[i], names, values, &kc, &err);
         if (rc == 0) {
             assert_non_null(kc);
-            assert_true(kc->n >= 1 && kc->n <= 2);
+            assert_true(kc->n >= 1 && kc->n <= DDB_KC_MAX_TERMS);
             ddb_keycond_free(kc);
         } else {
             assert_null(kc);
@@ -313,6 +375,7 @@ int main(void)
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_terms_normalised),
         cmocka_unit_test(test_match),
+        cmocka_unit_test(test_match_multi),
         cmocka_unit_test(test_legacy),
         cmocka_unit_test(test_kc_test),
         cmocka_unit_test(test_garbage),

@@ -117,7 +117,7 @@ static int add_condition(walker *w, ddb_kc_op op, operand *ops, int n,
                        "KeyConditionExpressions must only contain one condition per key");
     if (w->nterms < 64)
         w->seen[w->nterms] = strdup(attr);
-    if (w->nterms < 2) {
+    if (w->nterms < DDB_KC_MAX_TERMS) {
         ddb_kc_term *t = &w->kc->terms[w->nterms];
         /* value on the left of a comparison: mirror the operator */
         if (attr_at == 1) {
@@ -277,7 +277,7 @@ int ddb_keycond_parse(const char *text, const cJSON *names, const cJSON *values,
     }
     if (walk_or(&w, err) != 0)
         goto done;
-    if (w.nterms > 2) {
+    if (w.nterms > DDB_KC_MAX_TERMS) {
         tp_fail(err, TP_ERR_VALIDATION, "Conditions can be of length 1 or 2 only");
         goto done;
     }
@@ -421,7 +421,7 @@ int ddb_keycond_from_legacy(cJSON *key_conditions, ddb_keycond **out, tp_error *
                     "than the upper bound");
             goto fail;
         }
-        if (count < 2) {
+        if (count < DDB_KC_MAX_TERMS) {
             ddb_kc_term *t = &kc->terms[count];
             t->attr = strdup(c->string);
             t->op = legacy_ops[k].op;
@@ -431,7 +431,7 @@ int ddb_keycond_from_legacy(cJSON *key_conditions, ddb_keycond **out, tp_error *
         }
         count++;
     }
-    if (count != 1 && count != 2) {
+    if (count < 1 || count > DDB_KC_MAX_TERMS) {
         tp_fail(err, TP_ERR_VALIDATION, "Conditions can be of length 1 or 2 only");
         goto fail;
     }
@@ -446,7 +446,7 @@ void ddb_keycond_free(ddb_keycond *kc)
 {
     if (!kc)
         return;
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < DDB_KC_MAX_TERMS; i++) {
         free(kc->terms[i].attr);
         cJSON_Delete(kc->terms[i].v[0]);
         cJSON_Delete(kc->terms[i].v[1]);
@@ -485,6 +485,8 @@ int ddb_keycond_match(const ddb_keycond *kc, const char *hash, char htype, const
 {
     *h = *r = NULL;
     int nkeys = range ? 2 : 1;
+    if (kc->n > 2)   /* more is for multi-attribute keys only */
+        return tp_fail(err, TP_ERR_VALIDATION, "Conditions can be of length 1 or 2 only");
     if (kc->n > nkeys)
         return tp_fail(err, TP_ERR_VALIDATION, "Query key condition not supported");
     const ddb_kc_term *ht = term_for(kc, hash);
@@ -507,6 +509,59 @@ int ddb_keycond_match(const ddb_keycond *kc, const char *hash, char htype, const
                        "not match schema type");
     *h = ht;
     *r = rt;
+    return 0;
+}
+
+/* unverified wording: AWS's messages for the multi-attribute rules are not
+ * recorded; these reuse the single-key messages for the same faults (a
+ * missing key attribute names it, as AWS's does). */
+int ddb_keycond_match_multi(const ddb_keycond *kc, const char *const *hash, const char *htypes,
+                            int nh, const char *const *range, const char *rtypes, int nr,
+                            const ddb_kc_term **h, const ddb_kc_term **r, int *nr_used,
+                            tp_error *err)
+{
+    *nr_used = 0;
+    for (int i = 0; i < kc->n; i++) {
+        int known = 0;
+        for (int k = 0; k < nh; k++)
+            known |= strcmp(kc->terms[i].attr, hash[k]) == 0;
+        for (int k = 0; k < nr; k++)
+            known |= strcmp(kc->terms[i].attr, range[k]) == 0;
+        if (!known)
+            return tp_fail(err, TP_ERR_VALIDATION, "Query key condition not supported");
+    }
+    for (int k = 0; k < nh; k++)
+        if (!(h[k] = term_for(kc, hash[k])))
+            return tp_fail(err, TP_ERR_VALIDATION,
+                           "Query condition missed key schema element: %s", hash[k]);
+    int used = 0;
+    for (int k = 0; k < nr; k++) {
+        const ddb_kc_term *t = term_for(kc, range[k]);
+        if (t && used < k)
+            return tp_fail(err, TP_ERR_VALIDATION,
+                           "Query condition missed key schema element: %s", range[used]);
+        if (t)
+            r[used++] = t;
+    }
+    for (int i = 0; i < kc->n; i++)
+        if (kc->terms[i].op == DDB_KC_NOT_INDEXABLE)
+            return tp_fail(err, TP_ERR_VALIDATION,
+                           "Attempted conditional constraint is not an indexable operation");
+    for (int k = 0; k < nh; k++)
+        if (h[k]->op != DDB_KC_EQ)
+            return tp_fail(err, TP_ERR_VALIDATION, "Query key condition not supported");
+    for (int k = 0; k + 1 < used; k++)
+        if (r[k]->op != DDB_KC_EQ)
+            return tp_fail(err, TP_ERR_VALIDATION, "Query key condition not supported");
+    for (int k = 0; k < nh; k++)
+        if (!type_matches(h[k], htypes[k]))
+            return tp_fail(err, TP_ERR_VALIDATION, "One or more parameter values were invalid: "
+                           "Condition parameter type does not match schema type");
+    for (int k = 0; k < used; k++)
+        if (!type_matches(r[k], rtypes[k]))
+            return tp_fail(err, TP_ERR_VALIDATION, "One or more parameter values were invalid: "
+                           "Condition parameter type does not match schema type");
+    *nr_used = used;
     return 0;
 }
 

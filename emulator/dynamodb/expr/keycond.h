@@ -19,9 +19,10 @@
  *   no attribute -> "... No key attribute specified"; an attribute seen
  *       before -> "KeyConditionExpressions must only contain one condition
  *       per key"
- * and finally more than two terms -> "Conditions can be of length 1 or 2
- * only". Matching against the schema (ddb_keycond_match) happens once the
- * table is known. */
+ * and finally more terms than any key schema has (8) -> "Conditions can be
+ * of length 1 or 2 only". Matching against the schema (ddb_keycond_match,
+ * which says the same of more than two terms on a one- or two-attribute
+ * key) happens once the table is known. */
 #ifndef TP_DDB_EXPR_KEYCOND_H
 #define TP_DDB_EXPR_KEYCOND_H
 
@@ -42,6 +43,9 @@ typedef enum ddb_kc_op {
     DDB_KC_NOT_INDEXABLE, /* legacy NE, NULL, NOT_NULL, CONTAINS, NOT_CONTAINS, IN */
 } ddb_kc_op;
 
+/* A multi-attribute GSI key has up to 4 HASH and 4 RANGE attributes. */
+#define DDB_KC_MAX_TERMS 8
+
 typedef struct ddb_kc_term {
     char *attr;       /* attribute name (aliases resolved), owned */
     ddb_kc_op op;
@@ -49,7 +53,7 @@ typedef struct ddb_kc_term {
 } ddb_kc_term;
 
 typedef struct ddb_keycond {
-    ddb_kc_term terms[2];
+    ddb_kc_term terms[DDB_KC_MAX_TERMS];
     int n;
     char **names, **values;   /* #name / :value keys used (owned) */
     size_t nnames, nvalues;
@@ -75,6 +79,15 @@ void ddb_keycond_free(ddb_keycond *kc);
  * invalid: Condition parameter type does not match schema type". */
 int ddb_keycond_match(const ddb_keycond *kc, const char *hash, char htype, const char *range,
                       char rtype, const ddb_kc_term **h, const ddb_kc_term **r, tp_error *err);
+
+/* Matches kc against a multi-attribute GSI key schema: nh HASH attributes
+ * (every one needs an = term) and nr RANGE attributes (terms on a
+ * left-to-right prefix of them, all = but the last). On success h[0..nh)
+ * are the hash terms in schema order, r[0..*nr_used) the range terms. */
+int ddb_keycond_match_multi(const ddb_keycond *kc, const char *const *hash, const char *htypes,
+                            int nh, const char *const *range, const char *rtypes, int nr,
+                            const ddb_kc_term **h, const ddb_kc_term **r, int *nr_used,
+                            tp_error *err);
 
 /* 1 when the encoded key value (keycodec bytes) satisfies term t on an
  * attribute of type 'S'/'N'/'B'. lo/hi are t's encoded operands. */
