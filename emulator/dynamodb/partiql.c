@@ -159,7 +159,8 @@ static int render_node(render *rd, const pq_node *n, tp_buf *b, int in_update)
     case PQN_FUNC: {
         int ok = in_update ? known(n->func, update_funcs, 2) : known(n->func, cond_funcs, 6);
         if (!ok) {
-            return tp_fail(rd->err, TP_ERR_VALIDATION, "Unrecognized function: %s", n->func);
+            return tp_fail(rd->err, TP_ERR_VALIDATION, "Unrecognized function: %s at %d:%d:%d",
+                           n->func, n->line, n->col, n->len);
         }
         static const struct {
             const char *name;
@@ -501,15 +502,22 @@ static int update_expression(render *rd, const pq_stmt *st, tp_buf *out)
             const char *ty = v->nkids == 2 && v->kids[1]->kind == PQN_VALUE
                                  ? ddb_attr_type(v->kids[1]->value)
                                  : NULL;
+            /* DynamoDB names the function's place, or for the second
+             * argument the first's (recorded). */
             if (v->nkids != 2)
-                rc = tp_fail(rd->err, TP_ERR_VALIDATION, "SET_%s must have exactly two arguments",
-                             op);
+                rc = tp_fail(rd->err, TP_ERR_VALIDATION,
+                             "SET_%s must have exactly two arguments at %d:%d:%d", op, v->line,
+                             v->col, v->len);
             else if (!same_path(v->kids[0], s->target))
                 rc = tp_fail(rd->err, TP_ERR_VALIDATION,
-                             "The first argument to SET_%s must equal the assignment value", op);
+                             "The first argument to SET_%s must equal the assignment value at "
+                             "%d:%d:%d",
+                             op, v->line, v->col, v->len);
             else if (!ty || strlen(ty) != 2 || ty[1] != 'S')
                 rc = tp_fail(rd->err, TP_ERR_VALIDATION,
-                             "The second argument to SET_%s must be a value with type SET", op);
+                             "The second argument to SET_%s must be a value with type SET at "
+                             "%d:%d:%d",
+                             op, v->kids[0]->line, v->kids[0]->col, v->kids[0]->len);
             if (rc != 0)
                 break;
         }

@@ -229,6 +229,8 @@ class Select(PartiqlBase):
     def test_aggregates_are_refused(self):
         self.assertAwsError(lambda: self.run_stmt("SELECT COUNT(*) FROM music"),
                             "ValidationException", "Unexpected path component at 1:8:5")
+        self.assertAwsError(lambda: self.run_stmt("SELECT attribute_exists(s) FROM music"),
+                            "ValidationException", "Unexpected path component at 1:8:16")
 
     def test_multi_attribute_index_is_refused(self):
         try:
@@ -385,21 +387,33 @@ class Writes(PartiqlBase):
 
     def test_update_functions_are_checked(self):
         self.ddb.put_item(TableName="users", Item={"id": S("u1"), "s": {"SS": ["a"]}})
-        for stmt, msg in [
-            ("UPDATE users SET s = set_add(t, <<'b'>>) WHERE id = 'u1'",
-             "The first argument to SET_ADD must equal the assignment value"),
-            ("UPDATE users SET s = set_delete(s, 'b') WHERE id = 'u1'",
-             "The second argument to SET_DELETE must be a value with type SET"),
-            ("UPDATE users SET s = set_add(s) WHERE id = 'u1'",
-             "SET_ADD must have exactly two arguments"),
-            ("UPDATE users SET s = nope(s) WHERE id = 'u1'", "Unrecognized function: nope"),
+
+        def at(stmt, token, length=None, start=0):
+            """DynamoDB's 1:<column>:<length> of token in stmt."""
+            return "1:%d:%d" % (stmt.index(token, start) + 1, length or len(token))
+
+        cases = []
+        st = "UPDATE users SET s = set_add(t, <<'b'>>) WHERE id = 'u1'"
+        cases.append((st, "The first argument to SET_ADD must equal the assignment value at "
+                      + at(st, "set_add")))
+        st = "UPDATE users SET s = set_delete(s, 'b') WHERE id = 'u1'"
+        cases.append((st, "The second argument to SET_DELETE must be a value with type SET at "
+                      + at(st, "s", 1, st.index("set_delete(") + len("set_delete("))))
+        st = "UPDATE users SET s = set_add(s) WHERE id = 'u1'"
+        cases.append((st, "SET_ADD must have exactly two arguments at " + at(st, "set_add")))
+        st = "UPDATE users SET s = nope(s) WHERE id = 'u1'"
+        cases.append((st, "Unrecognized function: nope at " + at(st, "nope")))
+        st = "SELECT * FROM users WHERE id = 'u1' AND EXISTS(s)"
+        cases.append((st, "Unrecognized function: exists at " + at(st, "EXISTS")))
+        cases += [
             ("UPDATE users SET s = (a = 1) WHERE id = 'u1'",
              "Unsupported operator in Update Expression. Operator: ="),
             ("UPDATE users SET s = (a IS MISSING) WHERE id = 'u1'",
              "IS operator is not supported in update expressions"),
-            ("SELECT * FROM users WHERE a + 1 = 2", 
+            ("SELECT * FROM users WHERE a + 1 = 2",
              "Unsupported operator in Condition Expression. Operator: +"),
-        ]:
+        ]
+        for stmt, msg in cases:
             with self.subTest(stmt=stmt):
                 self.assertAwsError(lambda: self.run_stmt(stmt), "ValidationException", msg)
         r = self.run_stmt("UPDATE users SET n = if_not_exists(n, 0) + 5 WHERE id = 'u1' "
