@@ -708,6 +708,10 @@ static int plan_select(const ddb_table *t, const pq_stmt *st, plan *pl, tp_error
         rc = tp_fail(err, TP_ERR_VALIDATION,
                      "Variable reference %s in ORDER BY clause must be part of the primary key",
                      st->order->path[0].name);
+    /* At most 50 partition key values (DynamoDB's documented limit; DynamoDB
+     * Local's words). */
+    if (rc == 0 && query && hterm->kind == PQN_IN && hterm->nkids - 1 > 50)
+        rc = tp_fail(err, TP_ERR_VALIDATION, "Too many decomposed read operations for a given query.");
     if (rc == 0 && query && hterm->kind == PQN_IN) {
         /* The key condition names :pin, set per Query (run_select). */
         pl->in = hterm;

@@ -155,6 +155,10 @@ class Select(PartiqlBase):
             if not token:
                 break
         self.assertEqual(songs, ["z1", "a1", "a2", "b1"])
+        many = "[%s]" % ", ".join("'k%d'" % i for i in range(51))
+        self.assertAwsError(lambda: self.run_stmt("SELECT * FROM music WHERE artist IN " + many),
+                            "ValidationException",
+                            "Too many decomposed read operations for a given query.")
 
     def test_order_by_sort_key(self):
         self.seed()
