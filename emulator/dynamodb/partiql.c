@@ -1122,8 +1122,8 @@ int ddb_execute_statement(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         rc = run_plan(r, &pl, &res, err);
         if (rc == 0) {
             *out = cJSON_CreateObject();
-            if (st->returning)
-                cJSON_AddItemToObject(*out, "Items", result_items(&pl, res));
+            /* Items: [] without RETURNING too (recorded on DynamoDB). */
+            cJSON_AddItemToObject(*out, "Items", result_items(&pl, res));
             copy_member(*out, res, "ConsumedCapacity");
         }
         cJSON_Delete(res);
@@ -1468,8 +1468,9 @@ int ddb_execute_transaction(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         goto done;
     }
     *out = cJSON_CreateObject();
+    /* Writes answer an empty Responses list (recorded on DynamoDB). */
+    cJSON *list = cJSON_AddArrayToObject(*out, "Responses");
     if (reads) {
-        cJSON *list = cJSON_AddArrayToObject(*out, "Responses");
         const cJSON *resp;
         i = 0;
         cJSON_ArrayForEach(resp, cJSON_GetObjectItemCaseSensitive(res, "Responses"))

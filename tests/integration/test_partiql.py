@@ -312,6 +312,7 @@ class Writes(PartiqlBase):
         self.assertAwsError(lambda: self.run_stmt("INSERT INTO users VALUE {'id': 'u1'}"),
                             "DuplicateItemException", DUPLICATE)
         self.assertEqual(self.get("users", {"id": S("u1")})["name"], S("Ann"))
+        self.assertEqual(self.run_stmt("INSERT INTO users VALUE {'id': 'u9'}")["Items"], [])
 
     def test_control_characters_and_non_bmp_survive(self):
         text = "a\u0000b\u001f\u007f\U0001F600"
@@ -352,7 +353,7 @@ class Writes(PartiqlBase):
         r = self.run_stmt("UPDATE users SET n = 10 WHERE id = 'u1' RETURNING MODIFIED OLD *")
         self.assertEqual(r["Items"], [{"n": N(2)}])
         r = self.run_stmt("UPDATE users SET n = 11 WHERE id = 'u1'")
-        self.assertNotIn("Items", r)
+        self.assertEqual(r["Items"], [])
 
     def test_update_is_not_an_upsert_and_checks_conditions(self):
         self.assertAwsError(lambda: self.run_stmt("UPDATE users SET a = 1 WHERE id = 'none'"),
@@ -439,7 +440,7 @@ class Writes(PartiqlBase):
         self.assertEqual(r["Items"], [{"id": S("u1"), "v": N(1)}])
         self.assertIsNone(self.get("users", {"id": S("u1")}))
         r = self.run_stmt("DELETE FROM users WHERE id = 'u1'")
-        self.assertNotIn("Items", r)
+        self.assertEqual(r["Items"], [])
         self.assertAwsError(
             lambda: self.run_stmt("DELETE FROM users WHERE id = 'u1' RETURNING ALL NEW *"),
             "ValidationException")
@@ -553,10 +554,11 @@ class Transaction(PartiqlBase):
         self.ddb.put_item(TableName="users", Item={"id": S("g"), "v": N(2)})
         rv = self.newer_model("ExecuteStatement", "ReturnValuesOnConditionCheckFailure")
         old = {"ReturnValuesOnConditionCheckFailure": "ALL_OLD"} if rv else {}
-        self.ddb.execute_transaction(TransactStatements=[
+        r = self.ddb.execute_transaction(TransactStatements=[
             {"Statement": "INSERT INTO users VALUE {'id': 'u2'}"},
             {"Statement": "UPDATE users SET v = v + ? WHERE id = 'u1'", "Parameters": [N(1)]},
         ])
+        self.assertEqual(r["Responses"], [])
         self.assertEqual(self.get("users", {"id": S("u1")})["v"], N(2))
         e = self.assertAwsError(lambda: self.ddb.execute_transaction(TransactStatements=[
             {"Statement": "DELETE FROM users WHERE id = 'u1'"},
