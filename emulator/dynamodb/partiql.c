@@ -648,6 +648,38 @@ static int range_term(const pq_node *term, const char *range)
     return 0;
 }
 
+/* A GSI answers only what it projects: the listed attributes outside its
+ * projection, in statement order, are refused (recorded on DynamoDB). */
+static int check_projected(const ddb_table *t, const cJSON *gsi, const pq_stmt *st, tp_error *err)
+{
+    const cJSON *proj = cJSON_GetObjectItemCaseSensitive(gsi, "Projection");
+    const char *type = tp_json_str(proj, "ProjectionType");
+    if (!type || strcmp(type, "ALL") == 0 || st->nproj == 0)
+        return 0;
+    tp_buf missing;
+    tp_buf_init(&missing);
+    for (size_t i = 0; i < st->nproj; i++) {
+        const char *name = st->proj[i]->path[0].name;
+        int has = strcmp(name, t->hash.name) == 0 || strcmp(name, t->range.name) == 0;
+        const cJSON *e;
+        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(gsi, "KeySchema"))
+            has |= tp_json_str(e, "AttributeName") &&
+                   strcmp(tp_json_str(e, "AttributeName"), name) == 0;
+        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(proj, "NonKeyAttributes"))
+            has |= cJSON_IsString(e) && strcmp(e->valuestring, name) == 0;
+        if (!has)
+            tp_buf_printf(&missing, "%s%s", missing.len ? ", " : "", name);
+    }
+    int rc = 0;
+    if (missing.len)
+        rc = tp_fail(err, TP_ERR_VALIDATION,
+                     "One or more parameter values were invalid: Global secondary index %s does "
+                     "not project [%s]",
+                     st->index, (const char *)missing.data);
+    tp_buf_free(&missing);
+    return rc;
+}
+
 /* partition key IN (values): one Query per value. */
 static int key_in_list(const pq_node *term, const char *hash)
 {
@@ -666,15 +698,22 @@ static int plan_select(const ddb_table *t, const pq_stmt *st, plan *pl, tp_error
     const char *hash, *range;
     if (read_schema(t, st->index, &hash, &range, err) != 0)
         return -1;
-    const cJSON *g;
+    const cJSON *g, *gsi = NULL;
     cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(t->desc, "GlobalSecondaryIndexes"))
     {
         const char *gn = tp_json_str(g, "IndexName");
         if (st->index && gn && strcmp(gn, st->index) == 0)
-            pl->global = 1;
+            gsi = g;
     }
+    pl->global = gsi != NULL;
+    if (gsi && check_projected(t, gsi, st, err) != 0)
+        return -1;
     if (st->index)
         cJSON_AddStringToObject(pl->req, "IndexName", st->index);
+    /* An LSI read reaches the base item for attributes outside the index's
+     * projection (as DynamoDB does); the projection is applied here. */
+    if (st->index && !gsi && st->nproj)
+        cJSON_AddStringToObject(pl->req, "Select", "ALL_ATTRIBUTES");
     pq_node **terms;
     size_t n = pq_conjuncts(st->where, &terms);
     pq_node **rest = calloc(n ? n : 1, sizeof *rest);

@@ -119,6 +119,37 @@ class Select(PartiqlBase):
                             "ValidationException",
                             "The table does not have the specified index: nope")
 
+    def test_index_projections(self):
+        self.ddb.create_table(
+            TableName="proj",
+            AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"}
+                                  for n in ("pk", "sk", "l", "g")],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                       {"AttributeName": "sk", "KeyType": "RANGE"}],
+            LocalSecondaryIndexes=[{
+                "IndexName": "lsi",
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
+                              {"AttributeName": "l", "KeyType": "RANGE"}],
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["a"]}}],
+            GlobalSecondaryIndexes=[{
+                "IndexName": "gsi",
+                "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"}}],
+            BillingMode="PAY_PER_REQUEST")
+        self.ddb.put_item(TableName="proj", Item={"pk": S("p"), "sk": S("s"), "l": S("l"),
+                                                  "g": S("g"), "a": S("A"), "data": S("D")})
+        # An LSI read reaches the base item for what the index does not hold.
+        r = self.run_stmt('SELECT data, a FROM "proj"."lsi" WHERE pk = \'p\' AND l = \'l\'')
+        self.assertEqual(r["Items"], [{"data": S("D"), "a": S("A")}])
+        r = self.run_stmt('SELECT sk FROM "proj"."gsi" WHERE g = \'g\'')
+        self.assertEqual(r["Items"], [{"sk": S("s")}])
+        for stmt in ['SELECT data, sk, a FROM "proj"."gsi" WHERE g = \'g\'',
+                     'SELECT data, sk, a FROM "proj"."gsi"']:
+            with self.subTest(stmt=stmt):
+                self.assertAwsError(lambda: self.run_stmt(stmt), "ValidationException",
+                                    "One or more parameter values were invalid: Global secondary "
+                                    "index gsi does not project [data, a]")
+
     def test_limit_and_next_token_page_through_a_scan(self):
         self.seed()
         seen, token, pages = [], None, 0
