@@ -240,6 +240,12 @@ class Select(PartiqlBase):
             "ValidationException",
             "Incorrect number of operands for operator or function; operator or function: "
             "attribute_exists, number of operands: 0")
+        self.assertAwsError(
+            lambda: self.run_stmt("SELECT * FROM music WHERE artist = 'a' AND plays < ?",
+                                  [{"BOOL": True}]),
+            "ValidationException",
+            "Incorrect operand type for operator or function; operator or function: <, "
+            "operand type: BOOL")
         self.ddb.put_item(TableName="users", Item={"id": S("u"), "ss": {"SS": ["a"]}, "s": S("x")})
         self.assertAwsError(
             lambda: self.run_stmt("UPDATE users SET s = set_add(s, <<'x'>>) WHERE id = 'u'"),
