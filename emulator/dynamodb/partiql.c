@@ -159,7 +159,8 @@ static int render_node(render *rd, const pq_node *n, tp_buf *b, int in_update)
     case PQN_FUNC: {
         int ok = in_update ? known(n->func, update_funcs, 2) : known(n->func, cond_funcs, 6);
         if (!ok) {
-            return tp_fail(rd->err, TP_ERR_VALIDATION, "Unrecognized function: %s", n->func);
+            return tp_fail(rd->err, TP_ERR_VALIDATION, "Unrecognized function: %s at %d:%d:%d",
+                           n->func, n->line, n->col, n->len);
         }
         static const struct {
             const char *name;
@@ -501,15 +502,22 @@ static int update_expression(render *rd, const pq_stmt *st, tp_buf *out)
             const char *ty = v->nkids == 2 && v->kids[1]->kind == PQN_VALUE
                                  ? ddb_attr_type(v->kids[1]->value)
                                  : NULL;
+            /* DynamoDB names the function's place, or for the second
+             * argument the first's (recorded). */
             if (v->nkids != 2)
-                rc = tp_fail(rd->err, TP_ERR_VALIDATION, "SET_%s must have exactly two arguments",
-                             op);
+                rc = tp_fail(rd->err, TP_ERR_VALIDATION,
+                             "SET_%s must have exactly two arguments at %d:%d:%d", op, v->line,
+                             v->col, v->len);
             else if (!same_path(v->kids[0], s->target))
                 rc = tp_fail(rd->err, TP_ERR_VALIDATION,
-                             "The first argument to SET_%s must equal the assignment value", op);
+                             "The first argument to SET_%s must equal the assignment value at "
+                             "%d:%d:%d",
+                             op, v->line, v->col, v->len);
             else if (!ty || strlen(ty) != 2 || ty[1] != 'S')
                 rc = tp_fail(rd->err, TP_ERR_VALIDATION,
-                             "The second argument to SET_%s must be a value with type SET", op);
+                             "The second argument to SET_%s must be a value with type SET at "
+                             "%d:%d:%d",
+                             op, v->kids[0]->line, v->kids[0]->col, v->kids[0]->len);
             if (rc != 0)
                 break;
         }
@@ -640,6 +648,38 @@ static int range_term(const pq_node *term, const char *range)
     return 0;
 }
 
+/* A GSI answers only what it projects: the listed attributes outside its
+ * projection, in statement order, are refused (recorded on DynamoDB). */
+static int check_projected(const ddb_table *t, const cJSON *gsi, const pq_stmt *st, tp_error *err)
+{
+    const cJSON *proj = cJSON_GetObjectItemCaseSensitive(gsi, "Projection");
+    const char *type = tp_json_str(proj, "ProjectionType");
+    if (!type || strcmp(type, "ALL") == 0 || st->nproj == 0)
+        return 0;
+    tp_buf missing;
+    tp_buf_init(&missing);
+    for (size_t i = 0; i < st->nproj; i++) {
+        const char *name = st->proj[i]->path[0].name;
+        int has = strcmp(name, t->hash.name) == 0 || strcmp(name, t->range.name) == 0;
+        const cJSON *e;
+        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(gsi, "KeySchema"))
+            has |= tp_json_str(e, "AttributeName") &&
+                   strcmp(tp_json_str(e, "AttributeName"), name) == 0;
+        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(proj, "NonKeyAttributes"))
+            has |= cJSON_IsString(e) && strcmp(e->valuestring, name) == 0;
+        if (!has)
+            tp_buf_printf(&missing, "%s%s", missing.len ? ", " : "", name);
+    }
+    int rc = 0;
+    if (missing.len)
+        rc = tp_fail(err, TP_ERR_VALIDATION,
+                     "One or more parameter values were invalid: Global secondary index %s does "
+                     "not project [%s]",
+                     st->index, (const char *)missing.data);
+    tp_buf_free(&missing);
+    return rc;
+}
+
 /* partition key IN (values): one Query per value. */
 static int key_in_list(const pq_node *term, const char *hash)
 {
@@ -658,15 +698,22 @@ static int plan_select(const ddb_table *t, const pq_stmt *st, plan *pl, tp_error
     const char *hash, *range;
     if (read_schema(t, st->index, &hash, &range, err) != 0)
         return -1;
-    const cJSON *g;
+    const cJSON *g, *gsi = NULL;
     cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(t->desc, "GlobalSecondaryIndexes"))
     {
         const char *gn = tp_json_str(g, "IndexName");
         if (st->index && gn && strcmp(gn, st->index) == 0)
-            pl->global = 1;
+            gsi = g;
     }
+    pl->global = gsi != NULL;
+    if (gsi && check_projected(t, gsi, st, err) != 0)
+        return -1;
     if (st->index)
         cJSON_AddStringToObject(pl->req, "IndexName", st->index);
+    /* An LSI read reaches the base item for attributes outside the index's
+     * projection (as DynamoDB does); the projection is applied here. */
+    if (st->index && !gsi && st->nproj)
+        cJSON_AddStringToObject(pl->req, "Select", "ALL_ATTRIBUTES");
     pq_node **terms;
     size_t n = pq_conjuncts(st->where, &terms);
     pq_node **rest = calloc(n ? n : 1, sizeof *rest);
@@ -700,6 +747,10 @@ static int plan_select(const ddb_table *t, const pq_stmt *st, plan *pl, tp_error
         rc = tp_fail(err, TP_ERR_VALIDATION,
                      "Variable reference %s in ORDER BY clause must be part of the primary key",
                      st->order->path[0].name);
+    /* At most 50 partition key values (DynamoDB's documented limit; DynamoDB
+     * Local's words). */
+    if (rc == 0 && query && hterm->kind == PQN_IN && hterm->nkids - 1 > 50)
+        rc = tp_fail(err, TP_ERR_VALIDATION, "Too many decomposed read operations for a given query.");
     if (rc == 0 && query && hterm->kind == PQN_IN) {
         /* The key condition names :pin, set per Query (run_select). */
         pl->in = hterm;
@@ -1110,8 +1161,8 @@ int ddb_execute_statement(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         rc = run_plan(r, &pl, &res, err);
         if (rc == 0) {
             *out = cJSON_CreateObject();
-            if (st->returning)
-                cJSON_AddItemToObject(*out, "Items", result_items(&pl, res));
+            /* Items: [] without RETURNING too (recorded on DynamoDB). */
+            cJSON_AddItemToObject(*out, "Items", result_items(&pl, res));
             copy_member(*out, res, "ConsumedCapacity");
         }
         cJSON_Delete(res);
@@ -1456,8 +1507,9 @@ int ddb_execute_transaction(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         goto done;
     }
     *out = cJSON_CreateObject();
+    /* Writes answer an empty Responses list (recorded on DynamoDB). */
+    cJSON *list = cJSON_AddArrayToObject(*out, "Responses");
     if (reads) {
-        cJSON *list = cJSON_AddArrayToObject(*out, "Responses");
         const cJSON *resp;
         i = 0;
         cJSON_ArrayForEach(resp, cJSON_GetObjectItemCaseSensitive(res, "Responses"))

@@ -62,6 +62,7 @@ typedef struct pq_node {
     cJSON *value;
     struct pq_node **kids;
     size_t nkids;
+    int line, col, len; /* where its first token is (from 1), for DynamoDB's "at L:C:N" */
 } pq_node;
 
 /* One action of an UPDATE, in statement order: SET target = value, or

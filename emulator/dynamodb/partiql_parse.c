@@ -274,13 +274,32 @@ void pq_node_free(pq_node *n)
     free(n);
 }
 
+/* Line and column (from 1) of the current token, and its length. */
+static void stamp(const parser *p, pq_node *n)
+{
+    int line = 1, col = 1;
+    for (size_t i = 0; i < p->tok_start; i++) {
+        if (p->src[i] == '\n') {
+            line++;
+            col = 1;
+        } else {
+            col++;
+        }
+    }
+    n->line = line;
+    n->col = col;
+    n->len = (int)(p->pos - p->tok_start);
+}
+
 static pq_node *node_new(parser *p, pq_node_kind kind)
 {
     pq_node *n = calloc(1, sizeof *n);
-    if (!n)
+    if (!n) {
         fail(p, "out of memory");
-    else
+    } else {
         n->kind = kind;
+        stamp(p, n);
+    }
     return n;
 }
 
@@ -922,18 +941,11 @@ static int parse_where(parser *p, pq_stmt *s, int required)
  * dynoxide's captures). */
 static int aggregate_refused(parser *p)
 {
-    size_t start = p->tok_start, line = 1, col = 1;
-    for (size_t i = 0; i < start; i++) {
-        if (p->src[i] == '\n') {
-            line++;
-            col = 1;
-        } else {
-            col++;
-        }
-    }
+    pq_node at;
+    stamp(p, &at);
     p->failed = 1;
-    return tp_fail(p->err, TP_ERR_VALIDATION, "Unexpected path component at %zu:%zu:%zu", line,
-                   col, strlen(p->cur.text));
+    return tp_fail(p->err, TP_ERR_VALIDATION, "Unexpected path component at %d:%d:%d", at.line,
+                   at.col, at.len);
 }
 
 static int parse_select(parser *p, pq_stmt *s)

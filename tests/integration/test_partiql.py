@@ -119,6 +119,37 @@ class Select(PartiqlBase):
                             "ValidationException",
                             "The table does not have the specified index: nope")
 
+    def test_index_projections(self):
+        self.ddb.create_table(
+            TableName="proj",
+            AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"}
+                                  for n in ("pk", "sk", "l", "g")],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                       {"AttributeName": "sk", "KeyType": "RANGE"}],
+            LocalSecondaryIndexes=[{
+                "IndexName": "lsi",
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
+                              {"AttributeName": "l", "KeyType": "RANGE"}],
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["a"]}}],
+            GlobalSecondaryIndexes=[{
+                "IndexName": "gsi",
+                "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"}}],
+            BillingMode="PAY_PER_REQUEST")
+        self.ddb.put_item(TableName="proj", Item={"pk": S("p"), "sk": S("s"), "l": S("l"),
+                                                  "g": S("g"), "a": S("A"), "data": S("D")})
+        # An LSI read reaches the base item for what the index does not hold.
+        r = self.run_stmt('SELECT data, a FROM "proj"."lsi" WHERE pk = \'p\' AND l = \'l\'')
+        self.assertEqual(r["Items"], [{"data": S("D"), "a": S("A")}])
+        r = self.run_stmt('SELECT sk FROM "proj"."gsi" WHERE g = \'g\'')
+        self.assertEqual(r["Items"], [{"sk": S("s")}])
+        for stmt in ['SELECT data, sk, a FROM "proj"."gsi" WHERE g = \'g\'',
+                     'SELECT data, sk, a FROM "proj"."gsi"']:
+            with self.subTest(stmt=stmt):
+                self.assertAwsError(lambda: self.run_stmt(stmt), "ValidationException",
+                                    "One or more parameter values were invalid: Global secondary "
+                                    "index gsi does not project [data, a]")
+
     def test_limit_and_next_token_page_through_a_scan(self):
         self.seed()
         seen, token, pages = [], None, 0
@@ -155,6 +186,10 @@ class Select(PartiqlBase):
             if not token:
                 break
         self.assertEqual(songs, ["z1", "a1", "a2", "b1"])
+        many = "[%s]" % ", ".join("'k%d'" % i for i in range(51))
+        self.assertAwsError(lambda: self.run_stmt("SELECT * FROM music WHERE artist IN " + many),
+                            "ValidationException",
+                            "Too many decomposed read operations for a given query.")
 
     def test_order_by_sort_key(self):
         self.seed()
@@ -205,6 +240,12 @@ class Select(PartiqlBase):
             "ValidationException",
             "Incorrect number of operands for operator or function; operator or function: "
             "attribute_exists, number of operands: 0")
+        self.assertAwsError(
+            lambda: self.run_stmt("SELECT * FROM music WHERE artist = 'a' AND plays < ?",
+                                  [{"BOOL": True}]),
+            "ValidationException",
+            "Incorrect operand type for operator or function; operator or function: <, "
+            "operand type: BOOL")
         self.ddb.put_item(TableName="users", Item={"id": S("u"), "ss": {"SS": ["a"]}, "s": S("x")})
         self.assertAwsError(
             lambda: self.run_stmt("UPDATE users SET s = set_add(s, <<'x'>>) WHERE id = 'u'"),
@@ -229,6 +270,8 @@ class Select(PartiqlBase):
     def test_aggregates_are_refused(self):
         self.assertAwsError(lambda: self.run_stmt("SELECT COUNT(*) FROM music"),
                             "ValidationException", "Unexpected path component at 1:8:5")
+        self.assertAwsError(lambda: self.run_stmt("SELECT attribute_exists(s) FROM music"),
+                            "ValidationException", "Unexpected path component at 1:8:16")
 
     def test_multi_attribute_index_is_refused(self):
         try:
@@ -306,6 +349,7 @@ class Writes(PartiqlBase):
         self.assertAwsError(lambda: self.run_stmt("INSERT INTO users VALUE {'id': 'u1'}"),
                             "DuplicateItemException", DUPLICATE)
         self.assertEqual(self.get("users", {"id": S("u1")})["name"], S("Ann"))
+        self.assertEqual(self.run_stmt("INSERT INTO users VALUE {'id': 'u9'}")["Items"], [])
 
     def test_control_characters_and_non_bmp_survive(self):
         text = "a\u0000b\u001f\u007f\U0001F600"
@@ -346,7 +390,7 @@ class Writes(PartiqlBase):
         r = self.run_stmt("UPDATE users SET n = 10 WHERE id = 'u1' RETURNING MODIFIED OLD *")
         self.assertEqual(r["Items"], [{"n": N(2)}])
         r = self.run_stmt("UPDATE users SET n = 11 WHERE id = 'u1'")
-        self.assertNotIn("Items", r)
+        self.assertEqual(r["Items"], [])
 
     def test_update_is_not_an_upsert_and_checks_conditions(self):
         self.assertAwsError(lambda: self.run_stmt("UPDATE users SET a = 1 WHERE id = 'none'"),
@@ -385,21 +429,33 @@ class Writes(PartiqlBase):
 
     def test_update_functions_are_checked(self):
         self.ddb.put_item(TableName="users", Item={"id": S("u1"), "s": {"SS": ["a"]}})
-        for stmt, msg in [
-            ("UPDATE users SET s = set_add(t, <<'b'>>) WHERE id = 'u1'",
-             "The first argument to SET_ADD must equal the assignment value"),
-            ("UPDATE users SET s = set_delete(s, 'b') WHERE id = 'u1'",
-             "The second argument to SET_DELETE must be a value with type SET"),
-            ("UPDATE users SET s = set_add(s) WHERE id = 'u1'",
-             "SET_ADD must have exactly two arguments"),
-            ("UPDATE users SET s = nope(s) WHERE id = 'u1'", "Unrecognized function: nope"),
+
+        def at(stmt, token, length=None, start=0):
+            """DynamoDB's 1:<column>:<length> of token in stmt."""
+            return "1:%d:%d" % (stmt.index(token, start) + 1, length or len(token))
+
+        cases = []
+        st = "UPDATE users SET s = set_add(t, <<'b'>>) WHERE id = 'u1'"
+        cases.append((st, "The first argument to SET_ADD must equal the assignment value at "
+                      + at(st, "set_add")))
+        st = "UPDATE users SET s = set_delete(s, 'b') WHERE id = 'u1'"
+        cases.append((st, "The second argument to SET_DELETE must be a value with type SET at "
+                      + at(st, "s", 1, st.index("set_delete(") + len("set_delete("))))
+        st = "UPDATE users SET s = set_add(s) WHERE id = 'u1'"
+        cases.append((st, "SET_ADD must have exactly two arguments at " + at(st, "set_add")))
+        st = "UPDATE users SET s = nope(s) WHERE id = 'u1'"
+        cases.append((st, "Unrecognized function: nope at " + at(st, "nope")))
+        st = "SELECT * FROM users WHERE id = 'u1' AND EXISTS(s)"
+        cases.append((st, "Unrecognized function: exists at " + at(st, "EXISTS")))
+        cases += [
             ("UPDATE users SET s = (a = 1) WHERE id = 'u1'",
              "Unsupported operator in Update Expression. Operator: ="),
             ("UPDATE users SET s = (a IS MISSING) WHERE id = 'u1'",
              "IS operator is not supported in update expressions"),
-            ("SELECT * FROM users WHERE a + 1 = 2", 
+            ("SELECT * FROM users WHERE a + 1 = 2",
              "Unsupported operator in Condition Expression. Operator: +"),
-        ]:
+        ]
+        for stmt, msg in cases:
             with self.subTest(stmt=stmt):
                 self.assertAwsError(lambda: self.run_stmt(stmt), "ValidationException", msg)
         r = self.run_stmt("UPDATE users SET n = if_not_exists(n, 0) + 5 WHERE id = 'u1' "
@@ -421,7 +477,7 @@ class Writes(PartiqlBase):
         self.assertEqual(r["Items"], [{"id": S("u1"), "v": N(1)}])
         self.assertIsNone(self.get("users", {"id": S("u1")}))
         r = self.run_stmt("DELETE FROM users WHERE id = 'u1'")
-        self.assertNotIn("Items", r)
+        self.assertEqual(r["Items"], [])
         self.assertAwsError(
             lambda: self.run_stmt("DELETE FROM users WHERE id = 'u1' RETURNING ALL NEW *"),
             "ValidationException")
@@ -535,10 +591,11 @@ class Transaction(PartiqlBase):
         self.ddb.put_item(TableName="users", Item={"id": S("g"), "v": N(2)})
         rv = self.newer_model("ExecuteStatement", "ReturnValuesOnConditionCheckFailure")
         old = {"ReturnValuesOnConditionCheckFailure": "ALL_OLD"} if rv else {}
-        self.ddb.execute_transaction(TransactStatements=[
+        r = self.ddb.execute_transaction(TransactStatements=[
             {"Statement": "INSERT INTO users VALUE {'id': 'u2'}"},
             {"Statement": "UPDATE users SET v = v + ? WHERE id = 'u1'", "Parameters": [N(1)]},
         ])
+        self.assertEqual(r["Responses"], [])
         self.assertEqual(self.get("users", {"id": S("u1")})["v"], N(2))
         e = self.assertAwsError(lambda: self.ddb.execute_transaction(TransactStatements=[
             {"Statement": "DELETE FROM users WHERE id = 'u1'"},

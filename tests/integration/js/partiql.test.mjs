@@ -60,7 +60,8 @@ describe('ExecuteStatementCommand', () => {
     const u = await run('UPDATE orders SET total = total + 1 WHERE customer = \'c1\' AND "order" = 3 '
       + 'RETURNING MODIFIED NEW *');
     assert.deepEqual(u.Items, [{ total: { N: '31' } }]);
-    await run('DELETE FROM orders WHERE customer = \'c1\' AND "order" = 3');
+    const d = await run('DELETE FROM orders WHERE customer = \'c1\' AND "order" = 3');
+    assert.deepEqual(d.Items, []);
     const gone = await ddb.send(new GetItemCommand({
       TableName: 'orders', Key: { customer: { S: 'c1' }, order: { N: '3' } },
     }));
