@@ -185,7 +185,7 @@ int kin_put_records(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
             return -1;
     }
     if (total > PUT_RECORDS_MAX_BYTES)
-        /* unverified wording */
+        /* moto's wording (not checked against AWS itself) */
         return tp_fail(err, TP_ERR_INVALID_ARGUMENT, "Records size exceeds 5 MB limit");
     cJSON *results = cJSON_CreateArray();
     int failed = 0;

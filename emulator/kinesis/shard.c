@@ -435,7 +435,7 @@ int kin_list_shards(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     char ftype[32] = "";
     if (token) {
         if (tp_json_str(in, "StreamName") || tp_json_str(in, "StreamARN"))
-            /* unverified wording */
+            /* kinesalite's wording */
             return tp_fail(err, TP_ERR_INVALID_ARGUMENT,
                            "NextToken and StreamName cannot be provided together.");
         if (start)
@@ -462,7 +462,7 @@ int kin_list_shards(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         f.type = strcmp(ftype, "-") == 0 ? NULL : ftype;
     } else {
         if (!tp_json_str(in, "StreamName") && !tp_json_str(in, "StreamARN"))
-            /* unverified wording */
+            /* kinesalite's wording */
             return tp_fail(err, TP_ERR_INVALID_ARGUMENT,
                            "Either NextToken or StreamName should be provided.");
         if (kin_stream_from_request(r, in, &s, err) != 0)
@@ -528,14 +528,14 @@ static int find_for_reshard(tp_req *r, const kin_stream *s, const char *id, kin_
     return 0;
 }
 
-static int closed_fail(tp_req *r, const kin_stream *s, const kin_shard *sh, const char *what,
-                       tp_error *err)
+/* The same words for SplitShard and MergeShards, as moto's tests record
+ * AWS's answer (not checked against AWS itself). */
+static int closed_fail(tp_req *r, const kin_stream *s, const kin_shard *sh, tp_error *err)
 {
-    /* unverified wording */
     return tp_fail(err, TP_ERR_INVALID_ARGUMENT,
                    "Shard %s in stream %s under account %s has already been merged or split, and "
-                   "thus is not eligible for %s.",
-                   sh->id, s->name, r->account, what);
+                   "thus is not eligible for merging or splitting.",
+                   sh->id, s->name, r->account);
 }
 
 static int provisioned_only(tp_req *r, const kin_stream *s, const char *op, tp_error *err)
@@ -568,7 +568,7 @@ int kin_split_shard(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
                        "%s and less than the shard's EndingHashKey %s.",
                        key, sh.id, s.name, r->account, lo, hi);
     if (sh.closed_ms)
-        return closed_fail(r, &s, &sh, "splitting", err);
+        return closed_fail(r, &s, &sh, err);
     if (kin_stream_require_active(r, &s, err) != 0 || kin_check_shard_limit(r, 1, err) != 0)
         return -1;
     cJSON *p = cJSON_CreateObject();
@@ -593,9 +593,9 @@ int kin_merge_shards(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         find_for_reshard(r, &s, tp_json_str(in, "AdjacentShardToMerge"), &b, err) != 0)
         return -1;
     if (a.closed_ms)
-        return closed_fail(r, &s, &a, "merging", err);
+        return closed_fail(r, &s, &a, err);
     if (b.closed_ms)
-        return closed_fail(r, &s, &b, "merging", err);
+        return closed_fail(r, &s, &b, err);
     if (!(a.hash_hi != U128_MAX && a.hash_hi + 1 == b.hash_lo) &&
         !(b.hash_hi != U128_MAX && b.hash_hi + 1 == a.hash_lo))
         return tp_fail(err, TP_ERR_INVALID_ARGUMENT,
@@ -649,16 +649,18 @@ int kin_update_shard_count(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     int64_t cur = kin_open_shard_count(r->core, s.id);
     if (kin_stream_require_active(r, &s, err) != 0)
         return -1;
-    /* AWS's documented limits; the wordings are unverified */
+    /* AWS's documented limits. The doubling and halving answers are
+     * LimitExceededException in these words as kinesalite's tests (written
+     * to pass against AWS too) record them; the rest are unverified wording. */
     if (target > cur * 2)
-        return tp_fail(err, TP_ERR_INVALID_ARGUMENT,
+        return tp_fail(err, TP_ERR_LIMIT_EXCEEDED,
                        "UpdateShardCount cannot scale up over double your current open shard "
-                       "count. Current open shard count: %" PRId64 " Target shard count: %" PRId64,
+                       "count. Current open shard count: %" PRId64 ", Target shard count: %" PRId64,
                        cur, target);
     if (target * 2 < cur)
-        return tp_fail(err, TP_ERR_INVALID_ARGUMENT,
+        return tp_fail(err, TP_ERR_LIMIT_EXCEEDED,
                        "UpdateShardCount cannot scale down below half your current open shard "
-                       "count. Current open shard count: %" PRId64 " Target shard count: %" PRId64,
+                       "count. Current open shard count: %" PRId64 ", Target shard count: %" PRId64,
                        cur, target);
     if (target > MAX_SHARDS_PER_STREAM)
         return tp_fail(err, TP_ERR_INVALID_ARGUMENT,

@@ -14,6 +14,8 @@
 #             polls (a virtual-clock server, so they stay parked)
 #   SQS       SendMessage, SendMessageBatch(10), ReceiveMessage(10) +
 #             DeleteMessageBatch at each concurrency
+#   Kinesis   PutRecord (1 KB), PutRecords (100 x 1 KB) and GetRecords (100
+#             records of 1 KB from one shard) at each concurrency, JSON 1.1
 #
 # Everything runs in memory on a free 127.0.0.1 port, each load phase is
 # bounded by DURATION seconds, and tidepool is stopped at the end.
@@ -96,7 +98,9 @@ EOF
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 # The load below is far beyond AWS's on-demand table maximums (40000 units/s);
 # lift them so the benchmark measures tidepool, not the throttling model.
-echo '{"capacity":{"on_demand_max_read":100000000,"on_demand_max_write":100000000}}' >"$work/bench.json"
+# Kinesis's per-shard limits (1 MiB/s in, 5 GetRecords calls/s) go the same way.
+echo '{"capacity":{"on_demand_max_read":100000000,"on_demand_max_write":100000000,
+       "kinesis":{"in_bytes":1e12,"in_records":1e12,"out_bytes":1e12,"out_calls":1e12}}}' >"$work/bench.json"
 "$BIN" serve --host 127.0.0.1 --port "$port" --config "$work/bench.json" 2>"$work/tidepool.log" &
 pid=$!
 for _ in $(seq 1 200); do
@@ -237,6 +241,45 @@ for c in $CONCURRENCY; do
     sqs2 ReceiveMessage -c "$c" -d "$DURATION" --label "Receive 10 + DeleteBatch" --then-delete "$load_url" \
         -b "{\"QueueUrl\":\"$load_url\",\"MaxNumberOfMessages\":10}" >>"$work/sqs.jsonl"
 done
+# Kinesis: a 4-shard stream; GetRecords re-reads the first 100 records of
+# shard 0 through one TRIM_HORIZON iterator (valid for 5 minutes).
+kin2() { # kin2 OPERATION [tp_bench options...]
+    local op=$1
+    shift
+    "$BENCH" --port "$port2" --aws-json 1.1 --service kinesis --target "Kinesis_20131202.$op" --json "$@" || true
+}
+kin_call() { # kin_call OPERATION JSON: the answer's JSON
+    python3 - "$port2" "$1" "$2" <<'PY'
+import json, sys, urllib.request
+port, op, body = sys.argv[1], sys.argv[2], sys.argv[3]
+auth = ("AWS4-HMAC-SHA256 Credential=AKIDBENCH/20240101/us-east-1/kinesis/aws4_request, "
+        "SignedHeaders=host, Signature=00")
+req = urllib.request.Request("http://127.0.0.1:%s/" % port, data=body.encode(),
+                             headers={"Content-Type": "application/x-amz-json-1.1", "Authorization": auth,
+                                      "X-Amz-Target": "Kinesis_20131202." + op,
+                                      "X-Amz-Date": "20240101T000000Z"})
+print(urllib.request.urlopen(req).read().decode())
+PY
+}
+kin_call CreateStream '{"StreamName":"bench","ShardCount":4}' >/dev/null
+# 1364 base64 characters: 1023 bytes of data, 1 KB with the partition key
+kb_data='{{pad:1364}}'
+: >"$work/kinesis.jsonl"
+for c in $CONCURRENCY; do
+    kin2 PutRecord -c "$c" -d "$DURATION" --label "PutRecord 1KB" \
+        -b "{\"StreamName\":\"bench\",\"PartitionKey\":\"k{{n}}\",\"Data\":\"$kb_data\"}" >>"$work/kinesis.jsonl"
+done
+kin_records=$(python3 -c 'print(",".join("{\"PartitionKey\":\"k{{n}}-%d\",\"Data\":\"{{pad:1364}}\"}" % i for i in range(100)))')
+for c in $CONCURRENCY; do
+    kin2 PutRecords -c "$c" -d "$DURATION" --label "PutRecords 100x1KB" \
+        -b "{\"StreamName\":\"bench\",\"Records\":[$kin_records]}" >>"$work/kinesis.jsonl"
+done
+shard_it=$(kin_call GetShardIterator '{"StreamName":"bench","ShardId":"shardId-000000000000","ShardIteratorType":"TRIM_HORIZON"}' |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["ShardIterator"])')
+for c in $CONCURRENCY; do
+    kin2 GetRecords -c "$c" -d "$DURATION" --label "GetRecords 100x1KB" \
+        -b "{\"ShardIterator\":\"$shard_it\",\"Limit\":100}" >>"$work/kinesis.jsonl"
+done
 kill -TERM "$pid"
 wait "$pid" || { echo "tidepool (virtual clock) exited non-zero on SIGTERM:" >&2; tail -20 "$work/tidepool2.log" >&2; }
 pid=
@@ -293,7 +336,17 @@ for r in sqs:
     print("  %-24s %5d %10d %10.0f %8d %8d %8d %9s" % (r["label"], r["concurrency"], r["requests"],
                                                        r["ops_per_s"], r["p50_us"], r["p99_us"], r["errors"],
                                                        r.get("deleted") or ""))
-if any(r["errors"] for r in parked + sqs):
+kinesis = [json.loads(l) for l in open(os.path.join(work, "kinesis.jsonl")) if l.strip()]
+print()
+print("  Kinesis (JSON 1.1, virtual clock, 4 shards, shard limits lifted)")
+print("  %-24s %5s %10s %10s %10s %8s %8s %8s" % ("operation", "conc", "requests", "ops/s", "records/s",
+                                                  "p50 us", "p99 us", "errors"))
+for r in kinesis:
+    per = 100 if r["label"].startswith(("PutRecords", "GetRecords")) else 1
+    print("  %-24s %5d %10d %10.0f %10.0f %8d %8d %8d" % (r["label"], r["concurrency"], r["requests"],
+                                                         r["ops_per_s"], r["ops_per_s"] * per, r["p50_us"],
+                                                         r["p99_us"], r["errors"]))
+if any(r["errors"] for r in parked + sqs + kinesis):
     print("  note: some requests failed; tp_bench printed the first failure above")
 EOF
 

@@ -298,6 +298,12 @@ class TestResharding(DataCase):
         child = shards[-1]
         self.assertEqual((child["ShardId"], child["ParentShardId"], child["AdjacentParentShardId"]),
                          ("shardId-000000000003", "shardId-000000000001", "shardId-000000000002"))
+        self.assertAwsError(
+            lambda: self.k.split_shard(StreamName="s", ShardToSplit="shardId-000000000001",
+                                       NewStartingHashKey=str(2 ** 127)),
+            "InvalidArgumentException",
+            "Shard shardId-000000000001 in stream s under account %s has already been merged or split, and "
+            "thus is not eligible for merging or splitting." % acct)
         self.assertEqual(child["HashKeyRange"]["StartingHashKey"], shards[1]["HashKeyRange"]["StartingHashKey"])
         self.assertEqual(child["HashKeyRange"]["EndingHashKey"], str(2 ** 128 - 1))
         _, page = self.read_all("shardId-000000000002")
@@ -316,10 +322,14 @@ class TestResharding(DataCase):
             self.assertIn(s["ParentShardId"], ("shardId-000000000000", "shardId-000000000001"))
         self.assertAwsError(lambda: self.k.update_shard_count(StreamName="s", TargetShardCount=9,
                                                               ScalingType="UNIFORM_SCALING"),
-                            "InvalidArgumentException")
+                            "LimitExceededException",
+                            "UpdateShardCount cannot scale up over double your current open shard count. "
+                            "Current open shard count: 4, Target shard count: 9")
         self.assertAwsError(lambda: self.k.update_shard_count(StreamName="s", TargetShardCount=1,
                                                               ScalingType="UNIFORM_SCALING"),
-                            "InvalidArgumentException")
+                            "LimitExceededException",
+                            "UpdateShardCount cannot scale down below half your current open shard count. "
+                            "Current open shard count: 4, Target shard count: 1")
 
     def test_ten_scalings_a_day(self):
         self.make(shards=1)

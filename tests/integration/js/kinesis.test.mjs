@@ -2,7 +2,7 @@
 // JavaScript v3 (@aws-sdk/client-kinesis, JSON 1.1): streams addressed by
 // name and by ARN, records routed onto shards and read back with every
 // iterator type, PutRecords, resharding lineage, consumers, iterator expiry
-// on the virtual clock, and AWS's modeled exceptions.
+// on the virtual clock, shard limits, and AWS's modeled exceptions.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, beforeEach, test } from 'node:test';
@@ -13,7 +13,7 @@ import {
   MergeShardsCommand, PutRecordCommand, PutRecordsCommand, RegisterStreamConsumerCommand,
   DescribeStreamConsumerCommand, SplitShardCommand, UpdateShardCountCommand, AddTagsToStreamCommand,
   ListTagsForStreamCommand, ResourceNotFoundException, ResourceInUseException,
-  InvalidArgumentException, ExpiredIteratorException,
+  InvalidArgumentException, ExpiredIteratorException, ProvisionedThroughputExceededException,
 } from '@aws-sdk/client-kinesis';
 
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -146,4 +146,29 @@ test('consumers', async () => {
   const d = (await k.send(new DescribeStreamConsumerCommand({ ConsumerARN: c.ConsumerARN }))).ConsumerDescription;
   assert.equal(d.ConsumerStatus, 'ACTIVE');
   assert.equal(d.StreamARN, arn);
+});
+
+test('shard limits: 1,000 records/s in and 5 GetRecords calls/s out, in virtual time', async () => {
+  await k.send(new CreateStreamCommand({ StreamName: 'lim', ShardCount: 1 }));
+  const arn = (await k.send(new DescribeStreamSummaryCommand({ StreamName: 'lim' }))).StreamDescriptionSummary.StreamARN;
+  const account = arn.split(':')[4];
+  const batch = (n) => ({ StreamName: 'lim', Records: Array.from({ length: n }, (_, i) => ({ Data: enc(`r${i}`), PartitionKey: 'p' })) });
+  assert.equal((await k.send(new PutRecordsCommand(batch(500)))).FailedRecordCount, 0);
+  assert.equal((await k.send(new PutRecordsCommand(batch(499)))).FailedRecordCount, 0);
+  const out = await k.send(new PutRecordsCommand(batch(3)));
+  assert.equal(out.FailedRecordCount, 2);
+  assert.equal(out.Records[0].ShardId, 'shardId-000000000000');
+  assert.equal(out.Records[2].ErrorCode, 'ProvisionedThroughputExceededException');
+  assert.equal(out.Records[2].ErrorMessage, `Rate exceeded for shard shardId-000000000000 in stream lim under account ${account}.`);
+  const put = await rejection(k.send(new PutRecordCommand({ StreamName: 'lim', Data: enc('x'), PartitionKey: 'p' })));
+  assert.ok(put instanceof ProvisionedThroughputExceededException);
+  await tp.advance(1000);
+  await k.send(new PutRecordCommand({ StreamName: 'lim', Data: enc('x'), PartitionKey: 'p' }));
+  const it = (await k.send(new GetShardIteratorCommand({ StreamName: 'lim', ShardId: 'shardId-000000000000', ShardIteratorType: 'LATEST' }))).ShardIterator;
+  for (let i = 0; i < 5; i++) await k.send(new GetRecordsCommand({ ShardIterator: it }));
+  const get = await rejection(k.send(new GetRecordsCommand({ ShardIterator: it })));
+  assert.ok(get instanceof ProvisionedThroughputExceededException);
+  assertAwsError(get, 'ProvisionedThroughputExceededException', `Rate exceeded for Shard - ${account}/lim/shardId-000000000000`);
+  await tp.advance(200);
+  await k.send(new GetRecordsCommand({ ShardIterator: it }));
 });
