@@ -258,10 +258,18 @@ static cbor_item_t *to_cbor(const cJSON *v, const char *name, const tp_cbor_hint
             if (tp_str_wire_bytes(c->string, strlen(c->string), &b) == 0)
                 k = cbor_build_stringn(b.data ? b.data : "", b.len);
             tp_buf_free(&b);
-            if (!m || !k || !val ||
-                !cbor_map_add(m, (struct cbor_pair){.key = cbor_move(k), .value = cbor_move(val)})) {
+            if (!m || !k || !val) {
+                /* e.g. a blob member that is not base64 */
+                if (k)
+                    cbor_decref(&k);
+                if (val)
+                    cbor_decref(&val);
                 if (m)
                     cbor_decref(&m);
+                return NULL;
+            }
+            if (!cbor_map_add(m, (struct cbor_pair){.key = cbor_move(k), .value = cbor_move(val)})) {
+                cbor_decref(&m);
                 return NULL;
             }
         }
