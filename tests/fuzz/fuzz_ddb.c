@@ -8,7 +8,8 @@
  * "DynamoDBStreams_20120810.GetRecords", "AmazonSQS.SendMessage", ...),
  * or "+N" to move the virtual clock N ms forward (at most a day). Bodies
  * hold no raw newline; a missing body is "{}". Every answer must print
- * as JSON, every error carry a code and a status. */
+ * as JSON, every error carry a code and a status. FUZZ_VERBOSE=1 prints
+ * each call's answer or error (for writing seeds). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 
 #include "core/error.h"
 #include "fuzz_engine.h"
+#include "fuzz_request.h"
 
 #define MAX_CALLS 16
 
@@ -37,6 +39,8 @@ static void one_call(tp_engine *e, char *line)
     tp_error err;
     tp_error_clear(&err);
     int rc = tp_engine_call(e, NULL, NULL, target, body && *body ? body : "{}", &out, &err);
+    if (getenv("FUZZ_VERBOSE"))   /* for writing seeds: what each call answered */
+        fprintf(stderr, "%s: %s\n", target, rc == 0 ? out : err.message);
     if (rc == 0 && !out)
         abort();
     if (rc != 0 && (!err.code[0] || err.status < 400 || err.status > 599))
@@ -46,11 +50,9 @@ static void one_call(tp_engine *e, char *line)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *text = malloc(size + 1);
+    char *text = fz_text(data, size);
     if (!text)
         return 0;
-    memcpy(text, data, size);
-    text[size] = '\0';
     tp_engine *e = fz_engine_fresh();
     char *p = text;
     for (int n = 0; p && *p && n < MAX_CALLS; n++) {

@@ -39,7 +39,7 @@ static long fz_inputs;
  * average input). Set it to 1 to replay a reproducer exactly: state left
  * by earlier inputs of the same run may have been part of a failure.
  * Aborts when the world cannot be made: that is a bug of its own. */
-static tp_engine *fz_engine_fresh(void)
+static inline tp_engine *fz_engine_fresh(void)
 {
     tp_error err;
     static long every;

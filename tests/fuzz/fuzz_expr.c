@@ -17,6 +17,7 @@
 #include "dynamodb/expr/keycond.h"
 #include "dynamodb/expr/projection.h"
 #include "dynamodb/expr/update.h"
+#include "fuzz_request.h"
 
 static const char NAMES[] =
     "{\"#a\":\"pk\",\"#b\":\"sk\",\"#c\":\"m\",\"#d\":\"l\",\"#e\":\"a.b\"}";
@@ -127,11 +128,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    char *text = malloc(size);
+    char *text = fz_text(data + 1, size - 1);
     if (!text)
         return 0;
-    memcpy(text, data + 1, size - 1);
-    text[size - 1] = '\0';
     switch (data[0] % 5) {
     case 0: fuzz_cond("ConditionExpression", text); break;
     case 1: fuzz_cond("FilterExpression", text); break;

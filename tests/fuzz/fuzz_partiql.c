@@ -12,6 +12,7 @@
 
 #include "core/json.h"
 #include "dynamodb/partiql.h"
+#include "fuzz_request.h"
 
 static const char *const PARAMS[] = {
     "{\"S\":\"x\"}", "{\"N\":\"-1.5E3\"}", "{\"B\":\"AQID\"}", "{\"BOOL\":true}",
@@ -21,11 +22,9 @@ static const char *const PARAMS[] = {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *text = malloc(size + 1);
+    char *text = fz_text(data, size);
     if (!text)
         return 0;
-    memcpy(text, data, size);
-    text[size] = '\0';
     cJSON *params = NULL;
     if (size == 0 || text[0] != '!') {
         params = cJSON_CreateArray();

@@ -1,4 +1,5 @@
-/* fuzz_request — the fuzz targets' HTTP request: a fuzz input read as
+/* fuzz_request — fuzz inputs as text: fz_text for the targets that read
+ * one string, and the HTTP request the front-door targets read, as
  *
  *   METHOD /path?k=v&k2=v2\n
  *   Header-Name: value\n        (any number, up to FZ_MAX_FIELDS)
@@ -29,7 +30,18 @@ typedef struct fz_request {
     size_t len;
 } fz_request;
 
-static char *fz_line(char **p, char *end)
+/* The input as a NUL-terminated copy (free() it), or NULL. */
+static inline char *fz_text(const uint8_t *data, size_t size)
+{
+    char *s = malloc(size + 1);
+    if (s) {
+        memcpy(s, data, size);
+        s[size] = '\0';
+    }
+    return s;
+}
+
+static inline char *fz_line(char **p, char *end)
 {
     char *s = *p, *nl = memchr(s, '\n', (size_t)(end - s));
     if (!nl)
@@ -40,14 +52,12 @@ static char *fz_line(char **p, char *end)
 }
 
 /* 0, or -1 when out of memory. */
-static int fz_request_parse(fz_request *rq, const uint8_t *data, size_t size)
+static inline int fz_request_parse(fz_request *rq, const uint8_t *data, size_t size)
 {
     memset(rq, 0, sizeof *rq);
-    rq->copy = malloc(size + 1);
+    rq->copy = fz_text(data, size);
     if (!rq->copy)
         return -1;
-    memcpy(rq->copy, data, size);
-    rq->copy[size] = '\0';
     char *p = rq->copy, *end = rq->copy + size;
     char *first = fz_line(&p, end);
     char *sp = strchr(first, ' ');
@@ -90,8 +100,8 @@ static int fz_request_parse(fz_request *rq, const uint8_t *data, size_t size)
     return 0;
 }
 
-static const char *fz_lookup(const char *const *names, const char *const *values, unsigned n,
-                             const char *name)
+static inline const char *fz_lookup(const char *const *names, const char *const *values,
+                                    unsigned n, const char *name)
 {
     for (unsigned i = 0; i < n; i++)
         if (strcasecmp(names[i], name) == 0)
@@ -100,19 +110,19 @@ static const char *fz_lookup(const char *const *names, const char *const *values
 }
 
 /* Lookups in the shape of tp_rest_request's header/query callbacks. */
-static const char *fz_header(void *ctx, const char *name)
+static inline const char *fz_header(void *ctx, const char *name)
 {
     fz_request *rq = ctx;
     return fz_lookup(rq->hname, rq->hvalue, rq->nh, name);
 }
 
-static const char *fz_query(void *ctx, const char *name)
+static inline const char *fz_query(void *ctx, const char *name)
 {
     fz_request *rq = ctx;
     return fz_lookup(rq->qname, rq->qvalue, rq->nq, name);
 }
 
-static void fz_request_free(fz_request *rq)
+static inline void fz_request_free(fz_request *rq)
 {
     free(rq->copy);
     rq->copy = NULL;
