@@ -4,6 +4,8 @@
 #   make run     build, then serve in memory on $(HOST):$(PORT)
 #   make test    unit + integration tests (ctest), the summary printed last
 #   make asan    the same tests under AddressSanitizer + UBSan (build-asan/)
+#   make fuzz    every libFuzzer target (tests/fuzz) for FUZZ_S seconds each
+#                (default 60), clang + ASan + UBSan, in $(BUILD)/fuzz
 #   make bench   startup time, idle RSS, PutItem/GetItem throughput and latency,
 #                handler pipelines (invoke, tp_call, stream mappings), fixture runs
 #   make clean   remove the build trees
@@ -15,8 +17,10 @@ BUILD_ASAN ?= build-asan
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_JOBS ?= 2
+FUZZ_S ?= 60
+FUZZ_TARGETS = $(basename $(notdir $(wildcard tests/fuzz/fuzz_*.c)))
 
-.PHONY: all deps build run test asan bench clean
+.PHONY: all deps build run test asan fuzz bench clean
 
 all: build
 
@@ -38,6 +42,19 @@ asan: deps
 	@cmake --build $(BUILD_ASAN) -j$(JOBS)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(BUILD_ASAN) --output-on-failure -j$(CTEST_JOBS)
+
+# New inputs accumulate in $(BUILD)/fuzz/work/<target>/corpus (the committed
+# seeds in tests/fuzz/corpus are only read); reproducers land in .../artifacts.
+fuzz: deps
+	@cmake -S . -B $(BUILD)/fuzz -DCMAKE_C_COMPILER=clang -DTP_FUZZ=ON -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
+	@cmake --build $(BUILD)/fuzz --target fuzz-all -j$(JOBS)
+	@mkdir -p $(BUILD)/fuzz/work
+	@for t in $(FUZZ_TARGETS); do \
+	  echo "== $$t ($(FUZZ_S) s)"; log=$(BUILD)/fuzz/work/$$t.log; \
+	  ./tests/fuzz/run.sh $(BUILD)/fuzz/$$t tests/fuzz/corpus/$$t $(FUZZ_S) $(BUILD)/fuzz/work/$$t \
+	    >$$log 2>&1 || { tail -60 $$log; exit 1; }; \
+	  grep -E 'DONE|stat::number_of_executed_units' $$log; \
+	done
 
 bench: build
 	BUILD_DIR=$(BUILD) ./tests/bench/run.sh

@@ -123,9 +123,13 @@ static cJSON *to_json(const cbor_item_t *it, int depth, char *why, size_t cap)
         cJSON *v = NULL;
         if (cbor_tag_value(it) == 1 && (cbor_isa_uint(inner) || cbor_isa_negint(inner)))
             v = cJSON_CreateNumber(int_value(inner) / 1000.0);   /* AWS: milliseconds */
-        else if (cbor_tag_value(it) == 1 && cbor_isa_float_ctrl(inner) && cbor_float_get_width(inner) != CBOR_FLOAT_0)
-            v = cJSON_CreateNumber(cbor_float_get_float(inner));  /* RFC 8949: seconds */
-        else
+        else if (cbor_tag_value(it) == 1 && cbor_isa_float_ctrl(inner) && cbor_float_get_width(inner) != CBOR_FLOAT_0) {
+            double d = cbor_float_get_float(inner);   /* RFC 8949: seconds */
+            if (isfinite(d))
+                v = cJSON_CreateNumber(d);
+            else
+                snprintf(why, cap, "a number is not finite");
+        } else
             v = to_json(inner, depth + 1, why, cap);
         cbor_decref(&inner);
         return v;
@@ -150,8 +154,47 @@ static cJSON *to_json(const cbor_item_t *it, int depth, char *why, size_t cap)
     return NULL;
 }
 
+/* libcbor allocates a definite array or map for its declared size before
+ * reading any element, so 9A FFFFFFFF (6 bytes) asks for 32 GB. Every
+ * element takes at least one byte: walk the item heads (their pre-order is
+ * their order in the bytes, string payloads skipped) and refuse a count
+ * the rest of the body cannot hold. Other malformations are libcbor's to
+ * find. 1 when the counts fit. */
+static int counts_fit(const unsigned char *p, size_t len)
+{
+    const unsigned char *end = p + len;
+    while (p < end) {
+        unsigned major = *p >> 5, info = *p & 31u;
+        p++;
+        uint64_t v = info;
+        if (info >= 24 && info <= 27) {
+            size_t n = (size_t)1 << (info - 24);
+            if ((size_t)(end - p) < n)
+                return 1;
+            v = 0;
+            for (size_t i = 0; i < n; i++)
+                v = v << 8 | *p++;
+        } else if (info > 27) {
+            continue;   /* indefinite length, break, or reserved */
+        }
+        uint64_t left = (uint64_t)(end - p);
+        if (major == 2 || major == 3) {
+            if (v > left)
+                return 1;   /* libcbor reports the short string */
+            p += v;
+        } else if ((major == 4 && v > left) || (major == 5 && (v > left / 2))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 cJSON *tp_cbor_decode(const void *data, size_t len, char *why, size_t cap)
 {
+    if (!counts_fit(data, len)) {
+        snprintf(why, cap, "an array or map longer than the body");
+        return NULL;
+    }
     struct cbor_load_result res;
     cbor_item_t *it = cbor_load(data, len, &res);
     if (!it || res.error.code != CBOR_ERR_NONE) {
@@ -215,10 +258,18 @@ static cbor_item_t *to_cbor(const cJSON *v, const char *name, const tp_cbor_hint
             if (tp_str_wire_bytes(c->string, strlen(c->string), &b) == 0)
                 k = cbor_build_stringn(b.data ? b.data : "", b.len);
             tp_buf_free(&b);
-            if (!m || !k || !val ||
-                !cbor_map_add(m, (struct cbor_pair){.key = cbor_move(k), .value = cbor_move(val)})) {
+            if (!m || !k || !val) {
+                /* e.g. a blob member that is not base64 */
+                if (k)
+                    cbor_decref(&k);
+                if (val)
+                    cbor_decref(&val);
                 if (m)
                     cbor_decref(&m);
+                return NULL;
+            }
+            if (!cbor_map_add(m, (struct cbor_pair){.key = cbor_move(k), .value = cbor_move(val)})) {
+                cbor_decref(&m);
                 return NULL;
             }
         }

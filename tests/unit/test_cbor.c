@@ -177,6 +177,28 @@ static void invalid_input(void **state)
     free(s);
 }
 
+/* Found by tests/fuzz/fuzz_cbor: libcbor allocates a declared array or map
+ * before reading it, so a 6-byte body could ask for gigabytes. */
+static void declared_sizes_beyond_body(void **state)
+{
+    (void)state;
+    refused(B(0x9a, 0x81, 0x81, 0x81, 0x81, 0x0a), "longer than the body");
+    refused(B(0xbb, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00), "longer than the body");
+    refused(B(0xa2, 0x61, 'a', 0x01), "longer than the body");   /* 2 pairs, 3 bytes */
+    refused(B(0x82, 0x5a, 0xff, 0xff, 0xff, 0xff), "well-formed"); /* short string: libcbor's */
+    expect(B(0x82, 0x61, 'a', 0x9f, 0xff), "[\"a\",[]]");
+}
+
+/* Found by tests/fuzz/fuzz_cbor: a tag-1 timestamp that is a NaN or an
+ * infinity became a number JSON cannot hold. */
+static void timestamp_not_finite(void **state)
+{
+    (void)state;
+    refused(B(0xc1, 0xf9, 0x7e, 0x00), "not finite");   /* NaN */
+    refused(B(0xc1, 0xf9, 0x7c, 0x00), "not finite");   /* +Inf */
+    refused(B(0xa1, 0x61, 't', 0xc1, 0xfa, 0xff, 0x80, 0x00, 0x00), "not finite");   /* -Inf */
+}
+
 static const char *const blobs[] = {"Data", NULL};
 static const char *const times[] = {"ApproximateArrivalTimestamp", NULL};
 static const tp_cbor_hints hints = {.blobs = blobs, .timestamps = times};
@@ -203,6 +225,20 @@ static void encode_with_hints(void **state)
         0x00};
     assert_int_equal(out.len, sizeof want);
     assert_memory_equal(out.data, want, sizeof want);
+    tp_buf_free(&out);
+    cJSON_Delete(t);
+}
+
+/* Found by tests/fuzz/fuzz_cbor: a blob member that is not base64 fails the
+ * encoding (and, under ASan, leaks nothing: the member's key is freed). */
+static void encode_bad_blob_fails(void **state)
+{
+    (void)state;
+    cJSON *t = tp_json_parse_str("{\"Records\":[{\"Data\":\"one\",\"PartitionKey\":\"a\"}]}");
+    assert_non_null(t);
+    tp_buf out;
+    tp_buf_init(&out);
+    assert_int_equal(tp_cbor_encode(t, &hints, &out), -1);
     tp_buf_free(&out);
     cJSON_Delete(t);
 }
@@ -249,7 +285,10 @@ int main(void)
         cmocka_unit_test(timestamps_in),
         cmocka_unit_test(text_and_nul),
         cmocka_unit_test(invalid_input),
+        cmocka_unit_test(declared_sizes_beyond_body),
+        cmocka_unit_test(timestamp_not_finite),
         cmocka_unit_test(encode_with_hints),
+        cmocka_unit_test(encode_bad_blob_fails),
         cmocka_unit_test(encode_numbers_and_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
