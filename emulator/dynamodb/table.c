@@ -604,6 +604,7 @@ static void stream_enable(const tp_req *r, cJSON *desc, const char *view)
 
 /* --- transitions ---------------------------------------------------------- */
 
+#ifndef NDEBUG
 /* The facts each state implies (debug check). */
 static inline int state_ok(const char *status, int64_t due_ms)
 {
@@ -611,6 +612,7 @@ static inline int state_ok(const char *status, int64_t due_ms)
         return 1;   /* due may be 0 only inside the action that settles inline */
     return str_eq(status, "ACTIVE") && due_ms >= 0;
 }
+#endif
 
 /* Attributes no key uses any more leave AttributeDefinitions (AWS prunes
  * them when a GSI goes). */

@@ -274,8 +274,8 @@ static int iterator_parse(const char *text, iterator *it)
         *bar = '\0';
         char mac[17];
         iterator_mac(t, mac);
-        long long sid, idx, issued;
-        char mode;
+        long long sid = 0, idx = 0, issued = 0;
+        char mode = 0;
         ok = strcmp(mac, bar + 1) == 0 &&
              sscanf(t, "%lld|%128[^|]|%lld|%c|%56[0-9]|%lld", &sid, it->name, &idx, &mode, it->seq,
                     &issued) == 6;
