@@ -762,7 +762,8 @@ static int park_rerun(tp_engine *e, parked *p, int *rc, cJSON **out, tp_error *e
                   .now_ms = tp_clock_now_ms(e->core.clock),
                   .endpoint = p->endpoint[0] ? p->endpoint : NULL,
                   .action = p->act,
-                  .park_final = p->final};
+                  .park_final = p->final,
+                  .park_rerun = 1};
     int r = tp_store_begin(e->core.store);
     if (r != 0) {
         r = tp_fail(err, TP_ERR_INTERNAL, "storage is unavailable");

@@ -27,6 +27,7 @@ typedef struct cap_entry {
     tp_bucket b[TP_CAP_MAX_DIMS];
     int64_t consumed_milli[TP_CAP_MAX_DIMS];
     int64_t throttled[TP_CAP_MAX_DIMS];
+    int fixed_burst[TP_CAP_MAX_DIMS];   /* the owner's tp_cap_dim.fixed_burst */
 } cap_entry;
 
 /* A run-time override: the POST body as given (labels and rates). */
@@ -113,9 +114,11 @@ static void apply_rate(tp_core *core, cap_entry *e, int k, const tp_cap_dim *d, 
 {
     int64_t rate = d->rate, burst = d->burst_ms;
     int64_t ov = override_rate(core, e, k);
+    e->fixed_burst[k] = d->fixed_burst;
     if (ov >= 0) {
         rate = ov;
-        burst = tp_capacity_burst_ms(core);
+        if (!d->fixed_burst)
+            burst = tp_capacity_burst_ms(core);
     }
     if (fresh)
         tp_bucket_init(&e->b[k], rate, burst, start_full, now_ms);
@@ -364,8 +367,9 @@ int tp_capacity_override(tp_core *core, const cJSON *body, char *why, size_t why
     for (cap_entry *e = cap(core)->entries; e; e = e->next) {
         for (int k = 0; k < e->ndims; k++) {
             int64_t v = override_rate(core, e, k);
-            if (v >= 0 && (v != e->b[k].rate || burst != e->b[k].burst_ms))
-                tp_bucket_set_rate(&e->b[k], v, burst, now);
+            int64_t b = e->fixed_burst[k] ? e->b[k].burst_ms : burst;
+            if (v >= 0 && (v != e->b[k].rate || b != e->b[k].burst_ms))
+                tp_bucket_set_rate(&e->b[k], v, b, now);
         }
     }
     return 0;

@@ -364,6 +364,10 @@ int sqs_send_message(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     sqs_queue q;
     if (sqs_queue_from_url(r, in, &q, err) != 0)
         return -1;
+    if (sqs_throughput_admit(r, &q, "SendMessage", tp_json_str(in, "MessageGroupId"), err) != 0) {
+        sqs_queue_clear(&q);
+        return -1;
+    }
     size_t size;
     sent s;
     int rc = check_message(&q, in, &size, err);
@@ -442,7 +446,8 @@ int sqs_send_message_batch(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     if (sqs_queue_from_url(r, in, &q, err) != 0)
         return -1;
     const cJSON *entries;
-    if (check_batch(in, "SendMessageBatchRequestEntry", &entries, err) != 0) {
+    if (sqs_throughput_admit(r, &q, "SendMessage", NULL, err) != 0 ||
+        check_batch(in, "SendMessageBatchRequestEntry", &entries, err) != 0) {
         sqs_queue_clear(&q);
         return -1;
     }
@@ -840,6 +845,10 @@ int sqs_receive_message(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     sqs_queue q;
     if (sqs_queue_from_url(r, in, &q, err) != 0)
         return -1;
+    if (sqs_throughput_admit(r, &q, "ReceiveMessage", NULL, err) != 0) {
+        sqs_queue_clear(&q);
+        return -1;
+    }
     int64_t max = 1, vt = sqs_queue_int(&q, "VisibilityTimeout", 30),
             wait = sqs_queue_int(&q, "ReceiveMessageWaitTimeSeconds", 0);
     want w;
@@ -1062,7 +1071,9 @@ int sqs_delete_message(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     sqs_queue q;
     if (sqs_queue_from_url(r, in, &q, err) != 0)
         return -1;
-    int rc = delete_one(r, &q, tp_json_str(in, "ReceiptHandle"), err);
+    int rc = sqs_throughput_admit(r, &q, "DeleteMessage", NULL, err);
+    if (rc == 0)
+        rc = delete_one(r, &q, tp_json_str(in, "ReceiptHandle"), err);
     sqs_queue_clear(&q);
     if (rc != 0)
         return -1;
@@ -1089,7 +1100,8 @@ static int handle_batch(tp_req *r, cJSON *in, cJSON **out, tp_error *err, int vi
     if (sqs_queue_from_url(r, in, &q, err) != 0)
         return -1;
     const cJSON *entries;
-    if (check_batch(in,
+    if ((!visibility && sqs_throughput_admit(r, &q, "DeleteMessage", NULL, err) != 0) ||
+        check_batch(in,
                     visibility ? "ChangeMessageVisibilityBatchRequestEntry"
                                : "DeleteMessageBatchRequestEntry",
                     &entries, err) != 0) {

@@ -72,6 +72,15 @@ int sqs_message_counts(tp_core *core, const sqs_queue *q, int64_t now_ms, int64_
 /* Wakes long polls on q now and arms a timer that wakes them at due_ms. */
 void sqs_wake_at(tp_core *core, const sqs_queue *q, int64_t now_ms, int64_t due_ms);
 
+/* --- FIFO throughput (throughput.c) ----------------------------------------- */
+
+/* Counts one call of action ("SendMessage", "ReceiveMessage",
+ * "DeleteMessage"; a batch is one call) against a FIFO queue's limits (and
+ * its message group's in high-throughput mode, for sends naming group):
+ * 0, or -1 with RequestThrottled. Standard queues: always 0. */
+int sqs_throughput_admit(tp_req *r, const sqs_queue *q, const char *action, const char *group,
+                         tp_error *err);
+
 /* --- dead-letter queues (redrive.c) --------------------------------------- */
 
 /* Checks a RedrivePolicy / RedriveAllowPolicy value for queue q (which may
