@@ -726,6 +726,7 @@ static void engine_wake(void *ctx, const char *key)
     for (parked *p = e->parked_head; p; p = p->next)
         if (strcmp(p->key, key) == 0)
             ready_push(e, p);
+    esm_source_woken(&e->core, key);   /* queue mappings long-poll too */
 }
 
 /* A parked call's answer: to its connection, or kept for its waiter. */

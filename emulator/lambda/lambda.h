@@ -174,6 +174,10 @@ int esm_start(tp_core *core);
 /* 1 while any mapping has work it knows of (a batch in flight, a retry
  * waiting, records read but not yet delivered). */
 int esm_busy(tp_core *core);
+/* Something changed for the resource named key (tp_core_wake: an SQS queue
+ * got a receivable message): the enabled mappings reading it poll now, as
+ * a long-polling AWS poller would return. Engine lock held. */
+void esm_source_woken(tp_core *core, const char *key);
 
 /* --- filter.c ---------------------------------------------------------------- */
 
