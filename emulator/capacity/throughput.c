@@ -109,15 +109,15 @@ static int64_t override_rate(const tp_core *core, const cap_entry *e, int k)
 }
 
 /* Brings bucket k of e to the rate the owner (or an override) wants now. */
-static void apply_rate(tp_core *core, cap_entry *e, int k, const tp_cap_dim *d, int fresh,
-                       int start_full, int64_t now_ms)
+static void apply_rate(tp_core *core, cap_entry *e, int k, const tp_cap_dim *d, int fixed_burst,
+                       int fresh, int start_full, int64_t now_ms)
 {
     int64_t rate = d->rate, burst = d->burst_ms;
     int64_t ov = override_rate(core, e, k);
-    e->fixed_burst[k] = d->fixed_burst;
+    e->fixed_burst[k] = fixed_burst;
     if (ov >= 0) {
         rate = ov;
-        if (!d->fixed_burst)
+        if (!fixed_burst)
             burst = tp_capacity_burst_ms(core);
     }
     if (fresh)
@@ -167,7 +167,8 @@ static cap_entry *entry_for(tp_req *r, const tp_cap_resource *res)
     /* A recreated resource's buckets start over; its counters go on (they
      * are totals for the name, as the metrics are). */
     for (int k = 0; k < n; k++)
-        apply_rate(r->core, e, k, &res->dim[k], fresh, res->start_full, r->now_ms);
+        apply_rate(r->core, e, k, &res->dim[k], res->fixed_burst, fresh, res->start_full,
+                   r->now_ms);
     e->generation = res->generation;
     return e;
 }
@@ -235,7 +236,7 @@ void tp_cap_reconfigure(tp_core *core, const char *service, int64_t generation,
         if (describe(arg, e->account, e->region, e->part[0] ? e->part : NULL, &res) != 0)
             continue;
         for (int k = 0; k < e->ndims && k < res.ndims; k++)
-            apply_rate(core, e, k, &res.dim[k], 0, 0, now_ms);
+            apply_rate(core, e, k, &res.dim[k], res.fixed_burst, 0, 0, now_ms);
     }
 }
 

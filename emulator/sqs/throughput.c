@@ -74,6 +74,7 @@ static void describe(tp_req *r, const sqs_queue *q, const char *group, tp_cap_re
     res->generation = q->id;
     res->start_full = 1;
     res->ndims = NACTIONS;
+    res->fixed_burst = 1;   /* calls per second, overridden or not */
     const cJSON *c = sqs_config(r->core);
     int64_t rate;
     if (group)
@@ -91,7 +92,6 @@ static void describe(tp_req *r, const sqs_queue *q, const char *group, tp_cap_re
         res->dim[k].name = ACTIONS[k];
         res->dim[k].rate = qc ? tp_json_int(qc, ACTIONS[k], rate) : rate;
         res->dim[k].burst_ms = 1000;
-        res->dim[k].fixed_burst = 1;   /* calls per second, overridden or not */
     }
 }
 

@@ -208,20 +208,20 @@ static const error_case error_cases[] = {
      "AWS.SimpleQueueService.NonExistentQueue",
      "The specified queue does not exist for this wsdl version."},
     {"QueueDoesNotExist", 400, "something else", "Sender",
-     "AWS.SimpleQueueService.NonExistentQueue"},
-    {"QueueNameExists", 400, "m", "Sender", "QueueAlreadyExists"},
-    {"PurgeQueueInProgress", 403, "m", "Sender", "AWS.SimpleQueueService.PurgeQueueInProgress"},
+     "AWS.SimpleQueueService.NonExistentQueue", NULL},
+    {"QueueNameExists", 400, "m", "Sender", "QueueAlreadyExists", NULL},
+    {"PurgeQueueInProgress", 403, "m", "Sender", "AWS.SimpleQueueService.PurgeQueueInProgress", NULL},
     {"TooManyEntriesInBatchRequest", 400, "m", "Sender",
-     "AWS.SimpleQueueService.TooManyEntriesInBatchRequest"},
-    {"ReceiptHandleIsInvalid", 404, "m", "Sender", "ReceiptHandleIsInvalid"},
+     "AWS.SimpleQueueService.TooManyEntriesInBatchRequest", NULL},
+    {"ReceiptHandleIsInvalid", 404, "m", "Sender", "ReceiptHandleIsInvalid", NULL},
     /* generic codes travel as themselves */
-    {"InvalidParameterValue", 400, "Value <x> & more", "Sender", "InvalidParameterValue"},
-    {"MissingParameter", 400, "m", "Sender", "MissingParameter"},
-    {"InternalFailure", 500, "m", "Receiver", "InternalFailure"},
+    {"InvalidParameterValue", 400, "Value <x> & more", "Sender", "InvalidParameterValue", NULL},
+    {"MissingParameter", 400, "m", "Sender", "MissingParameter", NULL},
+    {"InternalFailure", 500, "m", "Receiver", "InternalFailure", NULL},
     /* the front end's, in the query protocol's spelling */
     {"MissingAuthenticationTokenException", 403, "Request is missing Authentication Token",
-     "Sender", "MissingAuthenticationToken"},
-    {"IncompleteSignatureException", 400, "m", "Sender", "IncompleteSignature"},
+     "Sender", "MissingAuthenticationToken", NULL},
+    {"IncompleteSignatureException", 400, "m", "Sender", "IncompleteSignature", NULL},
 };
 
 static void test_errors(void **state)
