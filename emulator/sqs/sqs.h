@@ -66,6 +66,12 @@ int sqs_queue_next_seq(tp_core *core, sqs_queue *q, char out[24]);
 
 /* Drops the queue's messages past MessageRetentionPeriod. */
 int sqs_expire_messages(tp_core *core, const sqs_queue *q, int64_t now_ms);
+/* The derived tables (service.c) follow every message row: call
+ * sqs_message_added after inserting row, sqs_message_remove to delete one
+ * row, sqs_messages_cleared after deleting all of a queue's rows. */
+int sqs_message_added(tp_core *core, int64_t queue_id, int64_t row);
+int sqs_message_remove(tp_core *core, int64_t row);
+int sqs_messages_cleared(tp_core *core, int64_t queue_id);
 /* Counts for GetQueueAttributes. */
 int sqs_message_counts(tp_core *core, const sqs_queue *q, int64_t now_ms, int64_t *visible,
                        int64_t *inflight, int64_t *delayed);

@@ -4,6 +4,7 @@ flight, other groups still deliver), deduplication by id and by content
 over the 5-minute window, DeduplicationScope, sequence numbers,
 ReceiveRequestAttemptId, and the FIFO-only errors."""
 import hashlib
+import json
 import unittest
 
 from sqs_support import SqsTestCase
@@ -172,6 +173,50 @@ class FifoErrors(SqsTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class GroupHeads(SqsTestCase):
+    """A group's oldest message leaves by delete, expiry, purge or a move
+    to the dead-letter queue; the group's next message is its new head."""
+
+    def send(self, url, body, group):
+        self.sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId=group,
+                              MessageDeduplicationId=body)
+
+    def test_the_next_message_leads_once_the_head_expired(self):
+        url = self.queue("exp.fifo", MessageRetentionPeriod=60)
+        self.send(url, "a1", "A")
+        self.tidepool.advance(30000)
+        self.send(url, "a2", "A")
+        self.send(url, "b1", "B")
+        self.tidepool.advance(30000)             # a1 is past retention
+        self.assertEqual([m["Body"] for m in self.receive(url, 10)], ["a2", "b1"])
+        self.assertEqual(self.attrs(url, "ApproximateNumberOfMessages",
+                                    "ApproximateNumberOfMessagesNotVisible"),
+                         {"ApproximateNumberOfMessages": "0",
+                          "ApproximateNumberOfMessagesNotVisible": "2"})
+
+    def test_purge_and_redrive_keep_counts_and_groups(self):
+        dlq = self.queue("dead.fifo")
+        dlq_arn = self.attrs(dlq, "QueueArn")["QueueArn"]
+        url = self.queue("src.fifo", VisibilityTimeout=5, RedrivePolicy=json.dumps(
+            {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "1"}))
+        self.send(url, "p1", "P")
+        self.send(url, "p2", "P")
+        self.assertEqual([m["Body"] for m in self.receive(url, 1)], ["p1"])
+        self.tidepool.advance(5000)
+        # p1's next receive would pass maxReceiveCount: it moves, p2 leads
+        self.assertEqual([m["Body"] for m in self.receive(url, 10)], ["p2"])
+        self.assertEqual([m["Body"] for m in self.receive(dlq, 10)], ["p1"])
+        self.assertEqual(self.attrs(url, "ApproximateNumberOfMessages",
+                                    "ApproximateNumberOfMessagesNotVisible"),
+                         {"ApproximateNumberOfMessages": "0",
+                          "ApproximateNumberOfMessagesNotVisible": "1"})
+        self.sqs.purge_queue(QueueUrl=url)
+        self.assertEqual(self.attrs(url, "ApproximateNumberOfMessagesNotVisible"),
+                         {"ApproximateNumberOfMessagesNotVisible": "0"})
+        self.send(url, "p3", "P")
+        self.assertEqual([m["Body"] for m in self.receive(url, 10)], ["p3"])
 
 
 THROTTLED = ("RequestThrottled", "Request is throttled.", 403)
