@@ -726,6 +726,7 @@ static void engine_wake(void *ctx, const char *key)
     for (parked *p = e->parked_head; p; p = p->next)
         if (strcmp(p->key, key) == 0)
             ready_push(e, p);
+    esm_source_woken(&e->core, key);   /* queue mappings long-poll too */
 }
 
 /* A parked call's answer: to its connection, or kept for its waiter. */
@@ -762,7 +763,8 @@ static int park_rerun(tp_engine *e, parked *p, int *rc, cJSON **out, tp_error *e
                   .now_ms = tp_clock_now_ms(e->core.clock),
                   .endpoint = p->endpoint[0] ? p->endpoint : NULL,
                   .action = p->act,
-                  .park_final = p->final};
+                  .park_final = p->final,
+                  .park_rerun = 1};
     int r = tp_store_begin(e->core.store);
     if (r != 0) {
         r = tp_fail(err, TP_ERR_INTERNAL, "storage is unavailable");

@@ -27,6 +27,7 @@ typedef struct cap_entry {
     tp_bucket b[TP_CAP_MAX_DIMS];
     int64_t consumed_milli[TP_CAP_MAX_DIMS];
     int64_t throttled[TP_CAP_MAX_DIMS];
+    int fixed_burst[TP_CAP_MAX_DIMS];   /* the owner's tp_cap_dim.fixed_burst */
 } cap_entry;
 
 /* A run-time override: the POST body as given (labels and rates). */
@@ -114,14 +115,16 @@ static int64_t override_rate(const tp_core *core, const cap_entry *e, int k)
 }
 
 /* Brings bucket k of e to the rate the owner (or an override) wants now. */
-static void apply_rate(tp_core *core, cap_entry *e, int k, const tp_cap_dim *d, int fresh,
-                       int start_full, int64_t now_ms)
+static void apply_rate(tp_core *core, cap_entry *e, int k, const tp_cap_dim *d, int fixed_burst,
+                       int fresh, int start_full, int64_t now_ms)
 {
     int64_t rate = d->rate, burst = d->burst_ms;
     int64_t ov = override_rate(core, e, k);
+    e->fixed_burst[k] = fixed_burst;
     if (ov >= 0) {
         rate = ov;
-        burst = tp_capacity_burst_ms(core);
+        if (!fixed_burst)
+            burst = tp_capacity_burst_ms(core);
     }
     if (fresh)
         tp_bucket_init(&e->b[k], rate, burst, start_full, now_ms);
@@ -170,7 +173,8 @@ static cap_entry *entry_for(tp_req *r, const tp_cap_resource *res)
     /* A recreated resource's buckets start over; its counters go on (they
      * are totals for the name, as the metrics are). */
     for (int k = 0; k < n; k++)
-        apply_rate(r->core, e, k, &res->dim[k], fresh, res->start_full, r->now_ms);
+        apply_rate(r->core, e, k, &res->dim[k], res->fixed_burst, fresh, res->start_full,
+                   r->now_ms);
     e->generation = res->generation;
     return e;
 }
@@ -240,7 +244,7 @@ void tp_cap_reconfigure(tp_core *core, const char *service, int64_t generation,
         if (describe(arg, e->account, e->region, e->part[0] ? e->part : NULL, &res) != 0)
             continue;
         for (int k = 0; k < e->ndims && k < res.ndims; k++)
-            apply_rate(core, e, k, &res.dim[k], 0, 0, now_ms);
+            apply_rate(core, e, k, &res.dim[k], res.fixed_burst, 0, 0, now_ms);
     }
 }
 
@@ -372,8 +376,9 @@ int tp_capacity_override(tp_core *core, const cJSON *body, char *why, size_t why
     for (cap_entry *e = cap(core)->entries; e; e = e->next) {
         for (int k = 0; k < e->ndims; k++) {
             int64_t v = override_rate(core, e, k);
-            if (v >= 0 && (v != e->b[k].rate || burst != e->b[k].burst_ms))
-                tp_bucket_set_rate(&e->b[k], v, burst, now);
+            int64_t b = e->fixed_burst[k] ? e->b[k].burst_ms : burst;
+            if (v >= 0 && (v != e->b[k].rate || b != e->b[k].burst_ms))
+                tp_bucket_set_rate(&e->b[k], v, b, now);
         }
     }
     return 0;

@@ -56,7 +56,8 @@
  *   batching reaches 3,000 messages/s: 300 calls x 10 messages) per queue;
  *   with FifoThroughputLimit perMessageGroupId (high throughput) the limit
  *   applies per message group (part = the MessageGroupId). Requests over
- *   it get ThrottlingException. Resource: .service "sqs",
+ *   it get RequestThrottled (sqs/throughput.c, which does this; its dims
+ *   set fixed_burst: one second). Resource: .service "sqs",
  *   .resource_label "queue", .part_label "group", dims
  *   {"SendMessage", TP_CAP_SQS_FIFO_CALLS_PER_S, 1000},
  *   {"ReceiveMessage", ...}, {"DeleteMessage", ...}; charge 1 unit a call.
@@ -122,6 +123,9 @@ typedef struct tp_cap_resource {
     int start_full;              /* new buckets start full */
     int ndims;
     tp_cap_dim dim[TP_CAP_MAX_DIMS];
+    int fixed_burst;             /* a run-time override keeps each dim's burst_ms (a
+                                  * per-second limit such as SQS FIFO's) instead of
+                                  * taking the generic burst */
 } tp_cap_resource;
 
 /* 1 when bucket dim of res (as r's account and region) is positive

@@ -109,6 +109,7 @@ typedef struct tp_req {
     int64_t park_until_ms;
     char park_key[256];
     int park_final;
+    int park_rerun;          /* 1 on every run after a park's first */
 } tp_req;
 
 /* Wakes the calls parked on key (see tp_req.park_key): they run again after

@@ -179,6 +179,10 @@ int esm_busy(tp_core *core);
 /* The longest shard polling interval among the stream mappings (DynamoDB's
  * when there are none): how far apart run-until-idle looks. */
 int64_t esm_idle_step_ms(tp_core *core);
+/* Something changed for the resource named key (tp_core_wake: an SQS queue
+ * got a receivable message): the enabled mappings reading it poll now, as
+ * a long-polling AWS poller would return. Engine lock held. */
+void esm_source_woken(tp_core *core, const char *key);
 
 /* --- filter.c ---------------------------------------------------------------- */
 

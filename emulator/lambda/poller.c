@@ -317,6 +317,28 @@ void esm_poller_wake(tp_core *core, int64_t mapping_id, int64_t due_ms)
     tp_sched_at(core->sched, due_ms, tick, (void *)arg);
 }
 
+void esm_source_woken(tp_core *core, const char *key)
+{
+    static const char sql[] =
+        "SELECT id FROM esm_mappings WHERE source_arn = ?1"
+        " AND state IN ('Enabled', 'Updating', 'Enabling') ORDER BY id";
+    const esm_source *src = key ? esm_source_for(key) : NULL;
+    if (!src || src->stream)
+        return;   /* stream-like sources poll their shards on their interval */
+    sqlite3_stmt *st = stmt(core, sql);
+    if (!st)
+        return;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+    int64_t ids[64];
+    int n = 0;
+    while (n < 64 && sqlite3_step(st) == SQLITE_ROW)
+        ids[n++] = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    int64_t now = now_ms(core);
+    for (int i = 0; i < n; i++)
+        esm_poller_wake(core, ids[i], now);
+}
+
 /* --- sources ---------------------------------------------------------------- */
 
 static const esm_source *const sources[] = {&esm_dynamodb_source, &esm_kinesis_source,

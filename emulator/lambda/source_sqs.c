@@ -32,8 +32,17 @@
  * ScalingConfig.MaximumConcurrency (else 1,250) or the function's reserved
  * concurrency; back to five once the queue is empty. A refused invocation
  * (throttle) brings the count down to the batches still running. Config
- * ("lambda" object): "sqs_poll_interval_ms" (200), "sqs_pollers_initial"
- * (5), "sqs_pollers_per_minute" (300), "sqs_pollers_max" (1250).
+ * ("lambda" object): "sqs_poll_interval_ms" (200: how soon a queue that
+ * could not be read is tried again), "sqs_pollers_initial" (5),
+ * "sqs_pollers_per_minute" (300), "sqs_pollers_max" (1250).
+ *
+ * Polling is woken, as AWS's pollers long-poll: a poll that finds nothing
+ * to do arms no timer; SQS's wake for the queue (a message sent, a delay
+ * or visibility timeout over, a FIFO group freed) polls the mapping's
+ * queue at that moment (esm_source_woken), an invocation's end polls it
+ * again (on_done), and a gathering window or a scaling step arm their own
+ * time. On the virtual clock each of those is a scheduler event, so a run
+ * replays identically.
  *
  * FIFO queues: SQS hands out a message group's next messages only once
  * the ones in flight are deleted or visible again, so each group is
@@ -683,11 +692,15 @@ static int64_t poll(tp_core *core, esm_mapping *m)
     int64_t interval = lambda_setting(core, "sqs_poll_interval_ms", 200);
     if (interval < 1)
         interval = 200;
-    int64_t next = now + interval;
+    /* No timer while there is nothing to do: SQS wakes the mapping when a
+     * message arrives or becomes visible again (esm_source_woken), and an
+     * invocation's end wakes it (on_done). Only a queue that cannot be
+     * read is tried again after the interval. */
+    int64_t next = INT64_MAX;
     queue_ref q;
     if (queue_resolve(core, m, &q) != 0) {
         esm_set_last_result(core, m->id, "PROBLEM: Cannot access queue");
-        return next;
+        return now + interval;
     }
     int64_t initial = lambda_setting(core, "sqs_pollers_initial", 5);
     int64_t per_minute = lambda_setting(core, "sqs_pollers_per_minute", 300);
@@ -714,6 +727,8 @@ static int64_t poll(tp_core *core, esm_mapping *m)
         int nb = cJSON_GetArraySize(b.records);
         if (got <= 0)
             empty = 1;
+        if (got < 0 && now + interval < next)
+            next = now + interval;   /* e.g. a FIFO queue's receives throttled */
         if (nb == 0) {
             if (b.id)
                 batch_drop(core, b.id);

@@ -92,6 +92,128 @@ void sqs_wake_at(tp_core *core, const sqs_queue *q, int64_t now_ms, int64_t due_
 
 /* --- counts and retention ------------------------------------------------------- */
 
+/* --- the derived tables: message counts and group heads ---------------------- */
+
+static int exec_id(tp_core *core, const char *sql, int64_t id)
+{
+    sqlite3_stmt *st = sqs_stmt(core, sql);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    return done(st);
+}
+
+static int count_add(tp_core *core, int64_t queue_id, int64_t delta)
+{
+    static const char sql[] = "INSERT INTO sqs_queue_counts(queue_id, n) VALUES(?1, ?2)"
+                              " ON CONFLICT(queue_id) DO UPDATE SET n = n + ?2";
+    sqlite3_stmt *st = sqs_stmt(core, sql);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, queue_id);
+    sqlite3_bind_int64(st, 2, delta);
+    return done(st);
+}
+
+/* Groups whose head is gone get their oldest remaining message (or go). */
+static int heads_fix(tp_core *core, int64_t queue_id)
+{
+    static const char fix_sql[] =
+        "UPDATE sqs_groups SET head = COALESCE((SELECT MIN(m.id) FROM sqs_messages m"
+        "  WHERE m.queue_id = sqs_groups.queue_id AND m.group_id = sqs_groups.group_id"
+        "  AND m.group_id <> ''), 0)"
+        " WHERE queue_id = ?1 AND NOT EXISTS (SELECT 1 FROM sqs_messages m WHERE m.id = head)";
+    static const char drop_sql[] = "DELETE FROM sqs_groups WHERE queue_id = ?1 AND head = 0";
+    if (exec_id(core, fix_sql, queue_id) != 0)
+        return -1;
+    return exec_id(core, drop_sql, queue_id);
+}
+
+int sqs_message_added(tp_core *core, int64_t queue_id, int64_t row)
+{
+    static const char sql[] = "INSERT OR IGNORE INTO sqs_groups(queue_id, group_id, head)"
+                              " SELECT queue_id, group_id, id FROM sqs_messages"
+                              " WHERE id = ?1 AND group_id <> ''";
+    if (count_add(core, queue_id, 1) != 0)
+        return -1;
+    return exec_id(core, sql, row);
+}
+
+int sqs_message_remove(tp_core *core, int64_t row)
+{
+    static const char get_sql[] = "SELECT queue_id, group_id FROM sqs_messages WHERE id = ?1";
+    static const char del_sql[] = "DELETE FROM sqs_messages WHERE id = ?1";
+    static const char head_sql[] =
+        "UPDATE sqs_groups SET head = COALESCE((SELECT MIN(id) FROM sqs_messages"
+        "  WHERE queue_id = ?1 AND group_id = ?2 AND group_id <> ''), 0)"
+        " WHERE queue_id = ?1 AND group_id = ?2 AND head = ?3";
+    static const char drop_sql[] =
+        "DELETE FROM sqs_groups WHERE queue_id = ?1 AND group_id = ?2 AND head = 0";
+    sqlite3_stmt *st = sqs_stmt(core, get_sql);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, row);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return 0;   /* already gone */
+    }
+    int64_t queue_id = sqlite3_column_int64(st, 0);
+    char group[MAX_FIFO_ID + 1];
+    snprintf(group, sizeof group, "%s", col_text(st, 1));
+    sqlite3_reset(st);
+    if (exec_id(core, del_sql, row) != 0 || count_add(core, queue_id, -1) != 0)
+        return -1;
+    if (!group[0])
+        return 0;
+    for (int i = 0; i < 2; i++) {
+        if (!(st = sqs_stmt(core, i == 0 ? head_sql : drop_sql)))
+            return -1;
+        sqlite3_bind_int64(st, 1, queue_id);
+        bind_text(st, 2, group);
+        if (i == 0)
+            sqlite3_bind_int64(st, 3, row);
+        if (done(st) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int sqs_messages_cleared(tp_core *core, int64_t queue_id)
+{
+    if (exec_id(core, "DELETE FROM sqs_queue_counts WHERE queue_id = ?1", queue_id) != 0)
+        return -1;
+    return exec_id(core, "DELETE FROM sqs_groups WHERE queue_id = ?1", queue_id);
+}
+
+#define DEDUP_SWEEP_MS 60000
+
+/* Drops a FIFO queue's dedup ids past their window, at most once a minute
+ * (lookups check the window themselves; the sweep only frees space). */
+static int sweep_dedup(tp_core *core, const sqs_queue *q, int64_t now_ms)
+{
+    static const char due_sql[] = "SELECT next_ms FROM sqs_dedup_sweeps WHERE queue_id = ?1";
+    static const char del_sql[] = "DELETE FROM sqs_dedup WHERE queue_id = ?1 AND expires_ms <= ?2";
+    static const char set_sql[] =
+        "INSERT OR REPLACE INTO sqs_dedup_sweeps(queue_id, next_ms) VALUES(?1, ?2)";
+    sqlite3_stmt *st = sqs_stmt(core, due_sql);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, q->id);
+    int due = sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int64(st, 0) <= now_ms;
+    sqlite3_reset(st);
+    if (!due)
+        return 0;
+    if (!(st = sqs_stmt(core, del_sql)))
+        return -1;
+    sqlite3_bind_int64(st, 1, q->id);
+    sqlite3_bind_int64(st, 2, now_ms);
+    if (done(st) != 0 || !(st = sqs_stmt(core, set_sql)))
+        return -1;
+    sqlite3_bind_int64(st, 1, q->id);
+    sqlite3_bind_int64(st, 2, now_ms + DEDUP_SWEEP_MS);
+    return done(st);
+}
+
 int sqs_expire_messages(tp_core *core, const sqs_queue *q, int64_t now_ms)
 {
     static const char sql[] = "DELETE FROM sqs_messages WHERE queue_id = ?1 AND sent_ms <= ?2";
@@ -101,13 +223,11 @@ int sqs_expire_messages(tp_core *core, const sqs_queue *q, int64_t now_ms)
     sqlite3_bind_int64(st, 1, q->id);
     sqlite3_bind_int64(st, 2, now_ms - sqs_queue_int(q, "MessageRetentionPeriod", 345600) * 1000);
     int rc = done(st);
-    static const char sql2[] = "DELETE FROM sqs_dedup WHERE queue_id = ?1 AND expires_ms <= ?2";
-    st = sqs_stmt(core, sql2);
-    if (rc == 0 && st) {
-        sqlite3_bind_int64(st, 1, q->id);
-        sqlite3_bind_int64(st, 2, now_ms);
-        rc = done(st);
-    }
+    int64_t gone = rc == 0 ? sqlite3_changes(tp_store_db(core->store)) : 0;
+    if (gone > 0)
+        rc = count_add(core, q->id, -gone) == 0 && heads_fix(core, q->id) == 0 ? 0 : -1;
+    if (rc == 0 && q->fifo)
+        rc = sweep_dedup(core, q, now_ms);
     return rc;
 }
 
@@ -338,6 +458,9 @@ static int store_message(tp_req *r, sqs_queue *q, const cJSON *m, sent *s, tp_er
         bind_text(st, 13, s->seq);
         bind_text(st, 14, r->account);
         rc = done(st);
+        if (rc == 0)
+            rc = sqs_message_added(r->core, q->id,
+                                   sqlite3_last_insert_rowid(tp_store_db(r->core->store)));
     }
     free(attrs_text);
     free(sys_text);
@@ -364,6 +487,10 @@ int sqs_send_message(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     sqs_queue q;
     if (sqs_queue_from_url(r, in, &q, err) != 0)
         return -1;
+    if (sqs_throughput_admit(r, &q, "SendMessage", tp_json_str(in, "MessageGroupId"), err) != 0) {
+        sqs_queue_clear(&q);
+        return -1;
+    }
     size_t size;
     sent s;
     int rc = check_message(&q, in, &size, err);
@@ -442,7 +569,8 @@ int sqs_send_message_batch(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     if (sqs_queue_from_url(r, in, &q, err) != 0)
         return -1;
     const cJSON *entries;
-    if (check_batch(in, "SendMessageBatchRequestEntry", &entries, err) != 0) {
+    if (sqs_throughput_admit(r, &q, "SendMessage", NULL, err) != 0 ||
+        check_batch(in, "SendMessageBatchRequestEntry", &entries, err) != 0) {
         sqs_queue_clear(&q);
         return -1;
     }
@@ -840,6 +968,10 @@ int sqs_receive_message(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     sqs_queue q;
     if (sqs_queue_from_url(r, in, &q, err) != 0)
         return -1;
+    if (sqs_throughput_admit(r, &q, "ReceiveMessage", NULL, err) != 0) {
+        sqs_queue_clear(&q);
+        return -1;
+    }
     int64_t max = 1, vt = sqs_queue_int(&q, "VisibilityTimeout", 30),
             wait = sqs_queue_int(&q, "ReceiveMessageWaitTimeSeconds", 0);
     want w;
@@ -1003,12 +1135,7 @@ static int delete_one(tp_req *r, const sqs_queue *q, const char *handle, tp_erro
         return sqs_invalid_value(err, handle, "ReceiptHandle", "The receipt handle has expired.");
     if (!h.current)
         return 0;   /* a stale handle: the call succeeds, the message stays */
-    static const char sql[] = "DELETE FROM sqs_messages WHERE id = ?1";
-    sqlite3_stmt *st = sqs_stmt(r->core, sql);
-    if (!st)
-        return storage(err);
-    sqlite3_bind_int64(st, 1, h.row);
-    if (done(st) != 0)
+    if (sqs_message_remove(r->core, h.row) != 0)
         return storage(err);
     if (q->fifo)   /* the group's next message may be receivable now */
         sqs_wake_at(r->core, q, r->now_ms, r->now_ms);
@@ -1062,7 +1189,9 @@ int sqs_delete_message(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     sqs_queue q;
     if (sqs_queue_from_url(r, in, &q, err) != 0)
         return -1;
-    int rc = delete_one(r, &q, tp_json_str(in, "ReceiptHandle"), err);
+    int rc = sqs_throughput_admit(r, &q, "DeleteMessage", NULL, err);
+    if (rc == 0)
+        rc = delete_one(r, &q, tp_json_str(in, "ReceiptHandle"), err);
     sqs_queue_clear(&q);
     if (rc != 0)
         return -1;
@@ -1089,7 +1218,8 @@ static int handle_batch(tp_req *r, cJSON *in, cJSON **out, tp_error *err, int vi
     if (sqs_queue_from_url(r, in, &q, err) != 0)
         return -1;
     const cJSON *entries;
-    if (check_batch(in,
+    if ((!visibility && sqs_throughput_admit(r, &q, "DeleteMessage", NULL, err) != 0) ||
+        check_batch(in,
                     visibility ? "ChangeMessageVisibilityBatchRequestEntry"
                                : "DeleteMessageBatchRequestEntry",
                     &entries, err) != 0) {

@@ -752,6 +752,8 @@ int sqs_delete_queue(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         return -1;
     static const char *const sqls[] = {
         "DELETE FROM sqs_messages WHERE queue_id = ?1",
+        "DELETE FROM sqs_queue_counts WHERE queue_id = ?1",
+        "DELETE FROM sqs_groups WHERE queue_id = ?1",
         "DELETE FROM sqs_tags WHERE queue_id = ?1",
         "DELETE FROM sqs_dedup WHERE queue_id = ?1",
         "DELETE FROM sqs_receive_attempts WHERE queue_id = ?1",
@@ -914,6 +916,8 @@ int sqs_purge_queue(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         sqlite3_bind_int64(st, 1, q.id);
         rc = done(st);
     }
+    if (rc == 0)
+        rc = sqs_messages_cleared(r->core, q.id);
     if (rc == 0)
         rc = sqs_queue_save(r->core, &q);
     sqs_queue_clear(&q);

@@ -216,14 +216,9 @@ int sqs_message_copy(tp_core *core, int64_t row, sqs_queue *dst, int64_t now_ms,
     sqlite3_bind_int64(st, 3, now_ms);
     bind_text(st, 4, seq);
     bind_text(st, 5, dlq_source_arn ? dlq_source_arn : "");
-    if (done(st) != 0)
-        return -1;
-    static const char sql_del[] = "DELETE FROM sqs_messages WHERE id = ?1";
-    st = sqs_stmt(core, sql_del);
-    if (!st)
-        return -1;
-    sqlite3_bind_int64(st, 1, row);
-    if (done(st) != 0)
+    if (done(st) != 0 ||
+        sqs_message_added(core, dst->id, sqlite3_last_insert_rowid(tp_store_db(core->store))) != 0 ||
+        sqs_message_remove(core, row) != 0)
         return -1;
     sqs_wake_at(core, dst, now_ms, now_ms);
     return 0;

@@ -47,38 +47,25 @@ const char sqs_schema_sql[] =
     /* only messages with a group (FIFO queues) pay for this one */
     "CREATE INDEX IF NOT EXISTS sqs_messages_by_group ON sqs_messages(queue_id, group_id, id)"
     "  WHERE group_id <> '';"
-    /* Kept by the triggers below in the same transaction as every insert
-     * and delete, whichever action makes it: a queue's message count
-     * (GetQueueAttributes and the SQS event source read it without a
-     * scan) and each message group's oldest message (FIFO receives visit
-     * group heads, not the whole queue). sqs_service_start rebuilds both
-     * from sqs_messages, so a store written before they existed is right. */
+    /* Kept by message.c in the same transaction as every insert and
+     * delete of a message (sqs_message_added / sqs_message_remove /
+     * sqs_messages_cleared): a queue's message count (GetQueueAttributes
+     * and the SQS event source read it without a scan) and each message
+     * group's oldest message (FIFO receives visit group heads, not the
+     * whole queue). Not triggers: a trigger makes every insert open a
+     * statement journal, which costs more than the work. sqs_service_start
+     * rebuilds both from sqs_messages, so a store written before they
+     * existed is right. */
+    "DROP TRIGGER IF EXISTS sqs_messages_added;"
+    "DROP TRIGGER IF EXISTS sqs_messages_removed;"
+    "DROP TRIGGER IF EXISTS sqs_group_added;"
+    "DROP TRIGGER IF EXISTS sqs_group_removed;"
     "CREATE TABLE IF NOT EXISTS sqs_queue_counts("
     "  queue_id INTEGER PRIMARY KEY, n INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS sqs_groups("
     "  queue_id INTEGER NOT NULL, group_id TEXT NOT NULL, head INTEGER NOT NULL,"
     "  PRIMARY KEY(queue_id, group_id)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS sqs_groups_by_head ON sqs_groups(queue_id, head);"
-    "CREATE TRIGGER IF NOT EXISTS sqs_messages_added AFTER INSERT ON sqs_messages BEGIN"
-    "  INSERT INTO sqs_queue_counts(queue_id, n) VALUES(new.queue_id, 1)"
-    "    ON CONFLICT(queue_id) DO UPDATE SET n = n + 1;"
-    "END;"
-    "CREATE TRIGGER IF NOT EXISTS sqs_messages_removed AFTER DELETE ON sqs_messages BEGIN"
-    "  UPDATE sqs_queue_counts SET n = n - 1 WHERE queue_id = old.queue_id;"
-    "END;"
-    "CREATE TRIGGER IF NOT EXISTS sqs_group_added AFTER INSERT ON sqs_messages"
-    "  WHEN new.group_id <> '' BEGIN"
-    "  INSERT OR IGNORE INTO sqs_groups(queue_id, group_id, head)"
-    "    VALUES(new.queue_id, new.group_id, new.id);"
-    "END;"
-    "CREATE TRIGGER IF NOT EXISTS sqs_group_removed AFTER DELETE ON sqs_messages"
-    "  WHEN old.group_id <> '' BEGIN"
-    "  UPDATE sqs_groups SET head = COALESCE((SELECT MIN(id) FROM sqs_messages"
-    "      WHERE queue_id = old.queue_id AND group_id = old.group_id AND group_id <> ''), 0)"
-    "    WHERE queue_id = old.queue_id AND group_id = old.group_id AND head = old.id;"
-    "  DELETE FROM sqs_groups"
-    "    WHERE queue_id = old.queue_id AND group_id = old.group_id AND head = 0;"
-    "END;"
     "CREATE TABLE IF NOT EXISTS sqs_tags("
     "  queue_id INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
     "  PRIMARY KEY(queue_id, key)) WITHOUT ROWID;"
@@ -88,7 +75,12 @@ const char sqs_schema_sql[] =
     "  queue_id INTEGER NOT NULL, grp TEXT NOT NULL, dedup_id TEXT NOT NULL,"
     "  message_id TEXT NOT NULL, seq TEXT NOT NULL, expires_ms INTEGER NOT NULL,"
     "  PRIMARY KEY(queue_id, grp, dedup_id)) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS sqs_dedup_by_expiry ON sqs_dedup(queue_id, expires_ms);"
+    "DROP INDEX IF EXISTS sqs_dedup_by_expiry;"
+    /* When a FIFO queue's expired dedup ids are next swept (message.c):
+     * an index on expires_ms would cost every send (its entries carry the
+     * hash-ordered key), so the sweep scans, at most once a minute. */
+    "CREATE TABLE IF NOT EXISTS sqs_dedup_sweeps("
+    "  queue_id INTEGER PRIMARY KEY, next_ms INTEGER NOT NULL);"
     /* FIFO ReceiveRequestAttemptId: the answer to repeat within 5 minutes. */
     "CREATE TABLE IF NOT EXISTS sqs_receive_attempts("
     "  queue_id INTEGER NOT NULL, attempt_id TEXT NOT NULL,"

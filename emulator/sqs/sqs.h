@@ -66,11 +66,26 @@ int sqs_queue_next_seq(tp_core *core, sqs_queue *q, char out[24]);
 
 /* Drops the queue's messages past MessageRetentionPeriod. */
 int sqs_expire_messages(tp_core *core, const sqs_queue *q, int64_t now_ms);
+/* The derived tables (service.c) follow every message row: call
+ * sqs_message_added after inserting row, sqs_message_remove to delete one
+ * row, sqs_messages_cleared after deleting all of a queue's rows. */
+int sqs_message_added(tp_core *core, int64_t queue_id, int64_t row);
+int sqs_message_remove(tp_core *core, int64_t row);
+int sqs_messages_cleared(tp_core *core, int64_t queue_id);
 /* Counts for GetQueueAttributes. */
 int sqs_message_counts(tp_core *core, const sqs_queue *q, int64_t now_ms, int64_t *visible,
                        int64_t *inflight, int64_t *delayed);
 /* Wakes long polls on q now and arms a timer that wakes them at due_ms. */
 void sqs_wake_at(tp_core *core, const sqs_queue *q, int64_t now_ms, int64_t due_ms);
+
+/* --- FIFO throughput (throughput.c) ----------------------------------------- */
+
+/* Counts one call of action ("SendMessage", "ReceiveMessage",
+ * "DeleteMessage"; a batch is one call) against a FIFO queue's limits (and
+ * its message group's in high-throughput mode, for sends naming group):
+ * 0, or -1 with RequestThrottled. Standard queues: always 0. */
+int sqs_throughput_admit(tp_req *r, const sqs_queue *q, const char *action, const char *group,
+                         tp_error *err);
 
 /* --- dead-letter queues (redrive.c) --------------------------------------- */
 

@@ -208,6 +208,39 @@ class TestQueueMappings(QueueMappingCase):
         else:
             self.assertNotIn("ScalingConfig", r)
 
+    def test_the_mapping_polls_when_a_message_becomes_receivable(self):
+        """No polling interval: the mapping's poller is woken the moment a
+        message arrives, a delay ends or a visibility timeout runs out."""
+        url, arn = self.queue("prompt", VisibilityTimeout=7)
+        self.function()
+        self.mapping(arn)
+        self.tidepool.advance(1234)              # an instant on no polling grid
+        sent = self.tidepool.now_ms()
+        self.sqs.send_message(QueueUrl=url, MessageBody="now")
+        self.tidepool.advance(0)                 # what is due now runs
+        self.assertEqual([i["start_ms"] for i in self.invocations()], [sent])
+        self.sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=3)
+        self.tidepool.advance(2999)
+        self.assertEqual(len(self.invocations()), 1)
+        self.tidepool.advance(1)
+        self.assertEqual([i["start_ms"] for i in self.invocations()][1:], [sent + 3000])
+        # a failed batch is polled again the moment its visibility runs out
+        self.fault({"resource": "worker", "count": 1,
+                    "fail": {"errorType": "Boom", "errorMessage": "first try fails"}})
+        self.tidepool.advance(1111)
+        failed_at = self.tidepool.now_ms()
+        self.sqs.send_message(QueueUrl=url, MessageBody="again")
+        self.tidepool.advance(0)
+        self.tidepool.advance(6999)
+        self.assertEqual([i["start_ms"] for i in self.invocations()][2:], [failed_at])
+        self.tidepool.advance(1)
+        self.assertEqual([i["start_ms"] for i in self.invocations()][2:], [failed_at, failed_at + 7000])
+        # and an idle pipeline is seen to be idle at once
+        status, out = self.tidepool.control("POST", "clock", {"until_idle_ms": IDLE_MS})
+        self.assertEqual(status, 200, out)
+        self.assertLessEqual(out["advanced_ms"], 1000)
+        self.assertEqual(self.depth(url), (0, 0))
+
     def test_queue_visibility_timeout_must_cover_the_function_timeout(self):
         _, arn = self.queue("short")                     # VisibilityTimeout 30 (the default)
         self.function("slow", Timeout=60)

@@ -4,6 +4,7 @@ flight, other groups still deliver), deduplication by id and by content
 over the 5-minute window, DeduplicationScope, sequence numbers,
 ReceiveRequestAttemptId, and the FIFO-only errors."""
 import hashlib
+import json
 import unittest
 
 from sqs_support import SqsTestCase
@@ -172,3 +173,148 @@ class FifoErrors(SqsTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class GroupHeads(SqsTestCase):
+    """A group's oldest message leaves by delete, expiry, purge or a move
+    to the dead-letter queue; the group's next message is its new head."""
+
+    def send(self, url, body, group):
+        self.sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId=group,
+                              MessageDeduplicationId=body)
+
+    def test_the_next_message_leads_once_the_head_expired(self):
+        url = self.queue("exp.fifo", MessageRetentionPeriod=60)
+        self.send(url, "a1", "A")
+        self.tidepool.advance(30000)
+        self.send(url, "a2", "A")
+        self.send(url, "b1", "B")
+        self.tidepool.advance(30000)             # a1 is past retention
+        self.assertEqual([m["Body"] for m in self.receive(url, 10)], ["a2", "b1"])
+        self.assertEqual(self.attrs(url, "ApproximateNumberOfMessages",
+                                    "ApproximateNumberOfMessagesNotVisible"),
+                         {"ApproximateNumberOfMessages": "0",
+                          "ApproximateNumberOfMessagesNotVisible": "2"})
+
+    def test_purge_and_redrive_keep_counts_and_groups(self):
+        dlq = self.queue("dead.fifo")
+        dlq_arn = self.attrs(dlq, "QueueArn")["QueueArn"]
+        url = self.queue("src.fifo", VisibilityTimeout=5, RedrivePolicy=json.dumps(
+            {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "1"}))
+        self.send(url, "p1", "P")
+        self.send(url, "p2", "P")
+        self.assertEqual([m["Body"] for m in self.receive(url, 1)], ["p1"])
+        self.tidepool.advance(5000)
+        # p1's next receive would pass maxReceiveCount: it moves, p2 leads
+        self.assertEqual([m["Body"] for m in self.receive(url, 10)], ["p2"])
+        self.assertEqual([m["Body"] for m in self.receive(dlq, 10)], ["p1"])
+        self.assertEqual(self.attrs(url, "ApproximateNumberOfMessages",
+                                    "ApproximateNumberOfMessagesNotVisible"),
+                         {"ApproximateNumberOfMessages": "0",
+                          "ApproximateNumberOfMessagesNotVisible": "1"})
+        self.sqs.purge_queue(QueueUrl=url)
+        self.assertEqual(self.attrs(url, "ApproximateNumberOfMessagesNotVisible"),
+                         {"ApproximateNumberOfMessagesNotVisible": "0"})
+        self.send(url, "p3", "P")
+        self.assertEqual([m["Body"] for m in self.receive(url, 10)], ["p3"])
+
+
+THROTTLED = ("RequestThrottled", "Request is throttled.", 403)
+
+
+class Throughput(SqsTestCase):
+    """FIFO queues take 300 calls a second per action (a batch is one
+    call); high-throughput mode lifts the queue's limit and keeps 300 sends
+    a second per message group; standard queues are unlimited. All on the
+    virtual clock: the calls below happen within one tidepool millisecond."""
+
+    def send(self, url, body, group="g"):
+        return self.sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId=group,
+                                     MessageDeduplicationId=body)
+
+    def throttled(self, fn):
+        code, message, status = THROTTLED
+        self.assertSqsError(fn, code, message, status)
+
+    def test_300_sends_a_second_then_request_throttled(self):
+        url = self.queue("t.fifo")
+        for i in range(300):
+            self.send(url, "m%d" % i)
+        self.throttled(lambda: self.send(url, "over"))
+        # the refused call changed nothing
+        self.assertEqual(self.attrs(url, "ApproximateNumberOfMessages"),
+                         {"ApproximateNumberOfMessages": "300"})
+        # other actions have their own 300
+        self.assertEqual(len(self.receive(url, 10)), 10)
+        self.tidepool.advance(1000)
+        self.send(url, "next-second")
+
+    def test_a_batch_is_one_call(self):
+        url = self.queue("b.fifo")
+        self.tidepool.control("POST", "capacity", {"queue": "b.fifo", "SendMessage": 3})
+        for n in range(3):
+            r = self.sqs.send_message_batch(QueueUrl=url, Entries=[
+                {"Id": "e%d" % i, "MessageBody": "b%d-%d" % (n, i), "MessageGroupId": "g%d" % i,
+                 "MessageDeduplicationId": "b%d-%d" % (n, i)} for i in range(10)])
+            self.assertEqual(len(r["Successful"]), 10)
+        self.throttled(lambda: self.sqs.send_message_batch(QueueUrl=url, Entries=[
+            {"Id": "x", "MessageBody": "x", "MessageGroupId": "g", "MessageDeduplicationId": "x"}]))
+        self.assertEqual(self.attrs(url, "ApproximateNumberOfMessages"),
+                         {"ApproximateNumberOfMessages": "30"})
+
+    def test_receive_and_delete_are_limited_each(self):
+        url = self.queue("rd.fifo")
+        self.tidepool.control("POST", "capacity", {"queue": "rd.fifo", "ReceiveMessage": 2,
+                                                   "DeleteMessage": 1})
+        for i in range(3):
+            self.send(url, "m%d" % i, group="g%d" % i)
+        got = self.receive(url, 1) + self.receive(url, 1)
+        self.throttled(lambda: self.receive(url, 1))
+        self.sqs.delete_message(QueueUrl=url, ReceiptHandle=got[0]["ReceiptHandle"])
+        self.throttled(lambda: self.sqs.delete_message(QueueUrl=url, ReceiptHandle=got[1]["ReceiptHandle"]))
+        self.throttled(lambda: self.sqs.delete_message_batch(QueueUrl=url, Entries=[
+            {"Id": "a", "ReceiptHandle": got[1]["ReceiptHandle"]}]))
+        # ChangeMessageVisibility is not one of the limited actions
+        self.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=got[1]["ReceiptHandle"],
+                                           VisibilityTimeout=60)
+        self.tidepool.advance(500)   # half a second refills one delete
+        self.sqs.delete_message(QueueUrl=url, ReceiptHandle=got[1]["ReceiptHandle"])
+        self.assertEqual(self.attrs(url, "ApproximateNumberOfMessages"),
+                         {"ApproximateNumberOfMessages": "1"})
+
+    def test_high_throughput_mode_limits_each_message_group(self):
+        url = self.queue("ht.fifo", DeduplicationScope="messageGroup",
+                         FifoThroughputLimit="perMessageGroupId")
+        for i in range(300):
+            self.send(url, "a%d" % i, group="A")
+        self.throttled(lambda: self.send(url, "a-over", group="A"))
+        for i in range(50):   # well past nothing: the queue's own limit is far higher
+            self.send(url, "b%d" % i, group="B")
+        status, out = self.tidepool.control("GET", "capacity")
+        mine = [b for b in out["buckets"] if b.get("queue") == "ht.fifo" and b["kind"] == "SendMessage"]
+        rates = {b["group"]: b["rate"] for b in mine}
+        self.assertEqual(rates, {None: 70000, "A": 300, "B": 300})
+        self.assertEqual([b["throttled"] for b in mine if b["group"] == "A"], [1])
+
+    def test_standard_queues_are_unlimited(self):
+        url = self.queue("plain")
+        for i in range(400):
+            self.sqs.send_message(QueueUrl=url, MessageBody="m%d" % i)
+        status, out = self.tidepool.control("GET", "capacity")
+        self.assertEqual([b for b in out["buckets"] if b.get("service") == "sqs"], [])
+
+
+class ConfiguredThroughput(SqsTestCase):
+    tidepool_kwargs = {"config": {"capacity": {"sqs": {
+        "fifo_calls_per_second": 4, "queues": {"wide.fifo": {"SendMessage": 6}}}}}}
+
+    def test_the_config_file_sets_the_limits(self):
+        narrow, wide = self.queue("narrow.fifo"), self.queue("wide.fifo")
+        for url, n in ((narrow, 4), (wide, 6)):
+            for i in range(n):
+                self.sqs.send_message(QueueUrl=url, MessageBody="m%d" % i, MessageGroupId="g",
+                                      MessageDeduplicationId="m%d" % i)
+            self.assertSqsError(lambda: self.sqs.send_message(
+                QueueUrl=url, MessageBody="over", MessageGroupId="g", MessageDeduplicationId="over"),
+                *THROTTLED)
+        self.assertEqual([m["Body"] for m in self.receive(wide, 4)], ["m0", "m1", "m2", "m3"])

@@ -141,6 +141,30 @@ describe('FIFO', () => {
   });
 });
 
+describe('FIFO throughput', () => {
+  errorTest('calls over the limit get RequestThrottled, a batch counts once', async () => {
+    const url = await queue('tput.fifo', { FifoQueue: 'true', ContentBasedDeduplication: 'true' });
+    await tp.controlOk('POST', 'capacity', { queue: 'tput.fifo', SendMessage: 2 });
+    await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'one', MessageGroupId: 'g' }));
+    const r = await sqs.send(new SendMessageBatchCommand({
+      QueueUrl: url,
+      Entries: [0, 1, 2].map((i) => ({ Id: `e${i}`, MessageBody: `b${i}`, MessageGroupId: 'g' })),
+    }));
+    assert.equal(r.Successful.length, 3);
+    const e = await rejection(sqs.send(new SendMessageCommand({
+      QueueUrl: url, MessageBody: 'over', MessageGroupId: 'g',
+    })));
+    assertAwsError(e, 'RequestThrottled', 'Request is throttled.', 403);
+    assert.equal(e.Code, 'RequestThrottled');
+    await tp.advance(500);   // two a second: one more after half a second
+    await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'later', MessageGroupId: 'g' }));
+    const a = await sqs.send(new GetQueueAttributesCommand({
+      QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages'],
+    }));
+    assert.equal(a.Attributes.ApproximateNumberOfMessages, '5');
+  });
+});
+
 describe('errors', () => {
   errorTest('modeled SQS exceptions', async () => {
     let e = await rejection(sqs.send(new GetQueueUrlCommand({ QueueName: 'missing' })));
