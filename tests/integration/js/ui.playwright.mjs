@@ -155,7 +155,7 @@ describe('tidepool run --report', { skip }, () => {
       summary: Object.fromEntries(window.tpReport.data.summary),
       bin: window.tpReport.data.bin_ms,
       svgs: document.querySelectorAll('.chart svg').length,
-      rows: document.querySelectorAll('#result-table tr').length,
+      rows: document.querySelectorAll('.result-table td').length / 2,
       timeline: window.tpReport.timeline,
     }));
     const chart = (title) => {
@@ -196,6 +196,7 @@ describe('tidepool run --report', { skip }, () => {
     assert.equal(sum(st.series[0].values), r.summary.stream_records);
 
     assert.equal(r.svgs, r.charts.length + 1);   // + the timeline
+    assert.equal(r.rows, Object.keys(r.summary).length);
     assert.ok(r.rows > 10);
     assert.ok(r.timeline.types.includes('invoke_end') && r.timeline.types.includes('batch'));
     // the timeline zooms: the first invocation's span holds fewer events than the whole run
