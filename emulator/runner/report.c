@@ -165,7 +165,7 @@ static void event_label(const cJSON *ev, const char *type, char *out, size_t cap
     static const char *const keys[] = {"function", "operation", "outcome", "error", "error_type",
                                        "table", "queue", "shard", "size", "attempt",
                                        "duration_ms", "kind", "reason", "state", "records",
-                                       "condition", "delay_ms", "mapping"};
+                                       "condition", "delay_ms", "messages", "pollers", "mapping"};
     size_t o = 0;
     out[0] = '\0';
     for (size_t i = 0; i < sizeof keys / sizeof *keys && o + 1 < cap; i++) {
@@ -261,11 +261,18 @@ void tp_report_event(tp_report *rp, const cJSON *ev, int64_t t)
         count_in(rp->batch_sizes, key, size, 0, 0);
         if (*str(ev, "shard"))
             put(rp, "shard", str(ev, "shard"), "records_out", AGG_SUM, t, num(ev, "size"));
+    } else if (strcmp(type, "delete") == 0) {
+        /* an SQS mapping deleting what its function handled */
+        put(rp, "queue", str(ev, "queue"), "deleted", AGG_SUM, t, num(ev, "messages"));
+    } else if (strcmp(type, "scale") == 0) {
+        put(rp, "mapping", mapping, "pollers", AGG_MAX, t, num(ev, "pollers"));
     } else if (strcmp(type, "retry") == 0 || strcmp(type, "bisect") == 0 ||
                strcmp(type, "discard") == 0) {
         char m[40];
         snprintf(m, sizeof m, "%s", strcmp(type, "retry") == 0 ? "retries" : strcmp(type, "bisect") == 0 ? "bisects" : "discards");
         put(rp, "mapping", mapping, m, AGG_SUM, t, 1);
+        if (*str(ev, "queue"))   /* messages left to become visible again */
+            put(rp, "queue", str(ev, "queue"), "returned", AGG_SUM, t, num(ev, "messages"));
         const char *owner = tp_json_str(rp->mapping_functions, mapping);
         if (strcmp(type, "discard") == 0)
             put(rp, "function", *fn ? fn : owner, "discarded", AGG_SUM, t, 1);

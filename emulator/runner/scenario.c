@@ -216,6 +216,7 @@ typedef struct runner {
     struct {
         int64_t last_wall, wall0;    /* monotonic ms of the last line, of the run's start */
         int64_t horizon_ms;          /* run_until's bound (virtual ms since t = 0) */
+        int until_idle;              /* it may end sooner: the ETA is a bound */
         int shown;
     } prog;
 } runner;
@@ -909,7 +910,8 @@ static void on_event(runner *r, const cJSON *ev)
 
 /* A progress line on a terminal, at most five a second, rewritten in place:
  * virtual time reached, events processed, virtual seconds per wall second
- * and, when the run has a horizon, the wall time left at that rate. */
+ * and the wall time left at that rate to run_until's horizon (a bound when
+ * the run stops once idle). */
 static void progress(runner *r, int64_t rel, int last)
 {
     FILE *f = r->opts->progress;
@@ -924,7 +926,8 @@ static void progress(runner *r, int64_t rel, int last)
     double rate = wall_s > 0 ? (double)rel / 1000.0 / wall_s : 0;
     char eta[48] = "";
     if (r->prog.horizon_ms > rel && rate > 0)
-        snprintf(eta, sizeof eta, ", ETA %.0f s", (double)(r->prog.horizon_ms - rel) / 1000.0 / rate);
+        snprintf(eta, sizeof eta, ", ETA %s%.0f s", r->prog.until_idle ? "<= " : "",
+                 (double)(r->prog.horizon_ms - rel) / 1000.0 / rate);
     fprintf(f, "\r  t=%.1f s virtual, %" PRIu64 " events, %.1fx%s\033[K%s", (double)rel / 1000.0,
             r->sum->trace_events, rate, eta, last ? "\n" : "");
     fflush(f);
@@ -1956,7 +1959,8 @@ static int run_until(runner *r, tp_engine *e, const cJSON *spec)
         idle = 0;
     }
     int64_t rel = tp_engine_now_ms(e) - r->t0;
-    r->prog.horizon_ms = idle ? 0 : max_ms;
+    r->prog.horizon_ms = max_ms;
+    r->prog.until_idle = idle;
     if (rel >= max_ms)
         return 0;
     if (idle) {
