@@ -110,6 +110,8 @@ print(json.dumps(m["UUID"]))
       const row = document.querySelector(`#mappings tr[data-uuid="${u}"]`);
       return row && Number(row.cells[5].textContent) >= 1;
     }, mapping);
+    const fnRow = page.locator('#functions tr[data-function="ui-consumer"]');
+    assert.match(await fnRow.innerText(), /success/);
     const row = page.locator(`#mappings tr[data-uuid="${mapping}"]`);
     assert.match(await row.innerText(), /ui-consumer/);
     assert.match(await page.locator('#invocations').innerText(), /ui-consumer\s+\S+\s+\d+\s+\d+ ms\s+success/);
