@@ -384,12 +384,13 @@ static cJSON *invocations_json(const tp_scenario_summary *s)
     return a;
 }
 
-/* JSON inside <script>: "</" would end the element. */
+/* JSON inside <script>: "</script" would end the element and "<!--" change
+ * how it is read; a '<' only occurs inside strings, where \u003c is the same. */
 static void put_script_json(FILE *f, const char *json)
 {
     for (const char *p = json; *p; p++) {
-        if (p[0] == '<' && p[1] == '/')
-            fputs("<\\", f);
+        if (*p == '<')
+            fputs("\\u003c", f);
         else
             fputc(*p, f);
     }

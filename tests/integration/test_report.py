@@ -50,6 +50,24 @@ class Report(unittest.TestCase):
         self.assertEqual(summary["invocations"], summary["invocations.success"] +
                          summary["invocations.error"] + summary["invocations.timeout"])
 
+    def test_markup_in_the_fixture_stays_data(self):
+        fixture = os.path.join(self.tmp.name, "odd.json")
+        name = "odd </script><!-- <b>name</b>"
+        with open(fixture, "w") as f:
+            json.dump({"name": name, "setup": [{"target": "DynamoDB_20120810.CreateTable", "request": {
+                "TableName": "odd", "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+                "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+                "BillingMode": "PAY_PER_REQUEST"}}]}, f)
+        out = os.path.join(self.tmp.name, "odd.html")
+        r = subprocess.run([BINARY, "run", fixture, "--report", out, "--quiet"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(out, encoding="utf-8") as f:
+            page = f.read()
+        self.assertEqual(page.count("</script>"), 2)   # the data's and the script's: no more
+        self.assertNotIn("<!--", page)
+        self.assertEqual(json.loads(DATA.search(page).group(1))["name"], name)
+
     def test_a_report_needs_a_writable_path(self):
         r = self.run_fixture("--report", os.path.join(self.tmp.name, "no", "such", "dir.html"))
         self.assertEqual(r.returncode, 2)
