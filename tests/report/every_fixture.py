@@ -5,6 +5,10 @@ script, style or image), its data JSON parsed back with the run's summary
 and series in it.
 
 usage: every_fixture.py [FIXTURE...]   (TIDEPOOL_BIN, TIDEPOOL_SOURCE_DIR)
+
+Without arguments it takes every fixture but the what-if ones
+(*-whatif.json: hours of wall time for hours of virtual time);
+TIDEPOOL_REPORT_WHATIF=1 takes those too.
 """
 import glob
 import json
@@ -44,7 +48,13 @@ def check(binary, fixture, out):
 def main():
     binary = os.environ.get("TIDEPOOL_BIN", "build/tidepool")
     src = os.environ.get("TIDEPOOL_SOURCE_DIR", ".")
-    fixtures = sys.argv[1:] or sorted(glob.glob(os.path.join(src, "fixtures", "*.json")))
+    fixtures = sys.argv[1:]
+    if not fixtures:
+        fixtures = sorted(glob.glob(os.path.join(src, "fixtures", "*.json")))
+        if os.environ.get("TIDEPOOL_REPORT_WHATIF") != "1":
+            for fx in [f for f in fixtures if f.endswith("-whatif.json")]:
+                print("skip %s: a what-if run of hours (TIDEPOOL_REPORT_WHATIF=1 runs it)" % os.path.basename(fx))
+                fixtures.remove(fx)
     failed = 0
     with tempfile.TemporaryDirectory() as tmp:
         for fx in fixtures:
