@@ -6,6 +6,9 @@
 #   build:        compiler, cmake, the -dev libraries
 #   test clients: AWS CLI v2 (Debian's awscli), boto3, pytest, PyYAML,
 #                 Node.js + npm and the JS SDK (tests/integration/js)
+#   browser:      chromium, which the Playwright tests of the live view and
+#                 the report drive headless (tests/integration/js/ui.playwright.mjs);
+#                 a chromium already on PATH is used as is
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -31,6 +34,7 @@ installed() {
 
 wanted=("${build_pkgs[@]}" "${client_pkgs[@]}")
 node_ok || wanted+=(nodejs npm)
+command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || wanted+=(chromium)
 
 missing=()
 for p in "${wanted[@]}"; do

@@ -17,7 +17,7 @@
 
 static const char usage[] =
     "usage: tidepool serve [options]\n"
-    "       tidepool run FIXTURE.json [--trace FILE] [--handlers lib.so]\n"
+    "       tidepool run FIXTURE.json [--trace FILE] [--report FILE.html] [--handlers lib.so]\n"
     "       tidepool version\n"
     "\n"
     "Emulates AWS DynamoDB (and, as they land, DynamoDB Streams, SQS, Kinesis and\n"

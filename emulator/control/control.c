@@ -166,6 +166,9 @@ static int streams_get(const tp_control_ops *ops, tp_buf *out)
     return reply(out, 200, q.result);
 }
 
+/* Built into the binary from emulator/control/ui/live.html (CMake). */
+extern const char tp_ui_live_html[];
+
 int tp_control_handle(const tp_control_ops *ops, const char *method, const char *path,
                       const char *body, size_t len, tp_buf *out)
 {
@@ -178,7 +181,14 @@ int tp_control_handle(const tp_control_ops *ops, const char *method, const char 
     path = bare;
     const char *p = path + strlen("/_tidepool/");
     int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
-    if (strcmp(p, "health") == 0) {
+    if (strcmp(p, "ui") == 0 || strcmp(p, "ui/") == 0) {
+        /* the live view: one page built into the binary (ui/live.html) that
+         * reads this API and the services' own */
+        if (get) {
+            tp_buf_puts(out, tp_ui_live_html);
+            return 200;
+        }
+    } else if (strcmp(p, "health") == 0) {
         if (get)
             return health(ops, out);
     } else if (strcmp(p, "reset") == 0) {

@@ -175,5 +175,8 @@ const char *tp_observe_content_type(const char *method, const char *path)
         return "application/x-ndjson";
     if (strcmp(method, "GET") == 0 && endpoint_is(path, "metrics", &rest) && *rest != '/')
         return "text/plain; version=0.0.4";
+    if (strcmp(method, "GET") == 0 && (strcmp(path, PREFIX "ui") == 0 || strcmp(path, PREFIX "ui/") == 0 ||
+                                       strncmp(path, PREFIX "ui?", strlen(PREFIX "ui?")) == 0))
+        return "text/html; charset=utf-8";
     return "application/json";
 }

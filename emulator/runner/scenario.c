@@ -21,6 +21,7 @@
  * one line each. */
 #include "core/buf.h"
 #include "core/json.h"
+#include "runner/report.h"
 #include "runner/scenario.h"
 
 #include <cjson/cJSON.h>
@@ -210,6 +211,14 @@ typedef struct runner {
     size_t cap_wcu;
     int64_t minute_key, minute_milli;
     char tmpdir[512];            /* "file" steps write here (removed at the end) */
+
+    tp_report *rep;              /* --report: the HTML report's books (or NULL) */
+    struct {
+        int64_t last_wall, wall0;    /* monotonic ms of the last line, of the run's start */
+        int64_t horizon_ms;          /* run_until's bound (virtual ms since t = 0) */
+        int until_idle;              /* it may end sooner: the ETA is a bound */
+        int shown;
+    } prog;
 } runner;
 
 static void tl_raw(runner *r, const char *fmt, ...)
@@ -899,6 +908,31 @@ static void on_event(runner *r, const cJSON *ev)
     }
 }
 
+/* A progress line on a terminal, at most five a second, rewritten in place:
+ * virtual time reached, events processed, virtual seconds per wall second
+ * and the wall time left at that rate to run_until's horizon (a bound when
+ * the run stops once idle). */
+static void progress(runner *r, int64_t rel, int last)
+{
+    FILE *f = r->opts->progress;
+    int64_t now = wall_ms();
+    if (!last && now - r->prog.last_wall < 200)
+        return;
+    if (last && !r->prog.shown)
+        return;
+    r->prog.last_wall = now;
+    r->prog.shown = 1;
+    double wall_s = (double)(now - r->prog.wall0) / 1000.0;
+    double rate = wall_s > 0 ? (double)rel / 1000.0 / wall_s : 0;
+    char eta[48] = "";
+    if (r->prog.horizon_ms > rel && rate > 0)
+        snprintf(eta, sizeof eta, ", ETA %s%.0f s", r->prog.until_idle ? "<= " : "",
+                 (double)(r->prog.horizon_ms - rel) / 1000.0 / rate);
+    fprintf(f, "\r  t=%.1f s virtual, %" PRIu64 " events, %.1fx%s\033[K%s", (double)rel / 1000.0,
+            r->sum->trace_events, rate, eta, last ? "\n" : "");
+    fflush(f);
+}
+
 static void sink(void *arg, const char *line)
 {
     runner *r = arg;
@@ -917,6 +951,10 @@ static void sink(void *arg, const char *line)
     if (!ev)
         return;
     on_event(r, ev);
+    if (r->rep)
+        tp_report_event(r->rep, ev, int_member(ev, "t_ms", 0) - r->t0);
+    if (r->opts->progress)
+        progress(r, int_member(ev, "t_ms", 0) - r->t0, 0);
     cJSON_Delete(ev);
 }
 
@@ -1921,6 +1959,8 @@ static int run_until(runner *r, tp_engine *e, const cJSON *spec)
         idle = 0;
     }
     int64_t rel = tp_engine_now_ms(e) - r->t0;
+    r->prog.horizon_ms = max_ms;
+    r->prog.until_idle = idle;
     if (rel >= max_ms)
         return 0;
     if (idle) {
@@ -1988,6 +2028,19 @@ static int run_fixture(const cJSON *fx, const tp_scenario_options *opts, tp_scen
         if (!cJSON_GetObjectItemCaseSensitive(capc, "trace_consumed"))
             cJSON_AddTrueToObject(capc, "trace_consumed");
     }
+    if (opts->report_path) {
+        /* the report draws consumed capacity: it needs the "consume" events */
+        r.rep = tp_report_new();
+        if (!cfg)
+            cfg = cJSON_CreateObject();
+        cJSON *capc = cJSON_GetObjectItemCaseSensitive(cfg, "capacity");
+        if (!cJSON_IsObject(capc)) {
+            cJSON_DeleteItemFromObjectCaseSensitive(cfg, "capacity");
+            capc = cJSON_AddObjectToObject(cfg, "capacity");
+        }
+        if (!cJSON_GetObjectItemCaseSensitive(capc, "trace_consumed"))
+            cJSON_AddTrueToObject(capc, "trace_consumed");
+    }
     char *config = cfg ? tp_json_print(cfg) : NULL;
     cJSON_Delete(cfg);
     tp_engine_options eo;
@@ -2002,6 +2055,7 @@ static int run_fixture(const cJSON *fx, const tp_scenario_options *opts, tp_scen
     if (!e) {
         if (r.trace)
             fclose(r.trace);
+        tp_report_free(r.rep);
         return fail_why(why, cap, "engine: %s: %s", err.code, err.message);
     }
     tp_engine_trace_sink(e, sink, &r, opts->trace_path ? opts->trace_with_wall : 0);
@@ -2040,6 +2094,7 @@ static int run_fixture(const cJSON *fx, const tp_scenario_options *opts, tp_scen
     if (rc == 0) {
         r.t0 = tp_engine_now_ms(e);
         s->start_ms = r.t0;
+        r.prog.wall0 = wall_ms();
         r.phase = 1;
         if (r.out)
             fprintf(r.out, "\ntimeline (virtual seconds since the start of the run):\n");
@@ -2049,6 +2104,8 @@ static int run_fixture(const cJSON *fx, const tp_scenario_options *opts, tp_scen
         /* The sink is quiet from here on; events still arriving (none on a
          * virtual clock once the clock stops) only reach the trace file. */
         tp_engine_trace_sink(e, NULL, NULL, 0);
+        if (opts->progress)
+            progress(&r, tp_engine_now_ms(e) - r.t0, 1);
         print_start(&r);
         flood_flush(&r);
         if (r.suppressed && r.out)
@@ -2101,7 +2158,10 @@ static int run_fixture(const cJSON *fx, const tp_scenario_options *opts, tp_scen
                 fprintf(r.out, "\nexpect:\n");
             check_expect(&r, member(fx, "expect"));
         }
+        if (r.rep && tp_report_write(r.rep, opts->report_path, fx, s, why, cap) != 0)
+            rc = -1;
     }
+    tp_report_free(r.rep);
     free(logs_buf);
     remove_tmpdir(&r);
     runner_free(&r);
@@ -2197,10 +2257,15 @@ void tp_scenario_print_table(FILE *out, const tp_scenario_summary *const *s, siz
 static const char run_usage[] =
     "usage: tidepool run FIXTURE.json... [--trace FILE] [--wall] [--handlers lib.so]\n"
     "                                    [--timeline-limit N] [--quiet]\n"
+    "                                    [--report FILE.html]\n"
     "Replays scenario fixtures (fixtures/README.md) in virtual time and prints\n"
     "each one's timeline and summary; fixtures with a \"report\" end with one\n"
     "table of them all. Exit status 1 when an \"expect\" fails, 2 when a fixture\n"
-    "cannot run.\n";
+    "cannot run.\n"
+    "  --report FILE.html  write an HTML report of the run (charts, timeline; one\n"
+    "                      self-contained file, the same bytes for the same run)\n"
+    "  --quiet             one timeline line only, and no progress on stderr\n"
+    "Progress (virtual time, events, rate, ETA) goes to stderr when it is a terminal.\n";
 
 int tp_scenario_main(int argc, char **argv)
 {
@@ -2212,6 +2277,7 @@ int tp_scenario_main(int argc, char **argv)
     tp_scenario_options o;
     memset(&o, 0, sizeof o);
     o.out = stdout;
+    int quiet = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -2222,7 +2288,9 @@ int tp_scenario_main(int argc, char **argv)
             o.trace_with_wall = 1;
         } else if (strcmp(a, "--quiet") == 0) {
             o.timeline_limit = 1;
+            quiet = 1;
         } else if (strcmp(a, "--trace") == 0 || strcmp(a, "--handlers") == 0 ||
+                   strcmp(a, "--report") == 0 ||
                    strcmp(a, "--timeline-limit") == 0) {
             if (!v) {
                 fprintf(stderr, "tidepool run: %s needs a value\n%s", a, run_usage);
@@ -2233,6 +2301,8 @@ int tp_scenario_main(int argc, char **argv)
                 o.trace_path = v;
             else if (strcmp(a, "--handlers") == 0)
                 o.handlers_lib = v;
+            else if (strcmp(a, "--report") == 0)
+                o.report_path = v;
             else
                 o.timeline_limit = atoi(v);
         } else if (a[0] == '-') {
@@ -2248,8 +2318,10 @@ int tp_scenario_main(int argc, char **argv)
         free(fixtures);
         return 2;
     }
-    if (n_fixtures > 1 && o.trace_path) {
-        fprintf(stderr, "tidepool run: --trace takes one fixture\n");
+    if (!quiet && isatty(fileno(stderr)))
+        o.progress = stderr;
+    if (n_fixtures > 1 && (o.trace_path || o.report_path)) {
+        fprintf(stderr, "tidepool run: --trace and --report take one fixture\n");
         free(fixtures);
         return 2;
     }

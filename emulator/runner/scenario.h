@@ -114,6 +114,8 @@ typedef struct tp_scenario_options {
     const char *handlers_lib;    /* a --handlers library to load, or NULL */
     int timeline_limit;          /* print at most this many timeline lines (0: 2000) */
     int no_logs;                 /* leave the handlers' log lines out of the output */
+    const char *report_path;     /* write the HTML report here (runner/report.h), or NULL */
+    FILE *progress;              /* progress lines (virtual time, events, rate, ETA), or NULL */
     /* Called after the run, before the engine is freed (tests look at the
      * tables). May be NULL. */
     void (*after)(tp_engine *e, void *arg);
