@@ -1,7 +1,7 @@
 /* control/control — the /_tidepool/ endpoints a person or a test uses to
  * look inside and steer: health, reset, clock, faults, capacity, metrics,
  * trace, invocations, streams, and ui — the live view, one page
- * (control/ui/live.html, built into the binary by cmake/embed.cmake) that
+ * (control/ui/live.html, built into the binary by control/ui/embed.cmake) that
  * reads these endpoints and the services' own APIs from the browser.
  *
  * Control sits beside the services, under the engine; what only the engine
