@@ -693,6 +693,7 @@ static int create_mapping(tp_req *r, cJSON *in, int from_config, int64_t *id_out
     if (!known)
         return invalid(err, "Unsupported starting position for arn type: %s", source);
     const cJSON *ts = cJSON_GetObjectItemCaseSensitive(in, "StartingPositionTimestamp");
+    /* unverified wording (as a CloudFormation user quoted Lambda's answer) */
     if (strcmp(pos, "AT_TIMESTAMP") == 0 && !cJSON_IsNumber(ts))
         return invalid(err, "%s", "Need to specify a timestamp");
     cJSON *conf = cJSON_CreateObject();

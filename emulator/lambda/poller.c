@@ -1,7 +1,8 @@
 /* lambda/poller — the mappings' poll event, and the runtime of stream-like
  * event sources (esm.h's esm_stream_source: DynamoDB streams in
- * source_dynamodb.c): reading shards through the source (which calls its
- * service through lambda_call_internal — lambda/ never includes streams/),
+ * source_dynamodb.c, Kinesis streams in source_kinesis.c): reading shards
+ * through the source (which calls its service through
+ * lambda_call_internal — lambda/ never includes streams/ or kinesis/),
  * batching, invoking, checkpointing, retries, bisect, partial batch
  * failures, discards with their OnFailure record, lineage. A source with
  * its own runtime (a queue) gets the poll event and does the rest itself.
@@ -18,8 +19,8 @@
  *   most one batch in flight.
  *
  *   lineage: a child shard's lanes start only once every lane of its
- *   parent is done (parent closed and read to its end), or once the parent
- *   has been trimmed away.
+ *   parent (both parents, after a merge) is done (closed and read to its
+ *   end), or once the parent has been trimmed away.
  *
  * A lane's life (esm_lanes row):
  *

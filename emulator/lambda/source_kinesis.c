@@ -222,6 +222,7 @@ static int exists(tp_req *r, const char *arn, tp_error *err)
         return 0;
     if (strcmp(e.code, "ResourceNotFoundException") == 0 || strcmp(e.code, "InvalidArgumentException") == 0 ||
         strcmp(e.code, "ValidationException") == 0)
+        /* unverified wording for Kinesis (Lambda's DynamoDB stream answer) */
         return tp_fail(err, TP_ERR_LAMBDA_INVALID_PARAMETER, "Stream not found: %s", arn);
     *err = e;
     return -1;

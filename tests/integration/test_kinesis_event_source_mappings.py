@@ -17,7 +17,8 @@ function got is read back from /_tidepool/invocations and the trace:
   BisectBatchOnFunctionError + MaximumRetryAttempts + an OnFailure queue
   (Lambda's KinesisBatchInfo record), ReportBatchItemFailures,
   MaximumRecordAgeInSeconds;
-- resharding: a split's children are read only after the parent drains.
+- resharding: a split's children are read only after the parent drains, a
+  merge's child only after both parents do.
 
 Handlers: the compiled-in "echo" (answers with its event) and
 "kinesis_restore_writer" (handlers/kinesis_restore.c: FAIL_KEY makes the
@@ -453,5 +454,37 @@ class TestResharding(KinesisMappingCase):
         parent_end = max(i["end_ms"] for i in invs if self.datas(i)[0].startswith("parent"))
         child_start = min(i["start_ms"] for i in invs if self.datas(i)[0].startswith("child"))
         self.assertGreaterEqual(child_start, parent_end)
+        self.assertGreater(min(i["id"] for i in invs if self.datas(i)[0].startswith("child")),
+                           max(i["id"] for i in invs if self.datas(i)[0].startswith("parent")))
         shards = {e["shard"] for e in self.trace("batch")}
         self.assertEqual(len(shards), 3)
+
+    def test_a_merged_child_waits_for_both_parents(self):
+        arn = self.stream(shards=2)
+        self.function()
+        a, b = self.kin.list_shards(StreamName="events")["Shards"]
+        # both parents hold records, the adjacent one (b) more: it drains last
+        by_shard = {}
+        i = 0
+        while len(by_shard.get(a["ShardId"], [])) < 3 or len(by_shard.get(b["ShardId"], [])) < 9:
+            r = self.put("key-%d" % i, "parent-%d" % i)
+            by_shard.setdefault(r["ShardId"], []).append("parent-%d" % i)
+            i += 1
+        self.kin.merge_shards(StreamName="events", ShardToMerge=a["ShardId"],
+                              AdjacentShardToMerge=b["ShardId"])
+        self.tidepool.advance(1000)
+        for j in range(4):
+            self.put("child-key-%d" % j, "child-%d" % j)
+        self.mapping(arn, BatchSize=2)
+        self.run_until_idle()
+        invs = self.invocations()
+        # (the echo handler takes no time: invocation ids tell the order)
+        parents = [v for v in invs if self.datas(v)[0].startswith("parent")]
+        child = [v for v in invs if self.datas(v)[0].startswith("child")]
+        self.assertEqual(sorted(d for v in child for d in self.datas(v)), ["child-%d" % j for j in range(4)])
+        self.assertGreater(min(v["id"] for v in child), max(v["id"] for v in parents))
+        self.assertGreaterEqual(min(v["start_ms"] for v in child), max(v["end_ms"] for v in parents))
+        for shard, datas in by_shard.items():
+            got = [d for v in sorted(invs, key=lambda v: (v["start_ms"], v["id"]))
+                   for d in self.datas(v) if d in datas]
+            self.assertEqual(got, datas)
