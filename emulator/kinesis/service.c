@@ -34,8 +34,6 @@ static const char kin_schema_sql[] =
     "  stream_id INTEGER NOT NULL, idx INTEGER NOT NULL, seq TEXT NOT NULL,"
     "  pkey TEXT NOT NULL, data BLOB NOT NULL, arrival_ms INTEGER NOT NULL,"
     "  PRIMARY KEY(stream_id, idx, seq)) WITHOUT ROWID;"
-    /* retention trimming (kin_trim, on every call) finds old records by it */
-    "CREATE INDEX IF NOT EXISTS kin_records_arrival ON kin_records(stream_id, arrival_ms);"
     "CREATE TABLE IF NOT EXISTS kin_tags("
     "  stream_id INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
     "  PRIMARY KEY(stream_id, key)) WITHOUT ROWID;"
