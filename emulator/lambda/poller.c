@@ -16,7 +16,11 @@
  *   lanes: ParallelizationFactor N splits a shard into N lanes by a hash of
  *   the partition key, so records of one key stay in order; each lane has
  *   its own checkpoint (the last sequence number it is done with) and at
- *   most one batch in flight.
+ *   most one batch in flight. A poll reads a shard once for its lanes free
+ *   to take a batch, from the lowest of their checkpoints (read_shard), at
+ *   most every read gap (Kinesis: 200 ms); a failed read (a throttle: the
+ *   reads count against the shard's limits) is traced "read_retry" and
+ *   tried again at the next poll.
  *
  *   lineage: a child shard's lanes start only once every lane of its
  *   parent (both parents, after a merge) is done (closed and read to its
