@@ -279,29 +279,31 @@ static int each_shard(tp_core *core, const kin_stream *s, int (*fn)(void *arg, c
     return 0;
 }
 
-typedef struct hash_find {
-    kin_u128 h;
-    kin_shard *out;
-    int found;
-} hash_find;
-
-static int match_hash(void *arg, const kin_shard *sh)
-{
-    hash_find *f = arg;
-    if (sh->closed_ms == 0 && f->h >= sh->hash_lo && f->h <= sh->hash_hi) {
-        *f->out = *sh;
-        f->found = 1;
-        return 1;
-    }
-    return 0;
-}
-
+/* The open shard whose range holds h. The ranges are canonical decimals,
+ * so SQLite compares them by (length, text) and only the one row is parsed
+ * (a PutRecord no longer parses every shard's range). */
 int kin_shard_for_hash(tp_core *core, const kin_stream *s, kin_u128 h, kin_shard *out)
 {
-    hash_find f = {.h = h, .out = out};
-    if (each_shard(core, s, match_hash, &f) != 0)
+    static const char sql[] =
+        "SELECT " SHARD_COLS " FROM kin_shards WHERE stream_id=?1 AND closed_ms=0"
+        " AND (length(hash_lo) < ?3 OR (length(hash_lo) = ?3 AND hash_lo <= ?2))"
+        " AND (length(hash_hi) > ?3 OR (length(hash_hi) = ?3 AND hash_hi >= ?2))"
+        " ORDER BY idx LIMIT 1";
+    char hs[40];
+    kin_u128_format(h, hs);
+    sqlite3_stmt *st = stmt(core, sql);
+    if (!st)
         return -1;
-    return f.found ? 0 : 1;
+    sqlite3_bind_int64(st, 1, s->id);
+    sqlite3_bind_text(st, 2, hs, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 3, (int)strlen(hs));
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        shard_from_row(st, out);
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW && h >= out->hash_lo && h <= out->hash_hi)
+        return 0;
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 1 : -1;
 }
 
 static cJSON *hash_range(const kin_shard *sh)

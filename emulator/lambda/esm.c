@@ -83,7 +83,10 @@ const char esm_schema[] =
     "CREATE TABLE IF NOT EXISTS esm_queue_pollers("
     "  mapping_id INTEGER PRIMARY KEY,"
     "  pollers INTEGER NOT NULL,"             /* concurrent batches allowed now */
-    "  scaled_ms INTEGER NOT NULL DEFAULT 0);";
+    "  scaled_ms INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE IF NOT EXISTS esm_shard_reads("   /* a stream shard's last read */
+    "  mapping_id INTEGER NOT NULL, shard_id TEXT NOT NULL, read_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY(mapping_id, shard_id)) WITHOUT ROWID;";
 
 #define DEFAULT_TRANSITION_MS 1000
 #define LIST_DEFAULT 100
@@ -693,6 +696,7 @@ static int create_mapping(tp_req *r, cJSON *in, int from_config, int64_t *id_out
     if (!known)
         return invalid(err, "Unsupported starting position for arn type: %s", source);
     const cJSON *ts = cJSON_GetObjectItemCaseSensitive(in, "StartingPositionTimestamp");
+    /* unverified wording (as a CloudFormation user quoted Lambda's answer) */
     if (strcmp(pos, "AT_TIMESTAMP") == 0 && !cJSON_IsNumber(ts))
         return invalid(err, "%s", "Need to specify a timestamp");
     cJSON *conf = cJSON_CreateObject();

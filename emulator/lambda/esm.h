@@ -86,6 +86,11 @@ typedef struct esm_stream_source {
      * its default (DynamoDB: "poll_interval_ms", 250) */
     const char *poll_setting;
     int64_t poll_default_ms;
+    /* the config's "lambda" setting for the least time between two reads
+     * of one shard by a mapping (its lanes share each read), and its
+     * default (Kinesis: 200, the shard's 5 reads/s; 0: no gap) */
+    const char *read_gap_setting;
+    int64_t read_gap_default_ms;
     /* Every shard of the stream, parents before children (free() it).
      * NULL with err when the stream cannot be read. */
     esm_shard *(*list_shards)(tp_core *core, const esm_mapping *m, size_t *n, tp_error *err);

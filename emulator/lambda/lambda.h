@@ -13,6 +13,7 @@
  *                batching, retries, bisect, partial failures, discard +
  *                OnFailure, lineage (esm.h: the event source interface)
  *   source_dynamodb.c  DynamoDB streams as a stream-like source
+ *   source_kinesis.c   Kinesis streams as a stream-like source
  *   source_sqs.c SQS queues as a source: batches, deletes, pollers that
  *                scale with the backlog
  *   filter.c     FilterCriteria patterns (compile, match)

@@ -1,7 +1,8 @@
 /* lambda/poller — the mappings' poll event, and the runtime of stream-like
  * event sources (esm.h's esm_stream_source: DynamoDB streams in
- * source_dynamodb.c): reading shards through the source (which calls its
- * service through lambda_call_internal — lambda/ never includes streams/),
+ * source_dynamodb.c, Kinesis streams in source_kinesis.c): reading shards
+ * through the source (which calls its service through
+ * lambda_call_internal — lambda/ never includes streams/ or kinesis/),
  * batching, invoking, checkpointing, retries, bisect, partial batch
  * failures, discards with their OnFailure record, lineage. A source with
  * its own runtime (a queue) gets the poll event and does the rest itself.
@@ -15,11 +16,15 @@
  *   lanes: ParallelizationFactor N splits a shard into N lanes by a hash of
  *   the partition key, so records of one key stay in order; each lane has
  *   its own checkpoint (the last sequence number it is done with) and at
- *   most one batch in flight.
+ *   most one batch in flight. A poll reads a shard once for its lanes free
+ *   to take a batch, from the lowest of their checkpoints (read_shard), at
+ *   most every read gap (Kinesis: 200 ms); a failed read (a throttle: the
+ *   reads count against the shard's limits) is traced "read_retry" and
+ *   tried again at the next poll.
  *
  *   lineage: a child shard's lanes start only once every lane of its
- *   parent is done (parent closed and read to its end), or once the parent
- *   has been trimmed away.
+ *   parent (both parents, after a merge) is done (closed and read to its
+ *   end), or once the parent has been trimmed away.
  *
  * A lane's life (esm_lanes row):
  *
@@ -354,17 +359,22 @@ const esm_source *esm_source_for(const char *arn)
 
 int esm_poller_forget(tp_core *core, int64_t mapping_id)
 {
-    static const char sql[] = "DELETE FROM esm_lanes WHERE mapping_id=?1";
+    static const char *const sqls[] = {"DELETE FROM esm_lanes WHERE mapping_id=?1",
+                                       "DELETE FROM esm_shard_reads WHERE mapping_id=?1"};
     for (size_t i = 0; i < sizeof sources / sizeof sources[0]; i++)
         if (sources[i]->forget && sources[i]->forget(core, mapping_id) != 0)
             return -1;
-    sqlite3_stmt *st = stmt(core, sql);
-    if (!st)
-        return -1;
-    sqlite3_bind_int64(st, 1, mapping_id);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : -1;
+    for (size_t i = 0; i < sizeof sqls / sizeof sqls[0]; i++) {
+        sqlite3_stmt *st = stmt(core, sqls[i]);
+        if (!st)
+            return -1;
+        sqlite3_bind_int64(st, 1, mapping_id);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            return -1;
+    }
+    return 0;
 }
 
 int esm_poller_restart(tp_core *core)
@@ -387,7 +397,7 @@ int esm_poller_busy(tp_core *core)
 {
     static const char sql[] =
         "SELECT 1 FROM esm_lanes l JOIN esm_mappings m ON m.id = l.mapping_id"
-        " WHERE l.inflight<>0 OR ((l.batch IS NOT NULL OR l.window_start<>0)"
+        " WHERE l.inflight<>0 OR ((l.batch IS NOT NULL OR l.window_start<>0 OR l.retry_at<>0)"
         " AND m.state IN ('Enabled', 'Updating', 'Enabling')) LIMIT 1";
     for (size_t i = 0; i < sizeof sources / sizeof sources[0]; i++)
         if (sources[i]->busy && sources[i]->busy(core))
@@ -450,85 +460,126 @@ static int filter_passes(const esm_stream_source *src, const esm_filter *filter,
     return ok;
 }
 
-static void read_lane(tp_core *core, const esm_mapping *m, const lane *l, const esm_filter *filter,
-                      int64_t limit, read_result *rr)
+/* One read of a shard for the lanes free to take a batch (ls[0..n), all of
+ * one shard): from the lowest of their checkpoints, each record goes to the
+ * lane its partition key picks (rr[k] for ls[k]), as Lambda reads a shard
+ * once per poll and splits what it read across the shard's concurrent
+ * batches. A lane takes records past its own checkpoint until its batch
+ * is full; the read goes on while some lane still wants records. The
+ * read's error (a throttled GetRecords: Lambda's reads count against the
+ * shard's limits) goes to every lane, with its code in *code. */
+static void read_shard(tp_core *core, const esm_mapping *m, lane *const *ls, size_t n,
+                       const esm_filter *filter, int64_t limit, read_result *rr, char *code,
+                       size_t code_cap)
 {
-    memset(rr, 0, sizeof *rr);
-    rr->batch = cJSON_CreateArray();
-    rr->aged = cJSON_CreateArray();
-    snprintf(rr->scanned, sizeof rr->scanned, "%s", l->checkpoint);
-    char *it = m->src->stream->iterator(core, m, l->shard, l->checkpoint);
-    if (!it) {
-        rr->error = 1;
-        return;
+    const char *from = ls[0]->checkpoint;
+    for (size_t k = 0; k < n; k++) {
+        memset(&rr[k], 0, sizeof rr[k]);
+        rr[k].batch = cJSON_CreateArray();
+        rr[k].aged = cJSON_CreateArray();
+        snprintf(rr[k].scanned, sizeof rr[k].scanned, "%s", ls[k]->checkpoint);
+        if (seq_cmp(ls[k]->checkpoint, from) < 0)
+            from = ls[k]->checkpoint;
     }
-    int64_t now = now_ms(core), count = 0;
-    int stop = 0;
+    code[0] = '\0';
     const esm_stream_source *src = m->src->stream;
-    while (it && !stop) {
+    const char *shard = ls[0]->shard;
+    int nlanes = ls[0]->nlanes;
+    char *it = src->iterator(core, m, shard, from);
+    int failed = it == NULL;
+    if (failed)
+        snprintf(code, code_cap, "%s", "IteratorUnavailable");
+    int64_t now = now_ms(core), *count = calloc(n, sizeof *count);
+    size_t open = n;   /* lanes still taking records */
+    int pages = 0;
+    while (it && open > 0 && count) {
         cJSON *records = NULL;
         char *nx = NULL;
         /* one lane takes every record: read no more than the batch needs
-         * (several lanes share the shard, so each reads whole pages) */
-        int64_t want = l->nlanes == 1 ? limit - count : READ_LIMIT;
+         * (several lanes share the shard, so they read whole pages) */
+        int64_t want = nlanes == 1 ? limit - count[0] : READ_LIMIT;
         tp_error err = {0};
         int rc = src->read(core, m, it, want < 1 ? 1 : want > READ_LIMIT ? READ_LIMIT : want, &records,
                            &nx, &err);
         free(it);
         it = NULL;
         if (rc != 0) {
-            rr->error = 1;
+            /* a later page refused (the shard's read limit, spent by the
+             * pages before): the lanes keep what was read */
+            if (pages == 0) {
+                snprintf(code, code_cap, "%s", *err.code ? err.code : "ReadFailed");
+                failed = 1;
+            }
             break;
         }
+        pages++;
         int got = cJSON_GetArraySize(records);
-        /* each record leaves the page for the batch, the aged or the bin */
-        while (records->child && !stop) {
-            cJSON *rec = src->event_record(m, l->shard, cJSON_DetachItemViaPointer(records, records->child));
-            const char *seq = src->seq(rec);
-            if (lane_of(m, rec, l->nlanes) != l->lane) {
-                snprintf(rr->scanned, sizeof rr->scanned, "%s", seq);
+        /* each record leaves the page for a lane's batch, its aged or the bin */
+        while (records->child && open > 0) {
+            cJSON *rec = src->event_record(m, shard, cJSON_DetachItemViaPointer(records, records->child));
+            char seq[64];
+            snprintf(seq, sizeof seq, "%s", src->seq(rec));
+            int own = lane_of(m, rec, nlanes), taken = 0;
+            for (size_t k = 0; k < n; k++) {
+                read_result *r = &rr[k];
+                if (r->full || seq_cmp(seq, ls[k]->checkpoint) <= 0)
+                    continue;
+                if (ls[k]->lane != own) {
+                    snprintf(r->scanned, sizeof r->scanned, "%s", seq);
+                    continue;
+                }
+                if (m->max_age_s >= 0 && now - src->arrival_ms(rec) > m->max_age_s * 1000) {
+                    snprintf(r->scanned, sizeof r->scanned, "%s", seq);
+                    snprintf(r->aged_end, sizeof r->aged_end, "%s", seq);
+                    cJSON_AddItemToArray(r->aged, rec);
+                    taken = 1;
+                    continue;
+                }
+                if (filter && !filter_passes(src, filter, rec)) {
+                    snprintf(r->scanned, sizeof r->scanned, "%s", seq);
+                    r->dropped++;
+                    continue;
+                }
+                char *text = tp_json_print(rec);
+                size_t len = text ? strlen(text) + 1 : 0;
+                free(text);
+                if (count[k] > 0 && r->bytes + len + 16 > PAYLOAD_MAX) {
+                    r->full = 1;
+                    open--;
+                    continue;
+                }
+                snprintf(r->scanned, sizeof r->scanned, "%s", seq);
+                r->bytes += len;
+                cJSON_AddItemToArray(r->batch, rec);
+                taken = 1;
+                if (++count[k] >= limit) {
+                    r->full = 1;
+                    open--;
+                }
+            }
+            if (!taken)
                 cJSON_Delete(rec);
-                continue;
-            }
-            if (m->max_age_s >= 0 && now - src->arrival_ms(rec) > m->max_age_s * 1000) {
-                snprintf(rr->scanned, sizeof rr->scanned, "%s", seq);
-                snprintf(rr->aged_end, sizeof rr->aged_end, "%s", seq);
-                cJSON_AddItemToArray(rr->aged, rec);
-                continue;
-            }
-            if (filter && !filter_passes(src, filter, rec)) {
-                snprintf(rr->scanned, sizeof rr->scanned, "%s", seq);
-                rr->dropped++;
-                cJSON_Delete(rec);
-                continue;
-            }
-            char *text = tp_json_print(rec);
-            size_t len = text ? strlen(text) + 1 : 0;
-            free(text);
-            if (count > 0 && rr->bytes + len + 16 > PAYLOAD_MAX) {
-                rr->full = 1;
-                stop = 1;
-                cJSON_Delete(rec);
-                break;
-            }
-            snprintf(rr->scanned, sizeof rr->scanned, "%s", seq);
-            rr->bytes += len;
-            cJSON_AddItemToArray(rr->batch, rec);
-            if (++count >= limit) {
-                rr->full = 1;
-                stop = 1;
-            }
         }
-        if (!stop) {
-            if (!nx)
-                rr->end = 1;
-            else if (got > 0)
+        if (open > 0) {
+            if (!nx) {
+                for (size_t k = 0; k < n; k++)
+                    if (!rr[k].full)
+                        rr[k].end = 1;
+            } else if (got > 0) {
                 it = nx, nx = NULL;
+            }
         }
         free(nx);
         cJSON_Delete(records);
     }
     free(it);
+    if (!count) {
+        failed = 1;
+        snprintf(code, code_cap, "%s", "OutOfMemory");
+    }
+    free(count);
+    for (size_t k = 0; failed && k < n; k++)
+        rr[k].error = 1;
 }
 
 /* --- trace helpers ------------------------------------------------------------ */
@@ -548,6 +599,24 @@ static void trace_checkpoint(tp_core *core, const esm_mapping *m, const lane *l)
     cJSON_AddStringToObject(f, "sequence_number", l->checkpoint);
     tp_trace_emit(core, "checkpoint", f);
     cJSON_Delete(f);
+}
+
+/* A read of the shard failed (a throttled GetRecords: Lambda's reads count
+ * against the shard's read limits): its lanes read again at the next poll. */
+static void trace_read_retry(tp_core *core, const esm_mapping *m, const char *shard, const char *code)
+{
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "mapping", m->uuid);
+    cJSON_AddStringToObject(f, "shard", shard);
+    cJSON_AddStringToObject(f, "reason", code);
+    tp_json_add_int(f, "delay_ms", stream_poll_ms(core, m->src->stream));
+    tp_trace_emit(core, "read_retry", f);
+    cJSON_Delete(f);
+    /* unverified wording: Lambda's result for a mapping whose reads fail */
+    esm_set_last_result(core, m->id,
+                        strcmp(code, "ProvisionedThroughputExceededException") == 0
+                            ? "PROBLEM: Throttled"
+                            : "PROBLEM: Cannot access stream");
 }
 
 static const char *function_name(const esm_mapping *m)
@@ -1010,8 +1079,12 @@ out:
 
 /* --- one lane's turn ---------------------------------------------------------- */
 
-/* Returns when the lane next wants a turn (INT64_MAX: at the next poll). */
-static int64_t lane_turn(tp_core *core, const esm_mapping *m, lane *l, const esm_filter *filter)
+/* A lane free to take a batch: poll_mapping reads its shard for it. */
+static int lane_reads(const lane *l) { return !l->done && !l->inflight && !l->has_batch; }
+
+/* Returns when the lane next wants a turn (INT64_MAX: at the next poll).
+ * rr: what the poll read for the lane (lane_reads), else NULL. */
+static int64_t lane_turn(tp_core *core, const esm_mapping *m, lane *l, read_result *rr_in)
 {
     int64_t now = now_ms(core);
     if (l->done || l->inflight)
@@ -1025,13 +1098,23 @@ static int64_t lane_turn(tp_core *core, const esm_mapping *m, lane *l, const esm
         lane_save(core, l);
         return l->retry_at ? l->retry_at : INT64_MAX;
     }
-    read_result rr;
-    read_lane(core, m, l, filter, m->batch_size, &rr);
-    if (rr.error) {
-        read_result_free(&rr);
+    if (!rr_in)
         return INT64_MAX;
+    read_result rr = *rr_in;
+    memset(rr_in, 0, sizeof *rr_in);
+    if (rr.error) {
+        /* read again at the next poll; until then the lane counts as busy
+         * (retry_at with no batch), so run-until-idle waits for it */
+        l->retry_at = now + stream_poll_ms(core, m->src->stream);
+        lane_save(core, l);
+        read_result_free(&rr);
+        return l->retry_at;
     }
     int changed = 0;
+    if (l->retry_at) {
+        l->retry_at = 0;
+        changed = 1;
+    }
     if (cJSON_GetArraySize(rr.aged) > 0) {
         discard(core, m, l, rr.aged, "RecordAgeExceeded", 0, NULL);
         changed = 1;
@@ -1167,6 +1250,42 @@ static int shard_done(const lane_set *ls, const char *id)
     return any;
 }
 
+/* When the mapping may next read the shard (its lanes share a read, and
+ * a source with a read gap reads a shard no more often than that: the
+ * shard's read limit counts Lambda's reads too), noting a read now when
+ * that is now. 0: at once, nothing noted (no gap). */
+static int64_t shard_read_due(tp_core *core, const esm_mapping *m, const char *shard)
+{
+    static const char get_sql[] = "SELECT read_ms FROM esm_shard_reads WHERE mapping_id=?1 AND shard_id=?2";
+    static const char set_sql[] =
+        "INSERT OR REPLACE INTO esm_shard_reads(mapping_id, shard_id, read_ms) VALUES(?1, ?2, ?3)";
+    const esm_stream_source *src = m->src->stream;
+    int64_t gap = src->read_gap_setting ? lambda_setting(core, src->read_gap_setting, src->read_gap_default_ms)
+                                        : 0;
+    if (gap <= 0)
+        return 0;
+    int64_t now = now_ms(core), last = INT64_MIN;
+    sqlite3_stmt *st = stmt(core, get_sql);
+    if (!st)
+        return 0;
+    sqlite3_bind_int64(st, 1, m->id);
+    sqlite3_bind_text(st, 2, shard, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        last = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (last != INT64_MIN && last + gap > now)
+        return last + gap;
+    st = stmt(core, set_sql);
+    if (st) {
+        sqlite3_bind_int64(st, 1, m->id);
+        sqlite3_bind_text(st, 2, shard, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 3, now);
+        sqlite3_step(st);
+        sqlite3_reset(st);
+    }
+    return now;
+}
+
 static int64_t poll_mapping(tp_core *core, esm_mapping *m)
 {
     int64_t next = INT64_MAX;
@@ -1220,13 +1339,44 @@ static int64_t poll_mapping(tp_core *core, esm_mapping *m)
             lanes_free(&ls);
             lanes_load(core, m->id, &ls);
         }
-        for (size_t j = 0; j < ls.n; j++) {
+        /* one read of the shard for its lanes free to take a batch */
+        size_t nr = 0;
+        lane **rl = calloc(ls.n ? ls.n : 1, sizeof *rl);
+        read_result *rr = calloc(ls.n ? ls.n : 1, sizeof *rr);
+        if (!rl || !rr) {
+            free(rl);
+            free(rr);
+            continue;
+        }
+        for (size_t j = 0; j < ls.n; j++)
+            if (strcmp(ls.v[j].shard, s->id) == 0 && lane_reads(&ls.v[j]))
+                rl[nr++] = &ls.v[j];
+        int64_t read_due = nr > 0 ? shard_read_due(core, m, s->id) : 0;
+        if (read_due > now_ms(core)) {
+            if (read_due < next)
+                next = read_due;
+            nr = 0;
+        }
+        if (nr > 0) {
+            char code[sizeof err.code];
+            read_shard(core, m, rl, nr, filter, m->batch_size, rr, code, sizeof code);
+            if (rr[0].error)
+                trace_read_retry(core, m, s->id, code);
+        }
+        for (size_t j = 0, k = 0; j < ls.n; j++) {
             if (strcmp(ls.v[j].shard, s->id) != 0)
                 continue;
-            int64_t due = lane_turn(core, m, &ls.v[j], filter);
+            int reads = k < nr && rl[k] == &ls.v[j];
+            int64_t due = lane_turn(core, m, &ls.v[j], reads ? &rr[k] : NULL);
+            if (reads)
+                k++;
             if (due < next)
                 next = due;
         }
+        for (size_t k = 0; k < nr; k++)
+            read_result_free(&rr[k]);
+        free(rl);
+        free(rr);
     }
     lanes_free(&ls);
     esm_filter_free(filter);

@@ -222,6 +222,7 @@ static int exists(tp_req *r, const char *arn, tp_error *err)
         return 0;
     if (strcmp(e.code, "ResourceNotFoundException") == 0 || strcmp(e.code, "InvalidArgumentException") == 0 ||
         strcmp(e.code, "ValidationException") == 0)
+        /* unverified wording for Kinesis (Lambda's DynamoDB stream answer) */
         return tp_fail(err, TP_ERR_LAMBDA_INVALID_PARAMETER, "Stream not found: %s", arn);
     *err = e;
     return -1;
@@ -243,6 +244,8 @@ static const esm_stream_source stream = {
     .starting_positions = positions,
     .poll_setting = "kinesis_poll_interval_ms",
     .poll_default_ms = 1000,
+    .read_gap_setting = "kinesis_read_gap_ms",
+    .read_gap_default_ms = 200,
     .list_shards = list_shards,
     .iterator = iterator,
     .read = read_page,

@@ -17,7 +17,8 @@ function got is read back from /_tidepool/invocations and the trace:
   BisectBatchOnFunctionError + MaximumRetryAttempts + an OnFailure queue
   (Lambda's KinesisBatchInfo record), ReportBatchItemFailures,
   MaximumRecordAgeInSeconds;
-- resharding: a split's children are read only after the parent drains.
+- resharding: a split's children are read only after the parent drains, a
+  merge's child only after both parents do.
 
 Handlers: the compiled-in "echo" (answers with its event) and
 "kinesis_restore_writer" (handlers/kinesis_restore.c: FAIL_KEY makes the
@@ -316,6 +317,56 @@ class TestScaling(KinesisMappingCase):
         for k, ns in seen.items():
             self.assertEqual(ns, sorted(ns), k)
 
+    def test_parallelization_factor_10_reads_the_shard_once_per_poll(self):
+        arn = self.stream()
+        self.function()
+        keys = ["k%02d" % i for i in range(25)]
+        for i in range(300):
+            self.put(keys[i % len(keys)], "%s-%03d" % (keys[i % len(keys)], i))
+        self.mapping(arn, BatchSize=10, ParallelizationFactor=10)
+        self.run_until_idle()
+        self.assertGreater(len({e["lane"] for e in self.trace("batch")}), 5)
+        # the lanes share each poll's read: within the shard's 5 reads/s
+        self.assertEqual(self.trace("read_retry"), [])
+        seen = {}
+        for inv in sorted(self.invocations(), key=lambda i: (i["start_ms"], i["id"])):
+            for d in self.datas(inv):
+                k, n = d.rsplit("-", 1)
+                seen.setdefault(k, []).append(int(n))
+        self.assertEqual(sorted(sum(seen.values(), [])), list(range(300)))
+        for k, ns in seen.items():
+            self.assertEqual(ns, sorted(ns), k)
+
+    def test_throttled_mapping_reads_recover(self):
+        arn = self.stream()
+        self.function()
+        # 16 x 200 KB: more than the shard's 2 MiB/s out (puts within 1 MiB/s in)
+        for i in range(16):
+            self.put("key%d" % (i % 4), ("r-%02d:" % i) + "x" * 200000)
+            if i % 4 == 3:
+                self.tidepool.advance(1000)
+        uuid = self.mapping(arn, ParallelizationFactor=2)["UUID"]
+        self.tidepool.advance(999)   # the mapping is Enabled and polls 1 ms later
+        shard = self.kin.list_shards(StreamName="events")["Shards"][0]["ShardId"]
+        it = self.kin.get_shard_iterator(StreamName="events", ShardId=shard,
+                                         ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        # another consumer reads everything: the shard's read bytes are spent
+        self.assertEqual(len(self.kin.get_records(ShardIterator=it)["Records"]), 16)
+        self.tidepool.advance(1)
+        retries = self.trace("read_retry")
+        self.assertEqual(len(retries), 1, retries)
+        self.assertEqual(retries[0]["reason"], "ProvisionedThroughputExceededException")
+        self.assertEqual(retries[0]["delay_ms"], 1000)
+        self.assertEqual(self.invocations(), [])
+        self.assertEqual(self.lam.get_event_source_mapping(UUID=uuid)["LastProcessingResult"],
+                         "PROBLEM: Throttled")
+        self.run_until_idle()
+        got = [d.split(":")[0] for d in self.delivered()]
+        self.assertEqual(sorted(got), ["r-%02d" % i for i in range(16)])
+        # the batches came from polls after the throttled one
+        first_retry = retries[0]["seq"]
+        self.assertTrue(all(e["seq"] > first_retry for e in self.trace("batch")))
+
     def test_filter_on_the_data_key(self):
         arn = self.stream()
         self.function()
@@ -453,5 +504,37 @@ class TestResharding(KinesisMappingCase):
         parent_end = max(i["end_ms"] for i in invs if self.datas(i)[0].startswith("parent"))
         child_start = min(i["start_ms"] for i in invs if self.datas(i)[0].startswith("child"))
         self.assertGreaterEqual(child_start, parent_end)
+        self.assertGreater(min(i["id"] for i in invs if self.datas(i)[0].startswith("child")),
+                           max(i["id"] for i in invs if self.datas(i)[0].startswith("parent")))
         shards = {e["shard"] for e in self.trace("batch")}
         self.assertEqual(len(shards), 3)
+
+    def test_a_merged_child_waits_for_both_parents(self):
+        arn = self.stream(shards=2)
+        self.function()
+        a, b = self.kin.list_shards(StreamName="events")["Shards"]
+        # both parents hold records, the adjacent one (b) more: it drains last
+        by_shard = {}
+        i = 0
+        while len(by_shard.get(a["ShardId"], [])) < 3 or len(by_shard.get(b["ShardId"], [])) < 9:
+            r = self.put("key-%d" % i, "parent-%d" % i)
+            by_shard.setdefault(r["ShardId"], []).append("parent-%d" % i)
+            i += 1
+        self.kin.merge_shards(StreamName="events", ShardToMerge=a["ShardId"],
+                              AdjacentShardToMerge=b["ShardId"])
+        self.tidepool.advance(1000)
+        for j in range(4):
+            self.put("child-key-%d" % j, "child-%d" % j)
+        self.mapping(arn, BatchSize=2)
+        self.run_until_idle()
+        invs = self.invocations()
+        # (the echo handler takes no time: invocation ids tell the order)
+        parents = [v for v in invs if self.datas(v)[0].startswith("parent")]
+        child = [v for v in invs if self.datas(v)[0].startswith("child")]
+        self.assertEqual(sorted(d for v in child for d in self.datas(v)), ["child-%d" % j for j in range(4)])
+        self.assertGreater(min(v["id"] for v in child), max(v["id"] for v in parents))
+        self.assertGreaterEqual(min(v["start_ms"] for v in child), max(v["end_ms"] for v in parents))
+        for shard, datas in by_shard.items():
+            got = [d for v in sorted(invs, key=lambda v: (v["start_ms"], v["id"]))
+                   for d in self.datas(v) if d in datas]
+            self.assertEqual(got, datas)
