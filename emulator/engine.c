@@ -1064,6 +1064,24 @@ static void host_request_id(void *ctx, char *out, size_t cap)
     pthread_mutex_unlock(&e->rid_lock);
 }
 
+/* serve --verify-signatures: the config's "auth": {"verify_signatures":
+ * true, "keys": {"<access key>": "<secret>"}}. */
+static int host_credentials(void *ctx, const char *access_key, char *secret, size_t cap,
+                            int64_t *now_ms)
+{
+    tp_engine *e = ctx;
+    const cJSON *auth = e->core.config ? cJSON_GetObjectItemCaseSensitive(e->core.config, "auth")
+                                       : NULL;
+    if (!tp_json_bool(auth, "verify_signatures", 0))
+        return -1;
+    *now_ms = tp_clock_now_ms(e->core.clock);
+    const char *s = tp_json_str(cJSON_GetObjectItemCaseSensitive(auth, "keys"), access_key);
+    if (!s)
+        return 1;
+    snprintf(secret, cap, "%s", s);
+    return 0;
+}
+
 void tp_engine_http_host(tp_engine *e, tp_http_host *out)
 {
     *out = (tp_http_host){.ctx = e,
@@ -1072,7 +1090,8 @@ void tp_engine_http_host(tp_engine *e, tp_http_host *out)
                           .control = host_control,
                           .has_operation = host_has_operation,
                           .request_id = host_request_id,
-                          .lambda_rest = &tp_lambda_rest};
+                          .lambda_rest = &tp_lambda_rest,
+                          .credentials = host_credentials};
 }
 
 int tp_engine_call(tp_engine *e, const char *access_key, const char *region, const char *target,

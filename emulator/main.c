@@ -33,14 +33,17 @@ static const char usage[] =
     "  --seed N             seed for request ids and every random choice (default 1)\n"
     "  --capacity on|off    off: provisioned throughput is never enforced (no\n"
     "                       throttling; consumed capacity still reported); default on\n"
+    "  --verify-signatures  check SigV4 signatures against the config's\n"
+    "                       \"auth\": {\"keys\": {ACCESS_KEY: SECRET}}\n"
     "  --handlers LIB.so    load C handlers from a shared library (its\n"
     "                       tp_handlers_init registers them); repeatable\n"
     "  --threads N          HTTP worker threads (default 2)\n"
     "  --log-level L        debug|info|warn|error|off (default info)\n";
 
-/* --capacity on|off wins over the config file's "capacity": {"enforce"}:
- * *config (owned, may be NULL) is rewritten with the key set. */
-static int set_capacity_enforce(char **config, int on)
+/* A command-line switch wins over the config file: *config (owned, may be
+ * NULL) is rewritten with "section": {"key": on} set (--capacity on|off:
+ * capacity.enforce; --verify-signatures: auth.verify_signatures). */
+static int set_config_flag(char **config, const char *section, const char *key, int on)
 {
     cJSON *root = *config ? tp_json_parse_str(*config) : cJSON_CreateObject();
     if (!root || !cJSON_IsObject(root)) {
@@ -48,13 +51,13 @@ static int set_capacity_enforce(char **config, int on)
         cJSON_Delete(root);
         return -1;
     }
-    cJSON *cap = cJSON_GetObjectItemCaseSensitive(root, "capacity");
-    if (!cJSON_IsObject(cap)) {
-        cJSON_DeleteItemFromObjectCaseSensitive(root, "capacity");
-        cap = cJSON_AddObjectToObject(root, "capacity");
+    cJSON *sec = cJSON_GetObjectItemCaseSensitive(root, section);
+    if (!cJSON_IsObject(sec)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(root, section);
+        sec = cJSON_AddObjectToObject(root, section);
     }
-    cJSON_DeleteItemFromObjectCaseSensitive(cap, "enforce");
-    cJSON_AddBoolToObject(cap, "enforce", on);
+    cJSON_DeleteItemFromObjectCaseSensitive(sec, key);
+    cJSON_AddBoolToObject(sec, key, on);
     char *text = tp_json_print(root);
     cJSON_Delete(root);
     if (!text)
@@ -70,6 +73,7 @@ static int serve(int argc, char **argv)
     int port = 4566, threads = 2;
     char handlers[4096] = "";
     int capacity = -1;   /* --capacity: -1 as the config says, 0 off, 1 on */
+    int verify = 0;      /* --verify-signatures */
     tp_engine_options opts = {.real_clock = 1, .seed = 1};
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -77,6 +81,10 @@ static int serve(int argc, char **argv)
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(usage, stdout);
             return 0;
+        }
+        if (strcmp(a, "--verify-signatures") == 0) {
+            verify = 1;
+            continue;
         }
         if (!v) {
             fprintf(stderr, "tidepool: %s needs a value\n%s", a, usage);
@@ -149,7 +157,9 @@ static int serve(int argc, char **argv)
             return 1;
         }
     }
-    if (capacity >= 0 && set_capacity_enforce(&config, capacity) != 0)
+    if (capacity >= 0 && set_config_flag(&config, "capacity", "enforce", capacity) != 0)
+        return 1;
+    if (verify && set_config_flag(&config, "auth", "verify_signatures", 1) != 0)
         return 1;
     opts.data_dir = data_dir;
     opts.config_json = config;

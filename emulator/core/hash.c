@@ -2,6 +2,7 @@
 #include "hash.h"
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <zlib.h>
 
 uint32_t tp_crc32(const void *data, size_t len)
@@ -50,4 +51,11 @@ void tp_sha256_hex(const void *data, size_t len, char out[65])
     unsigned char d[32];
     tp_sha256(data, len, d);
     tp_hex(d, 32, out);
+}
+
+void tp_hmac_sha256(const void *key, size_t klen, const void *msg, size_t mlen,
+                    unsigned char out[32])
+{
+    unsigned int n = 32;
+    HMAC(EVP_sha256(), key, (int)klen, msg, mlen, out, &n);
 }

@@ -73,6 +73,9 @@ struct conn_state {
     const tp_qop *qop;
     char rid[64];
     char endpoint[300];
+    /* --verify-signatures: the body's SHA-256 as sent, and the request line */
+    char payload_sha[65];
+    const char *method, *url;
     int rc;
     cJSON *out;
     tp_error err;
@@ -461,9 +464,68 @@ static const char *url_arg(void *ctx, const char *name)
     return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, name);
 }
 
+static const char *header_of(void *ctx, const char *name)
+{
+    return MHD_lookup_connection_value(ctx, MHD_HEADER_KIND, name);
+}
+
+typedef struct qlist {
+    const char **k, **v;
+    size_t n, cap;
+} qlist;
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    (void)kind;
+    qlist *q = cls;
+    if (q->n == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 8;
+        const char **k = realloc(q->k, cap * sizeof *k), **v = k ? realloc(q->v, cap * sizeof *v) : NULL;
+        if (k)
+            q->k = k;
+        if (!k || !v)
+            return MHD_NO;
+        q->v = v;
+        q->cap = cap;
+    }
+    q->k[q->n] = key;
+    q->v[q->n++] = value ? value : "";
+    return MHD_YES;
+}
+
+/* --verify-signatures (host.credentials says whether it is on): the
+ * Authorization header's signature must be the one the caller's secret
+ * makes. Presigned URLs are not verified. 0, or -1 with err. */
+static int check_signature(tp_http_server *s, struct MHD_Connection *c, const conn_state *st,
+                           const tp_scope *scope, tp_error *err)
+{
+    char secret[256];
+    int64_t now_ms = 0;
+    if (!s->host.credentials || !st)
+        return 0;
+    int known = s->host.credentials(s->host.ctx, scope->access_key, secret, sizeof secret, &now_ms);
+    if (known < 0)
+        return 0;
+    if (known > 0)
+        return tp_fail(err, TP_ERR_UNRECOGNIZED_CLIENT,
+                       "The security token included in the request is invalid.");
+    qlist q = {0};
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &q);
+    tp_sigv4_request rq = {.method = st->method, .path = st->url,
+                           .query_keys = q.k, .query_values = q.v, .nquery = q.n,
+                           .header = header_of, .header_ctx = c, .payload_hash = st->payload_sha};
+    int rc = tp_sigv4_verify(&rq, header_of(c, "Authorization"), secret, now_ms, err);
+    free(q.k);
+    free(q.v);
+    return rc;
+}
+
 /* Who is calling: SigV4 presigned in the URL when the URL carries it, else
- * the Authorization header. 0, or -1 with err. */
-static int request_scope(struct MHD_Connection *c, tp_scope *scope, tp_error *err)
+ * the Authorization header (its signature checked when verification is
+ * on). 0, or -1 with err. */
+static int request_scope(tp_http_server *s, struct MHD_Connection *c, const conn_state *st,
+                         tp_scope *scope, tp_error *err)
 {
     int rc = 0;
     if (tp_http_presigned_scope(url_arg, c, scope, err, &rc))
@@ -472,7 +534,9 @@ static int request_scope(struct MHD_Connection *c, tp_scope *scope, tp_error *er
     const char *date = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amz-Date");
     if (!date)
         date = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Date");
-    return tp_sigv4_parse(auth, date, scope, err);
+    if (tp_sigv4_parse(auth, date, scope, err) != 0)
+        return -1;
+    return check_signature(s, c, st, scope, err);
 }
 
 static int is_json_content_type(const char *ct)
@@ -518,7 +582,7 @@ static enum MHD_Result handle_awsjson(tp_http_server *s, struct MHD_Connection *
         return send_json_error(c, svc, resp_ct, rid, &err);
     }
     tp_scope scope;
-    if (request_scope(c, &scope, &err) != 0) {
+    if (request_scope(s, c, st, &scope, &err) != 0) {
         cJSON_Delete(in);
         return send_json_error(c, svc, resp_ct, rid, &err);
     }
@@ -546,8 +610,8 @@ static enum MHD_Result add_form_arg(void *cls, enum MHD_ValueKind kind, const ch
 
 /* SigV4 in the Authorization header, or presigned in the form itself
  * (X-Amz-Credential, X-Amz-Date, ...), as query clients may send it. */
-static int query_scope(struct MHD_Connection *c, const tp_qform *form, tp_scope *scope,
-                       tp_error *err)
+static int query_scope(tp_http_server *s, struct MHD_Connection *c, const conn_state *st,
+                       const tp_qform *form, tp_scope *scope, tp_error *err)
 {
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     const char *date = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amz-Date");
@@ -563,7 +627,9 @@ static int query_scope(struct MHD_Connection *c, const tp_qform *form, tp_scope 
         const char *qdate = tp_qform_get(form, "X-Amz-Date");
         return tp_sigv4_parse(built, qdate ? qdate : date, scope, err);
     }
-    return tp_sigv4_parse(auth, date, scope, err);
+    if (tp_sigv4_parse(auth, date, scope, err) != 0)
+        return -1;
+    return check_signature(s, c, st, scope, err);
 }
 
 static enum MHD_Result handle_query(tp_http_server *s, struct MHD_Connection *c, conn_state *st,
@@ -592,7 +658,7 @@ static enum MHD_Result handle_query(tp_http_server *s, struct MHD_Connection *c,
         return send_query_error(c, st->rid, &err);
     }
     tp_scope scope;
-    if (query_scope(c, &form, &scope, &err) != 0) {
+    if (query_scope(s, c, st, &form, &scope, &err) != 0) {
         tp_qform_free(&form);
         if (tp_error_is(&err, TP_ERR_MISSING_AUTH))
             err.status = 403;   /* as STS's query API answers it; unverified for SQS */
@@ -648,7 +714,7 @@ static enum MHD_Result handle_cbor(tp_http_server *s, struct MHD_Connection *c, 
         return send_cbor_error(c, rid, &err, NULL);
     }
     tp_scope scope;
-    if (request_scope(c, &scope, &err) != 0) {
+    if (request_scope(s, c, st, &scope, &err) != 0) {
         cJSON_Delete(in);
         return send_cbor_error(c, rid, &err, NULL);
     }
@@ -704,7 +770,8 @@ static enum MHD_Result send_rest_error(struct MHD_Connection *c, const tp_rest_a
 }
 
 static enum MHD_Result handle_restjson(tp_http_server *s, struct MHD_Connection *c,
-                                       const tp_rest_api *api, const char *endpoint,
+                                       const conn_state *st, const tp_rest_api *api,
+                                       const char *endpoint,
                                        const char *method, const char *url, const char *body,
                                        size_t len)
 {
@@ -722,7 +789,7 @@ static enum MHD_Result handle_restjson(tp_http_server *s, struct MHD_Connection 
         return send_rest(c, rid, &resp);
     }
     tp_scope scope;
-    if (request_scope(c, &scope, &err) != 0)
+    if (request_scope(s, c, st, &scope, &err) != 0)
         return send_rest_error(c, api, rid, &err, NULL);
     cJSON *in = NULL;
     if (tp_restjson_decode(op, &rq, &in, &err) != 0)
@@ -823,6 +890,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     const char *target = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amz-Target");
     const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
     const char *enc = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Encoding");
+    st->method = method;
+    st->url = url;
+    if (s->host.credentials)   /* the signature covers the bytes as sent */
+        tp_sha256_hex(st->body.data ? st->body.data : "", st->body.len, st->payload_sha);
     int broken_encoding = 0;
     if (enc && *enc && strcasecmp(enc, "identity") != 0 && st->body.len) {
         tp_buf plain;
@@ -887,7 +958,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return handle_query(s, c, st, method, url, body, st->body.len);
     case TP_ROUTE_LAMBDA:
         if (s->host.lambda_rest)
-            return handle_restjson(s, c, s->host.lambda_rest,
+            return handle_restjson(s, c, st, s->host.lambda_rest,
                                    st->endpoint[0] ? st->endpoint : NULL, method, url, body,
                                    st->body.len);
         {

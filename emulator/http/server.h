@@ -73,6 +73,11 @@ typedef struct tp_http_host {
      * service's shapes), handed down so http/ does not include lambda/.
      * NULL: Lambda paths get UnknownOperationException. */
     const struct tp_rest_api *lambda_rest;
+    /* Signature verification (serve --verify-signatures). NULL or -1: off.
+     * Else 0 with the access key's secret and the current time on
+     * tidepool's clock, or 1 when the key is unknown. */
+    int (*credentials)(void *ctx, const char *access_key, char *secret, size_t cap,
+                       int64_t *now_ms);
 } tp_http_host;
 
 typedef struct tp_http_server tp_http_server;

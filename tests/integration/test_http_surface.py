@@ -162,5 +162,30 @@ class HttpSurface(TidepoolTestCase):
         self.assertIn("message", json.loads(data))
 
 
+class OversizedRequestHead(TidepoolTestCase):
+    """A request line or header block past libmicrohttpd's connection memory
+    (32 KiB) is answered 414 / 431 and the connection closed; the server
+    keeps answering others."""
+
+    def send_raw(self, data):
+        import socket
+        with socket.create_connection((self.tidepool.host, self.tidepool.port), timeout=30) as s:
+            s.sendall(data)
+            return s.recv(200)
+
+    def test_long_request_line(self):
+        got = self.send_raw(b"GET /" + b"a" * 100000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertTrue(got.startswith(b"HTTP/1.1 414 "), got)
+
+    def test_long_header_and_many_headers(self):
+        got = self.send_raw(b"POST / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 100000 +
+                            b"\r\nContent-Length: 0\r\n\r\n")
+        self.assertTrue(got.startswith(b"HTTP/1.1 431 "), got)
+        many = b"".join(b"X-H%d: v\r\n" % i for i in range(5000))
+        got = self.send_raw(b"POST / HTTP/1.1\r\nHost: x\r\n" + many + b"Content-Length: 0\r\n\r\n")
+        self.assertTrue(got.startswith(b"HTTP/1.1 431 "), got)
+        self.assertEqual(self.client("dynamodb").list_tables()["TableNames"], [])
+
+
 if __name__ == "__main__":
     unittest.main()

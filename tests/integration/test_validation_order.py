@@ -175,6 +175,59 @@ class Expressions(ValidationBase):
             "AttributeValue: {N:1}")
 
 
+class LegacyParameters(ValidationBase):
+    SAME_TYPE = INVALID + "AttributeValues inside AttributeValueList must be of same type"
+    ORDER = ("The BETWEEN condition was provided a range where the lower bound is greater than "
+             "the upper bound")
+
+    def setUp(self):
+        super().setUp()
+        self.ddb.create_table(TableName="leg", BillingMode="PAY_PER_REQUEST",
+                              AttributeDefinitions=[S("pk"), S("sk")],
+                              KeySchema=[HASH("pk"), RANGE("sk")])
+        self.ddb.put_item(TableName="leg", Item={"pk": {"S": "a"}, "sk": {"S": "m"},
+                                                 "v": {"N": "5"}})
+
+    def test_scan_filter_mixed_types(self):
+        for op in ("IN", "BETWEEN"):
+            with self.subTest(op=op):
+                self.assertAwsError(
+                    lambda: self.ddb.scan(TableName="leg", ScanFilter={"v": {
+                        "ComparisonOperator": op,
+                        "AttributeValueList": [{"N": "1"}, {"S": "x"}]}}),
+                    "ValidationException", self.SAME_TYPE)
+
+    def test_expected_and_query_filter(self):
+        self.assertAwsError(
+            lambda: self.ddb.put_item(TableName="leg", Item={"pk": {"S": "a"}, "sk": {"S": "m"}},
+                                      Expected={"v": {"ComparisonOperator": "IN",
+                                                      "AttributeValueList": [{"S": "b"},
+                                                                             {"N": "1"}]}}),
+            "ValidationException", self.SAME_TYPE)
+        self.assertAwsError(
+            lambda: self.ddb.query(TableName="leg", KeyConditions={"pk": {
+                "ComparisonOperator": "EQ", "AttributeValueList": [{"S": "a"}]}},
+                QueryFilter={"v": {"ComparisonOperator": "BETWEEN",
+                                   "AttributeValueList": [{"N": "9"}, {"N": "1"}]}}),
+            "ValidationException", self.ORDER)
+        # Nothing was written by the refused put.
+        item = self.ddb.get_item(TableName="leg", Key={"pk": {"S": "a"}, "sk": {"S": "m"}})["Item"]
+        self.assertEqual(item["v"], {"N": "5"})
+
+    def test_legacy_between_in_order_works(self):
+        got = self.ddb.scan(TableName="leg", ScanFilter={"v": {
+            "ComparisonOperator": "BETWEEN", "AttributeValueList": [{"N": "1"}, {"N": "9"}]}})
+        self.assertEqual(got["Count"], 1)
+
+    def test_mixing_legacy_and_expression(self):
+        self.assertAwsError(
+            lambda: self.ddb.scan(TableName="leg", ScanFilter={"v": {
+                "ComparisonOperator": "NOT_NULL"}}, FilterExpression="attribute_exists(v)"),
+            "ValidationException",
+            "Can not use both expression and non-expression parameters in the same request: "
+            "Non-expression parameters: {ScanFilter} Expression parameters: {FilterExpression}")
+
+
 class IndexKeySizes(ValidationBase):
     def big(self, n):
         return "x" * n

@@ -1152,6 +1152,24 @@ static int expected_one(const char *attr, cJSON *cond, node **out, tp_error *err
                                        "type",
                                op, t ? t : "");
         }
+        /* IN and BETWEEN: one type across the list, BETWEEN's bounds in
+         * order (as KeyConditions, keycond.c; dynalite test/putItem.js,
+         * deleteItem.js, run against DynamoDB). */
+        if (list && nargs > 1) {
+            const char *t0 = ddb_attr_type(list->child);
+            cJSON_ArrayForEach(e, list)
+            {
+                const char *t = ddb_attr_type(e);
+                if (t && t0 && strcmp(t, t0) != 0)
+                    return tp_fail(err, TP_ERR_VALIDATION,
+                                   INVALID "AttributeValues inside AttributeValueList must be of "
+                                           "same type");
+            }
+            if (!strcmp(op, "BETWEEN") && compare_values(args[0], args[1]) == 1)
+                return tp_fail(err, TP_ERR_VALIDATION,
+                               "The BETWEEN condition was provided a range where the lower bound "
+                               "is greater than the upper bound");
+        }
         node *n = NULL;
         int bad = 0;
         if (!strcmp(op, "NULL") || !strcmp(op, "NOT_NULL")) {
