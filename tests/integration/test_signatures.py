@@ -89,6 +89,15 @@ class GoodSignatures(Verifying):
         got = sqs.receive_message(QueueUrl=url)["Messages"]
         self.assertEqual(got[0]["Body"], "hello")
 
+    def test_lambda_and_kinesis_with_the_right_secret(self):
+        self.assertEqual(self.good("lambda").list_functions()["Functions"], [])
+        from botocore.exceptions import ClientError
+        with self.assertRaises(ClientError) as cm:   # a path with a qualified name
+            self.good("lambda").get_function(FunctionName="nothere:prod")
+        self.assertEqual(cm.exception.response["Error"]["Code"], "ResourceNotFoundException")
+        kin = self.good("kinesis")
+        self.assertEqual(kin.list_streams()["StreamNames"], [])
+
     def test_cli_v2_with_the_right_secret(self):
         rc, out, err = self.aws("dynamodb", "list-tables", access_key="AKIDGOOD",
                                 secret_key="good-secret")
