@@ -668,45 +668,24 @@ int ddb_index_backfill(tp_core *core, int64_t table_id, const cJSON *desc, const
 /* --- item collections (tables with local secondary indexes) -------------
  * An item collection is every item sharing a partition key plus their LSI
  * entries. AWS caps it at 10 GB and reports its size on writes that ask
- * for ReturnItemCollectionMetrics SIZE. The LSI rows are summed by the
- * table key column, which has no index of its own: fine for the small
- * collections tests build, and only tables with LSIs pay for it. */
+ * for ReturnItemCollectionMetrics SIZE. Its size is a running sum the
+ * schema's triggers keep (DDB_COLLECTION_SCHEMA_SQL in index.h), so a
+ * write reads one row whatever the collection holds. */
 
-static int table_bytes(tp_req *r, int64_t table_id, const tp_buf *hk, int64_t *bytes)
+static int collection_bytes(tp_req *r, int64_t table_id, const tp_buf *hk, int64_t *bytes)
 {
-    static const char items_sql[] =
-        "SELECT coalesce(sum(size), 0) FROM ddb_items WHERE table_id=?1 AND hk=?2";
+    static const char sql[] = "SELECT bytes FROM ddb_collections WHERE table_id=?1 AND hk=?2";
     *bytes = 0;
-    sqlite3_stmt *st = tp_store_stmt(r->core->store, items_sql);
+    sqlite3_stmt *st = tp_store_stmt(r->core->store, sql);
     if (!st)
         return -1;
     sqlite3_bind_int64(st, 1, table_id);
-    sqlite3_bind_blob(st, 2, hk->data ? hk->data : "", (int)hk->len, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        *bytes += sqlite3_column_int64(st, 0);
+    sqlite3_bind_blob(st, 2, blob(hk), (int)hk->len, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *bytes = sqlite3_column_int64(st, 0);
     sqlite3_reset(st);
-    return 0;
-}
-
-static int lsi_bytes(tp_req *r, const ddb_table *t, const tp_buf *hk, int64_t *bytes)
-{
-    static const char sql[] = "SELECT coalesce(sum(size), 0) FROM ddb_index_items "
-                              "WHERE table_id=?1 AND index_name=?2 AND hk=?3";
-    const cJSON *lsi;
-    cJSON_ArrayForEach(lsi, cJSON_GetObjectItemCaseSensitive(t->desc, "LocalSecondaryIndexes"))
-    {
-        const char *name = tp_json_str(lsi, "IndexName");
-        sqlite3_stmt *st = name ? tp_store_stmt(r->core->store, sql) : NULL;
-        if (!st)
-            return -1;
-        sqlite3_bind_int64(st, 1, t->id);
-        sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-        sqlite3_bind_blob(st, 3, hk->data ? hk->data : "", (int)hk->len, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            *bytes += sqlite3_column_int64(st, 0);
-        sqlite3_reset(st);
-    }
-    return 0;
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
 int ddb_item_collection_check(tp_req *r, const ddb_table *t, const tp_buf *hk,
@@ -717,7 +696,7 @@ int ddb_item_collection_check(tp_req *r, const ddb_table *t, const tp_buf *hk,
     if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(t->desc, "LocalSecondaryIndexes")) == 0)
         return 0;
     int64_t bytes = 0;
-    if (table_bytes(r, t->id, hk, &bytes) != 0 || lsi_bytes(r, t, hk, &bytes) != 0)
+    if (collection_bytes(r, t->id, hk, &bytes) != 0)
         return tp_fail(err, TP_ERR_INTERNAL, "storage error");
     int64_t limit = ddb_setting(r->core, "item_collection_limit_bytes", INT64_C(10) << 30);
     if (bytes > limit)

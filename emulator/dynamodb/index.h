@@ -28,6 +28,71 @@
 #include <stdint.h>
 
 #include "core/buf.h"
+
+/* Item collection sizes (tables with local secondary indexes), kept as
+ * running sums so a write reads one row instead of summing its whole
+ * collection: ddb_lsi names each LSI of each table (filled when the table
+ * row is inserted), and triggers on ddb_items and ddb_index_items add and
+ * subtract item sizes of those tables in ddb_collections, in the writing
+ * statement's transaction (a rollback undoes them with the write). INSERT
+ * OR REPLACE does not fire delete triggers (recursive_triggers is off), so
+ * the insert triggers run BEFORE the row lands and subtract the row it
+ * replaces. The last two statements bring a data directory written before
+ * these tables existed up to date (no-ops otherwise). */
+#define DDB_COLLECTION_SCHEMA_SQL                                                              \
+    "CREATE TABLE IF NOT EXISTS ddb_lsi("                                                      \
+    "  table_id INTEGER NOT NULL, index_name TEXT NOT NULL,"                                   \
+    "  PRIMARY KEY(table_id, index_name)) WITHOUT ROWID;"                                      \
+    "CREATE TABLE IF NOT EXISTS ddb_collections("                                              \
+    "  table_id INTEGER NOT NULL, hk BLOB NOT NULL, bytes INTEGER NOT NULL,"                   \
+    "  PRIMARY KEY(table_id, hk)) WITHOUT ROWID;"                                              \
+    "CREATE TRIGGER IF NOT EXISTS ddb_lsi_add AFTER INSERT ON ddb_tables BEGIN"                \
+    "  INSERT OR IGNORE INTO ddb_lsi(table_id, index_name)"                                    \
+    "    SELECT NEW.id, json_extract(value, '$.IndexName')"                                    \
+    "    FROM json_each(NEW.desc, '$.LocalSecondaryIndexes'); END;"                            \
+    "CREATE TRIGGER IF NOT EXISTS ddb_lsi_drop AFTER DELETE ON ddb_tables BEGIN"               \
+    "  DELETE FROM ddb_lsi WHERE table_id=OLD.id;"                                             \
+    "  DELETE FROM ddb_collections WHERE table_id=OLD.id; END;"                                \
+    "CREATE TRIGGER IF NOT EXISTS ddb_coll_item_put BEFORE INSERT ON ddb_items"                \
+    "  WHEN EXISTS(SELECT 1 FROM ddb_lsi WHERE table_id=NEW.table_id) BEGIN"                   \
+    "  INSERT INTO ddb_collections(table_id, hk, bytes) VALUES(NEW.table_id, NEW.hk,"          \
+    "    NEW.size - coalesce((SELECT size FROM ddb_items WHERE table_id=NEW.table_id"          \
+    "      AND hk=NEW.hk AND rk=NEW.rk), 0))"                                                  \
+    "  ON CONFLICT(table_id, hk) DO UPDATE SET bytes=bytes+excluded.bytes; END;"               \
+    "CREATE TRIGGER IF NOT EXISTS ddb_coll_item_del AFTER DELETE ON ddb_items"                 \
+    "  WHEN EXISTS(SELECT 1 FROM ddb_lsi WHERE table_id=OLD.table_id) BEGIN"                   \
+    "  UPDATE ddb_collections SET bytes=bytes-OLD.size WHERE table_id=OLD.table_id"            \
+    "    AND hk=OLD.hk; END;"                                                                  \
+    "CREATE TRIGGER IF NOT EXISTS ddb_coll_item_upd AFTER UPDATE OF size ON ddb_items"         \
+    "  WHEN EXISTS(SELECT 1 FROM ddb_lsi WHERE table_id=OLD.table_id) BEGIN"                   \
+    "  UPDATE ddb_collections SET bytes=bytes-OLD.size+NEW.size WHERE table_id=OLD.table_id"   \
+    "    AND hk=OLD.hk; END;"                                                                  \
+    "CREATE TRIGGER IF NOT EXISTS ddb_coll_entry_put BEFORE INSERT ON ddb_index_items"         \
+    "  WHEN EXISTS(SELECT 1 FROM ddb_lsi WHERE table_id=NEW.table_id"                          \
+    "    AND index_name=NEW.index_name) BEGIN"                                                 \
+    "  INSERT INTO ddb_collections(table_id, hk, bytes) VALUES(NEW.table_id, NEW.hk,"          \
+    "    NEW.size - coalesce((SELECT size FROM ddb_index_items WHERE table_id=NEW.table_id"    \
+    "      AND index_name=NEW.index_name AND ihk=NEW.ihk AND irk=NEW.irk AND hk=NEW.hk"        \
+    "      AND rk=NEW.rk), 0))"                                                                \
+    "  ON CONFLICT(table_id, hk) DO UPDATE SET bytes=bytes+excluded.bytes; END;"               \
+    "CREATE TRIGGER IF NOT EXISTS ddb_coll_entry_del AFTER DELETE ON ddb_index_items"          \
+    "  WHEN EXISTS(SELECT 1 FROM ddb_lsi WHERE table_id=OLD.table_id"                          \
+    "    AND index_name=OLD.index_name) BEGIN"                                                 \
+    "  UPDATE ddb_collections SET bytes=bytes-OLD.size WHERE table_id=OLD.table_id"            \
+    "    AND hk=OLD.hk; END;"                                                                  \
+    "CREATE TEMP TABLE IF NOT EXISTS ddb_lsi_new AS SELECT t.id AS table_id,"                  \
+    "  json_extract(l.value, '$.IndexName') AS index_name"                                     \
+    "  FROM ddb_tables t, json_each(t.desc, '$.LocalSecondaryIndexes') l"                      \
+    "  WHERE NOT EXISTS(SELECT 1 FROM ddb_lsi WHERE table_id=t.id);"                           \
+    "INSERT OR REPLACE INTO ddb_collections(table_id, hk, bytes)"                              \
+    "  SELECT table_id, hk, sum(size) FROM ("                                                  \
+    "    SELECT i.table_id, i.hk, i.size FROM ddb_items i"                                     \
+    "      WHERE i.table_id IN (SELECT table_id FROM ddb_lsi_new)"                             \
+    "    UNION ALL SELECT x.table_id, x.hk, x.size FROM ddb_index_items x"                     \
+    "      JOIN ddb_lsi_new n ON n.table_id=x.table_id AND n.index_name=x.index_name)"         \
+    "  GROUP BY table_id, hk;"                                                                 \
+    "INSERT OR IGNORE INTO ddb_lsi SELECT table_id, index_name FROM ddb_lsi_new;"              \
+    "DROP TABLE temp.ddb_lsi_new;"
 #include "ddb.h"
 
 #define DDB_MAX_INDEXES 25   /* 5 LSIs + 20 GSIs */

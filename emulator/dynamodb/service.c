@@ -6,6 +6,7 @@
 #include "core/shape.h"
 #include "backup.h"
 #include "ddb.h"
+#include "index.h"
 #include "shapes.gen.h"
 
 const char ddb_schema_sql[] =
@@ -44,7 +45,7 @@ const char ddb_schema_sql[] =
     "  account TEXT NOT NULL, region TEXT NOT NULL, token TEXT NOT NULL,"
     "  hash TEXT NOT NULL, response TEXT NOT NULL, expires_ms INTEGER NOT NULL,"
     "  PRIMARY KEY(account, region, token)) WITHOUT ROWID;"
-    DDB_BACKUP_SCHEMA_SQL;
+    DDB_BACKUP_SCHEMA_SQL DDB_COLLECTION_SCHEMA_SQL;
 
 static const tp_action ddb_actions[] = {
 #define DDB_ACTION(Name, fn, fl)                                                               \

@@ -380,3 +380,8 @@ else
     echo
     echo "  tidepool run: skipped (no 'tidepool run' in this build or no fixtures/*.json)"
 fi
+
+# DynamoDB side by side with dynalite (tests/bench/peer.sh): the same load
+# against each, in memory and with a data directory.
+BUILD_DIR=$BUILD_DIR DURATION=$DURATION CONCURRENCY=$CONCURRENCY "$root/tests/bench/peer.sh" ||
+    echo "  note: the side-by-side run failed (see above)"
