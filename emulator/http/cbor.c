@@ -238,7 +238,8 @@ static cbor_item_t *uint_item(uint64_t v, int negative)
 
 static cbor_item_t *number_item(double d)
 {
-    if (d == floor(d) && fabs(d) < 9007199254740992.0)   /* integral: an integer */
+    /* integral: an integer (but -0.0 stays a float, or it would read back 0) */
+    if (d == floor(d) && fabs(d) < 9007199254740992.0 && !(d == 0 && signbit(d)))
         return d >= 0 ? uint_item((uint64_t)d, 0) : uint_item((uint64_t)(-d - 1), 1);
     return cbor_build_float8(d);
 }

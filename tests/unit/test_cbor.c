@@ -6,6 +6,7 @@
  * deep). Table-driven: CBOR bytes -> the tree as JSON text, or refused. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -275,6 +276,25 @@ static void encode_numbers_and_round_trip(void **state)
     cJSON_Delete(tree);
 }
 
+/* found by fuzz_cbor: a half-float -0.0 was re-encoded as the integer 0 */
+static void negative_zero_round_trips(void **state)
+{
+    (void)state;
+    const unsigned char body[] = {0x81, 0xf9, 0x80, 0x00};
+    char why[128] = "";
+    cJSON *t = tp_cbor_decode(body, sizeof body, why, sizeof why);
+    assert_non_null(t);
+    tp_buf out;
+    tp_buf_init(&out);
+    assert_int_equal(tp_cbor_encode(t, NULL, &out), 0);
+    cJSON *back = tp_cbor_decode((const unsigned char *)out.data, out.len, why, sizeof why);
+    assert_non_null(back);
+    assert_true(signbit(cJSON_GetArrayItem(back, 0)->valuedouble));
+    cJSON_Delete(back);
+    tp_buf_free(&out);
+    cJSON_Delete(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -290,6 +310,7 @@ int main(void)
         cmocka_unit_test(encode_with_hints),
         cmocka_unit_test(encode_bad_blob_fails),
         cmocka_unit_test(encode_numbers_and_round_trip),
+        cmocka_unit_test(negative_zero_round_trips),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
