@@ -145,7 +145,8 @@ static void canonical_query(tp_buf *out, const tp_sigv4_request *rq)
         if (q[n].k && q[n].v)
             n++;
     }
-    qsort(q, n, sizeof *q, qpair_cmp);
+    if (n > 1)   /* qsort of a NULL array is undefined even for n == 0 */
+        qsort(q, n, sizeof *q, qpair_cmp);
     for (size_t i = 0; i < n; i++)
         tp_buf_printf(out, "%s%s=%s", i ? "&" : "", q[i].k, q[i].v);
     for (size_t i = 0; q && i < rq->nquery; i++) {
