@@ -153,6 +153,25 @@ int esm_set_positioned(tp_core *core, int64_t id);
 int64_t esm_next_token(tp_core *core, int64_t id);
 
 /* poller.c */
+/* How a stream-like service names the members the shared reads use. */
+typedef struct esm_stream_api {
+    const char *target;        /* "Kinesis_20131202" */
+    const char *arn_member;    /* GetShardIterator's stream ARN member */
+    const char *seq_member;    /* its sequence number member */
+    const char *trimmed_code;  /* the error for a checkpoint no longer held */
+    int64_t max_limit;         /* GetRecords' Limit ceiling */
+} esm_stream_api;
+/* One call of the source's service (consumes in). */
+int esm_stream_call(tp_core *core, const esm_mapping *m, const esm_stream_api *api,
+                    const char *op, cJSON *in, cJSON **out, tp_error *err);
+/* An iterator just past `after` ("" = the horizon, or at_ms when >= 0);
+ * a checkpoint the service no longer holds reads from the horizon. */
+char *esm_stream_iterator(tp_core *core, const esm_mapping *m, const esm_stream_api *api,
+                          const char *shard, const char *after, double at_ms);
+/* One GetRecords page (esm_stream_source.read). */
+int esm_stream_read_page(tp_core *core, const esm_mapping *m, const esm_stream_api *api,
+                         const char *it, int64_t limit, cJSON **records, char **next,
+                         tp_error *err);
 /* Arms the mapping's poll event at due_ms; an earlier armed event stays
  * live only if it is due no later. */
 void esm_poller_wake(tp_core *core, int64_t mapping_id, int64_t due_ms);

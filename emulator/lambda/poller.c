@@ -1435,3 +1435,64 @@ static void tick(tp_core *core, void *arg, int64_t due_ms)
     tp_store_exec(core->store, "RELEASE esm_tick");
     esm_mapping_clear(&m);
 }
+
+/* --- reads shared by the stream-like sources ----------------------------------- */
+
+int esm_stream_call(tp_core *core, const esm_mapping *m, const esm_stream_api *api,
+                    const char *op, cJSON *in, cJSON **out, tp_error *err)
+{
+    char target[96];
+    snprintf(target, sizeof target, "%s.%s", api->target, op);
+    int rc = lambda_call_internal(core, m->account, m->region, target, in, out, err);
+    cJSON_Delete(in);
+    return rc;
+}
+
+char *esm_stream_iterator(tp_core *core, const esm_mapping *m, const esm_stream_api *api,
+                          const char *shard, const char *after, double at_ms)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        cJSON *in = cJSON_CreateObject(), *out = NULL;
+        cJSON_AddStringToObject(in, api->arn_member, m->source_arn);
+        cJSON_AddStringToObject(in, "ShardId", shard);
+        if (*after && pass == 0) {
+            cJSON_AddStringToObject(in, "ShardIteratorType", "AFTER_SEQUENCE_NUMBER");
+            cJSON_AddStringToObject(in, api->seq_member, after);
+        } else if (!*after && at_ms >= 0) {
+            cJSON_AddStringToObject(in, "ShardIteratorType", "AT_TIMESTAMP");
+            cJSON_AddNumberToObject(in, "Timestamp", at_ms);
+        } else {
+            cJSON_AddStringToObject(in, "ShardIteratorType", "TRIM_HORIZON");
+        }
+        tp_error err = {0};
+        if (esm_stream_call(core, m, api, "GetShardIterator", in, &out, &err) == 0) {
+            const char *it = tp_json_str(out, "ShardIterator");
+            char *copy = it ? strdup(it) : NULL;
+            cJSON_Delete(out);
+            return copy;
+        }
+        /* the checkpoint is gone: what is left starts at the horizon */
+        if (strcmp(err.code, api->trimmed_code) != 0 || !*after)
+            return NULL;
+    }
+    return NULL;
+}
+
+int esm_stream_read_page(tp_core *core, const esm_mapping *m, const esm_stream_api *api,
+                         const char *it, int64_t limit, cJSON **records, char **next,
+                         tp_error *err)
+{
+    cJSON *in = cJSON_CreateObject(), *out = NULL;
+    cJSON_AddStringToObject(in, "ShardIterator", it);
+    tp_json_add_int(in, "Limit", limit > api->max_limit ? api->max_limit : limit);
+    *records = NULL;
+    *next = NULL;
+    if (esm_stream_call(core, m, api, "GetRecords", in, &out, err) != 0)
+        return -1;
+    cJSON *recs = cJSON_DetachItemFromObjectCaseSensitive(out, "Records");
+    *records = recs ? recs : cJSON_CreateArray();
+    const char *nx = tp_json_str(out, "NextShardIterator");
+    *next = nx ? strdup(nx) : NULL;
+    cJSON_Delete(out);
+    return 0;
+}

@@ -13,14 +13,13 @@
 #include "core/json.h"
 #include "esm.h"
 
+static const esm_stream_api api = {"DynamoDBStreams_20120810", "StreamArn", "SequenceNumber",
+                                    "TrimmedDataAccessException", INT64_MAX};
+
 static int call(tp_core *core, const esm_mapping *m, const char *op, cJSON *in, cJSON **out,
                 tp_error *err)
 {
-    char target[96];
-    snprintf(target, sizeof target, "DynamoDBStreams_20120810.%s", op);
-    int rc = lambda_call_internal(core, m->account, m->region, target, in, out, err);
-    cJSON_Delete(in);
-    return rc;
+    return esm_stream_call(core, m, &api, op, in, out, err);
 }
 
 static esm_shard *list_shards(tp_core *core, const esm_mapping *m, size_t *n, tp_error *err)
@@ -73,46 +72,13 @@ static esm_shard *list_shards(tp_core *core, const esm_mapping *m, size_t *n, tp
 
 static char *iterator(tp_core *core, const esm_mapping *m, const char *shard, const char *after)
 {
-    for (int pass = 0; pass < 2; pass++) {
-        cJSON *in = cJSON_CreateObject(), *out = NULL;
-        cJSON_AddStringToObject(in, "StreamArn", m->source_arn);
-        cJSON_AddStringToObject(in, "ShardId", shard);
-        if (*after && pass == 0) {
-            cJSON_AddStringToObject(in, "ShardIteratorType", "AFTER_SEQUENCE_NUMBER");
-            cJSON_AddStringToObject(in, "SequenceNumber", after);
-        } else {
-            cJSON_AddStringToObject(in, "ShardIteratorType", "TRIM_HORIZON");
-        }
-        tp_error err = {0};
-        if (call(core, m, "GetShardIterator", in, &out, &err) == 0) {
-            const char *it = tp_json_str(out, "ShardIterator");
-            char *copy = it ? strdup(it) : NULL;
-            cJSON_Delete(out);
-            return copy;
-        }
-        /* the checkpoint was trimmed away: what is left starts at the horizon */
-        if (strcmp(err.code, "TrimmedDataAccessException") != 0 || !*after)
-            return NULL;
-    }
-    return NULL;
+    return esm_stream_iterator(core, m, &api, shard, after, -1);
 }
 
 static int read_page(tp_core *core, const esm_mapping *m, const char *it, int64_t limit,
                      cJSON **records, char **next, tp_error *err)
 {
-    cJSON *in = cJSON_CreateObject(), *out = NULL;
-    cJSON_AddStringToObject(in, "ShardIterator", it);
-    tp_json_add_int(in, "Limit", limit);
-    *records = NULL;
-    *next = NULL;
-    if (call(core, m, "GetRecords", in, &out, err) != 0)
-        return -1;
-    cJSON *recs = cJSON_DetachItemFromObjectCaseSensitive(out, "Records");
-    *records = recs ? recs : cJSON_CreateArray();
-    const char *nx = tp_json_str(out, "NextShardIterator");
-    *next = nx ? strdup(nx) : NULL;
-    cJSON_Delete(out);
-    return 0;
+    return esm_stream_read_page(core, m, &api, it, limit, records, next, err);
 }
 
 static cJSON *event_record(const esm_mapping *m, const char *shard, cJSON *rec)

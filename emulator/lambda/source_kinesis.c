@@ -28,14 +28,13 @@
 #include "core/json.h"
 #include "esm.h"
 
+static const esm_stream_api api = {"Kinesis_20131202", "StreamARN", "StartingSequenceNumber",
+                                    "InvalidArgumentException", 10000};
+
 static int call(tp_core *core, const esm_mapping *m, const char *op, cJSON *in, cJSON **out,
                 tp_error *err)
 {
-    char target[64];
-    snprintf(target, sizeof target, "Kinesis_20131202.%s", op);
-    int rc = lambda_call_internal(core, m->account, m->region, target, in, out, err);
-    cJSON_Delete(in);
-    return rc;
+    return esm_stream_call(core, m, &api, op, in, out, err);
 }
 
 static esm_shard *list_shards(tp_core *core, const esm_mapping *m, size_t *n, tp_error *err)
@@ -92,50 +91,14 @@ static esm_shard *list_shards(tp_core *core, const esm_mapping *m, size_t *n, tp
 static char *iterator(tp_core *core, const esm_mapping *m, const char *shard, const char *after)
 {
     const cJSON *ts = cJSON_GetObjectItemCaseSensitive(m->conf, "StartingPositionTimestamp");
-    int at_time = !*after && strcmp(m->starting_position, "AT_TIMESTAMP") == 0 && cJSON_IsNumber(ts);
-    for (int pass = 0; pass < 2; pass++) {
-        cJSON *in = cJSON_CreateObject(), *out = NULL;
-        cJSON_AddStringToObject(in, "StreamARN", m->source_arn);
-        cJSON_AddStringToObject(in, "ShardId", shard);
-        if (*after && pass == 0) {
-            cJSON_AddStringToObject(in, "ShardIteratorType", "AFTER_SEQUENCE_NUMBER");
-            cJSON_AddStringToObject(in, "StartingSequenceNumber", after);
-        } else if (at_time) {
-            cJSON_AddStringToObject(in, "ShardIteratorType", "AT_TIMESTAMP");
-            cJSON_AddNumberToObject(in, "Timestamp", ts->valuedouble);
-        } else {
-            cJSON_AddStringToObject(in, "ShardIteratorType", "TRIM_HORIZON");
-        }
-        tp_error err = {0};
-        if (call(core, m, "GetShardIterator", in, &out, &err) == 0) {
-            const char *it = tp_json_str(out, "ShardIterator");
-            char *copy = it ? strdup(it) : NULL;
-            cJSON_Delete(out);
-            return copy;
-        }
-        /* a checkpoint Kinesis no longer takes: what is left starts at the horizon */
-        if (strcmp(err.code, "InvalidArgumentException") != 0 || !*after)
-            return NULL;
-    }
-    return NULL;
+    int at_time = strcmp(m->starting_position, "AT_TIMESTAMP") == 0 && cJSON_IsNumber(ts);
+    return esm_stream_iterator(core, m, &api, shard, after, at_time ? ts->valuedouble : -1);
 }
 
 static int read_page(tp_core *core, const esm_mapping *m, const char *it, int64_t limit,
                      cJSON **records, char **next, tp_error *err)
 {
-    cJSON *in = cJSON_CreateObject(), *out = NULL;
-    cJSON_AddStringToObject(in, "ShardIterator", it);
-    tp_json_add_int(in, "Limit", limit > 10000 ? 10000 : limit);
-    *records = NULL;
-    *next = NULL;
-    if (call(core, m, "GetRecords", in, &out, err) != 0)
-        return -1;
-    cJSON *recs = cJSON_DetachItemFromObjectCaseSensitive(out, "Records");
-    *records = recs ? recs : cJSON_CreateArray();
-    const char *nx = tp_json_str(out, "NextShardIterator");
-    *next = nx ? strdup(nx) : NULL;
-    cJSON_Delete(out);
-    return 0;
+    return esm_stream_read_page(core, m, &api, it, limit, records, next, err);
 }
 
 static void move_member(cJSON *to, const char *as, cJSON *from, const char *name)
