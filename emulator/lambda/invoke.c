@@ -10,8 +10,13 @@
  *   STARTING --start event (virtual) / at once (real)--> RUNNING
  *   RUNNING --tp_call/tp_sleep_ms--> WAITING --resume event--> RUNNING
  *   RUNNING --handler returns--> resolved (success | error)      [inv_main]
+ *   RUNNING --handler crashes (signal)--> resolved (error, Runtime.ExitError)
+ *        [inv_main, lambda_crash_guard]
  *   RUNNING/WAITING --deadline--> resolved (timeout); the thread runs on
  *        with every tidepool call failing at once             [timeout_event]
+ *   RUNNING --holds the baton past the watchdog (wall clock)--> orphaned:
+ *        the baton goes back, every call fails, the deadline event still
+ *        resolves it (timeout)                               [after_event]
  *   any --reset/shutdown--> abandoned (no outcome; the thread runs out)
  *
  * Virtual time, the baton (ARCHITECTURE section 3): exactly one of {the
@@ -27,10 +32,23 @@
  * choice comes from the seeded RNG, a run replays byte for byte.
  *
  * On the real clock handler threads run freely in parallel; tp_call takes
- * the engine lock like any client; the timeout is a real timer. */
+ * the engine lock like any client; the timeout is a real timer.
+ *
+ * Instances: each function keeps a count of warm instances. An invocation
+ * takes one, or is a cold start that runs the handler's init first
+ * (tp_register_init); an invocation that returned gives its instance back,
+ * one that crashed, exited or timed out discards it, as Lambda restarts a
+ * runtime that died. A reset discards them all.
+ *
+ * Threads that never end (a handler spinning without calling tidepool) are
+ * abandoned, never interrupted: stopping a thread at an arbitrary point
+ * could leave a libc lock (malloc's) held. Shutdown waits for handler
+ * threads SHUTDOWN_GRACE_MS, then detaches the rest: they own their
+ * invocation from then on and touch nothing of the engine's. */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +73,7 @@ const char lambda_invocations_schema[] =
 
 #define LOG_TAIL_MAX 4096
 #define DEFAULT_CALL_LATENCY_MS 5
+#define SHUTDOWN_GRACE_MS 2000
 
 struct tp_response {
     tp_buf buf;
@@ -68,6 +87,15 @@ struct tp_ctx {
     char request_id[37];
     lambda_fn fn;
     tp_handler_fn handler;      /* NULL: Runtime.HandlerNotFound */
+    tp_init_fn init;            /* the handler's init, or NULL */
+    int cold;                   /* no warm instance was free: init runs first */
+    /* the runtime died (lambda_invocation_exited): written by the
+     * invocation's thread before it takes the lock to resolve */
+    int exited, exit_sig, exit_status;
+    int orphaned;               /* the watchdog took the baton back */
+    atomic_int detached;        /* shutdown let go: the engine may be gone */
+    int leaving;                /* the thread is past its handler (detach_mu) */
+    lambda_outcome outcome;
     char *event;
     size_t event_len;
     char source[16];
@@ -95,6 +123,7 @@ struct tp_ctx {
 typedef struct fn_count {
     char arn[256];
     int64_t n;
+    int64_t idle;               /* warm instances free for the next invocation */
     struct fn_count *next;
 } fn_count;
 
@@ -116,6 +145,17 @@ static _Thread_local lambda_inv *current_inv;
 /* Why the last lambda_invoke_start on this thread was throttled (the
  * "Reason" member of Invoke's TooManyRequestsException). */
 static _Thread_local const char *throttle_reason;
+/* Orders a handler thread leaving its handler against shutdown detaching
+ * it (lambda_inv.leaving / detached). Never held with another lock taken
+ * after it. */
+static pthread_mutex_t detach_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* The handler-side view: no more calls once the invocation has an outcome,
+ * was abandoned or lost the baton to the watchdog. */
+static int inv_dead(const lambda_inv *inv)
+{
+    return inv->resolved || inv->abandoned || inv->orphaned;
+}
 
 static int is_virtual(const tp_core *core)
 {
@@ -200,6 +240,42 @@ static void handoff_push(tp_core *core, lambda_inv *inv)
 
 /* Engine lock held, no transaction: runs each queued handler until it
  * gives the baton back, in the order they were queued. */
+static void deadline_in(int64_t ms, struct timespec *ts)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (ms % 1000) * 1000000;
+    if (ts->tv_nsec >= 1000000000) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000;
+    }
+}
+
+/* How long (wall clock) a handler may hold the baton without calling
+ * tidepool: "handler_watchdog_ms", by default the function's timeout. */
+static int64_t watchdog_ms(tp_core *core, const lambda_inv *inv)
+{
+    int64_t ms = lambda_setting(core, "handler_watchdog_ms", 0);
+    return ms > 0 ? ms : inv->fn.timeout_ms;
+}
+
+/* The handler has computed past the watchdog without giving the baton
+ * back (a loop that never ends): time moves on without it. Its deadline
+ * event is still armed and records the timeout at the virtual deadline. */
+static void orphan(tp_core *core, lambda_inv *inv, int64_t wall_ms)
+{
+    struct lambda_state *s = core->lambda;
+    inv->orphaned = 1;
+    s->holder = NULL;
+    cJSON *f = cJSON_CreateObject();
+    tp_json_add_int(f, "invocation", inv->id);
+    cJSON_AddStringToObject(f, "request_id", inv->request_id);
+    cJSON_AddStringToObject(f, "function", inv->fn.name);
+    tp_json_add_int(f, "wall_ms", wall_ms);
+    tp_trace_emit(core, "invoke_watchdog", f);
+    cJSON_Delete(f);
+}
+
 static void after_event(tp_core *core)
 {
     struct lambda_state *s = core->lambda;
@@ -208,12 +284,18 @@ static void after_event(tp_core *core)
     size_t i = 0;
     while (i < s->nhandoff) {
         lambda_inv *inv = s->handoff[i++];
+        int64_t limit = watchdog_ms(core, inv);
+        struct timespec dl;
+        deadline_in(limit, &dl);
         inv->go = 1;
         s->holder = inv;
         pthread_cond_signal(&inv->cv);
-        /* inv may be freed once its thread ends: only holder is looked at */
+        /* inv may be freed once its thread ends: only holder is looked at
+         * (while it is inv, the thread has not ended) */
         while (s->holder)
-            pthread_cond_wait(&s->baton_cv, core->lock);
+            if (pthread_cond_timedwait(&s->baton_cv, core->lock, &dl) == ETIMEDOUT &&
+                s->holder == inv)
+                orphan(core, inv, limit);
         /* the handler may have queued more (never itself): keep going */
     }
     s->nhandoff = 0;
@@ -260,7 +342,10 @@ static char *log_with_frame(const lambda_inv *inv, int64_t end_ms, const char *t
 static char *error_payload(lambda_inv *inv, const char **etype, const char **emsg, char *tbuf,
                            size_t tcap, char *mbuf, size_t mcap)
 {
-    if (inv->fault.fn_fail) {
+    if (inv->exited) {
+        snprintf(tbuf, tcap, "Runtime.ExitError");
+        lambda_exit_error_message(inv->request_id, inv->exit_sig, inv->exit_status, mbuf, mcap);
+    } else if (inv->fault.fn_fail) {
         snprintf(tbuf, tcap, "%s", inv->fault.fail_type);
         snprintf(mbuf, mcap, "%s", inv->fault.fail_message);
     } else if (!inv->handler) {
@@ -305,6 +390,7 @@ static void resolve(lambda_inv *inv, lambda_outcome outcome)
     if (inv->resolved || inv->abandoned)
         return;
     inv->resolved = 1;
+    inv->outcome = outcome;
     if (inv->timeout_ev) {
         tp_sched_cancel(core->sched, inv->timeout_ev);
         inv->timeout_ev = 0;
@@ -335,6 +421,9 @@ static void resolve(lambda_inv *inv, lambda_outcome outcome)
         cJSON_Delete(o);
     } else {
         payload = error_payload(inv, &etype, &emsg, tbuf, sizeof tbuf, mbuf, sizeof mbuf);
+        /* Lambda's lines after REPORT for a runtime that died */
+        if (inv->exited)
+            snprintf(timeout_line, sizeof timeout_line, "%s\nRuntime.ExitError", mbuf);
     }
     char *logs = log_with_frame(inv, end, *timeout_line ? timeout_line : NULL);
     sqlite3_stmt *st = stmt(core,
@@ -362,6 +451,10 @@ static void resolve(lambda_inv *inv, lambda_outcome outcome)
     tp_json_add_int(f, "duration_ms", end - inv->start_ms);
     tp_json_add_int(f, "calls", inv->calls);
     tp_json_add_int(f, "sdk_retries", inv->retries);
+    if (inv->cold)
+        cJSON_AddTrueToObject(f, "cold_start");
+    if (inv->exited && inv->exit_sig)
+        tp_json_add_int(f, "signal", inv->exit_sig);
     if (etype)
         cJSON_AddStringToObject(f, "error_type", etype);
     if (emsg)
@@ -451,6 +544,28 @@ static int is_error_response(const struct tp_response *r)
     return err;
 }
 
+void lambda_invocation_exited(tp_ctx *inv, int sig, int exit_status)
+{
+    inv->exited = 1;
+    inv->exit_sig = sig;
+    inv->exit_status = exit_status;
+}
+
+/* The instance's init (a cold start) and the handler, under the crash
+ * guard. */
+static void run_handler(void *p)
+{
+    lambda_inv *inv = p;
+    if (inv->cold && inv->init) {
+        int rc = inv->init(inv);
+        if (rc != 0) {
+            lambda_invocation_exited(inv, 0, rc);
+            return;
+        }
+    }
+    inv->rc = inv->handler(inv, inv->event, inv->event_len, &inv->resp);
+}
+
 static void *inv_main(void *p)
 {
     lambda_inv *inv = p;
@@ -462,20 +577,49 @@ static void *inv_main(void *p)
         pthread_cond_wait(&inv->cv, core->lock);
     int live = !inv->resolved && !inv->abandoned;
     pthread_mutex_unlock(core->lock);
-    int rc = -1;
-    if (live && inv->handler)
-        rc = inv->handler(inv, inv->event, inv->event_len, &inv->resp);
+    inv->rc = -1;
+    if (live && inv->handler) {
+        int sig = lambda_crash_guard(run_handler, inv);
+        if (sig)
+            lambda_invocation_exited(inv, sig, 0);
+    }
+    pthread_mutex_lock(&detach_mu);
+    int detached = atomic_load(&inv->detached);
+    inv->leaving = !detached;
+    pthread_mutex_unlock(&detach_mu);
+    if (detached) {   /* the engine may be gone: touch nothing of it */
+        current_inv = NULL;
+        inv_free(inv);
+        return NULL;
+    }
     pthread_mutex_lock(core->lock);
     inv->finished = 1;
-    inv->rc = rc;
-    if (!inv->resolved && !inv->abandoned && inv->generation == s->generation) {
+    int rc = inv->rc;
+    int current = !inv->abandoned && inv->generation == s->generation;
+    if (!inv->resolved && !inv->abandoned && inv->orphaned) {
+        /* the deadline event records the timeout and frees inv */
+        inv->has_thread = 0;
+        s->threads--;
+        pthread_cond_broadcast(&s->threads_cv);
+        pthread_mutex_unlock(core->lock);
+        current_inv = NULL;
+        return NULL;
+    }
+    if (!inv->resolved && current) {
         if (tp_store_begin(core->store) == 0) {
-            resolve(inv, rc == 0 && inv->handler && !is_error_response(&inv->resp)
+            resolve(inv, rc == 0 && inv->handler && !inv->exited && !is_error_response(&inv->resp)
                              ? LAMBDA_SUCCESS
                              : LAMBDA_FN_ERROR);
             if (tp_store_commit(core->store) != 0)
                 tp_store_rollback(core->store);
         }
+    }
+    /* the instance stays warm unless its runtime died or timed out */
+    if (current && inv->resolved && !inv->exited && !inv->orphaned &&
+        inv->outcome != LAMBDA_TIMEOUT) {
+        fn_count *c = count_of(s, inv->fn.arn, 0);
+        if (c)
+            c->idle++;
     }
     if (s->holder == inv)
         s->holder = NULL;
@@ -495,8 +639,10 @@ static void *inv_main(void *p)
 static int inv_wait(lambda_inv *inv, int64_t ms)
 {
     tp_core *core = inv->core;
+    if (atomic_load(&inv->detached))
+        return -1;
     pthread_mutex_lock(core->lock);
-    if (inv->resolved || inv->abandoned) {
+    if (inv_dead(inv)) {
         pthread_mutex_unlock(core->lock);
         return -1;
     }
@@ -521,18 +667,12 @@ static int inv_wait(lambda_inv *inv, int64_t ms)
             pthread_cond_wait(&inv->cv, core->lock);
     } else if (ms > 0) {
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += ms / 1000;
-        ts.tv_nsec += (ms % 1000) * 1000000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
+        deadline_in(ms, &ts);
         while (!inv->resolved && !inv->abandoned &&
                pthread_cond_timedwait(&inv->cv, core->lock, &ts) != ETIMEDOUT) {
         }
     }
-    int rc = inv->resolved || inv->abandoned ? -1 : 0;
+    int rc = inv_dead(inv) ? -1 : 0;
     pthread_mutex_unlock(core->lock);
     return rc;
 }
@@ -591,6 +731,7 @@ int lambda_invoke_start(tp_core *core, const lambda_invoke_req *req, int64_t *id
     inv->core = core;
     inv->generation = s->generation;
     inv->handler = lambda_handler_find(core, inv->fn.handler);
+    inv->init = lambda_handler_init_find(core, inv->fn.handler);
     inv->event = malloc(req->event_len + 1);
     if (!inv->event) {
         lambda_fn_clear(&inv->fn);
@@ -653,6 +794,10 @@ int lambda_invoke_start(tp_core *core, const lambda_invoke_req *req, int64_t *id
 
     s->inflight++;
     c->n++;
+    if (c->idle > 0)
+        c->idle--;
+    else
+        inv->cold = 1;
     inv->next = s->live;
     s->live = inv;
     inv->timeout_ev = tp_sched_at(core->sched, inv->deadline_ms, timeout_event, inv);
@@ -718,7 +863,27 @@ void lambda_abandon_all(tp_core *core)
     s->nhandoff = 0;
     s->inflight = 0;
     for (fn_count *c = s->counts; c; c = c->next)
-        c->n = 0;
+        c->n = c->idle = 0;
+}
+
+/* Shutdown's last resort: handler threads still running after the grace
+ * period (a loop that never ends) are let go. Each owns its invocation
+ * from now on and frees it when (if) its handler returns. */
+static void detach_stuck(struct lambda_state *s)
+{
+    pthread_mutex_lock(&detach_mu);
+    lambda_inv **p = &s->live;
+    while (*p) {
+        lambda_inv *inv = *p;
+        if (inv->has_thread && !inv->leaving) {
+            atomic_store(&inv->detached, 1);
+            s->threads--;
+            *p = inv->next;
+            continue;
+        }
+        p = &inv->next;
+    }
+    pthread_mutex_unlock(&detach_mu);
 }
 
 void lambda_shutdown(tp_core *core)
@@ -729,8 +894,17 @@ void lambda_shutdown(tp_core *core)
     if (core->lock) {
         pthread_mutex_lock(core->lock);
         lambda_abandon_all(core);
-        while (s->threads > 0)
-            pthread_cond_wait(&s->threads_cv, core->lock);
+        struct timespec dl;
+        deadline_in(SHUTDOWN_GRACE_MS, &dl);
+        int grace = 1;
+        while (s->threads > 0) {
+            if (!grace) {
+                pthread_cond_wait(&s->threads_cv, core->lock);
+            } else if (pthread_cond_timedwait(&s->threads_cv, core->lock, &dl) == ETIMEDOUT) {
+                grace = 0;
+                detach_stuck(s);
+            }
+        }
         pthread_mutex_unlock(core->lock);
     }
     while (s->counts) {
@@ -852,13 +1026,20 @@ int lambda_invoke_sync(tp_req *r, const lambda_invoke_req *req, int log_tail, tp
 
 /* --- the handler's side (handler.h) ---------------------------------------- */
 
+/* Every function here that takes the engine lock runs between
+ * lambda_crash_enter and leave: a crash inside is tidepool's own (and must
+ * not jump out with the lock held); and none touches the engine once
+ * shutdown has let the invocation go (detached). */
+
 int64_t tp_remaining_ms(tp_ctx *ctx)
 {
+    if (atomic_load(&ctx->detached))
+        return 0;
+    lambda_crash_enter();
     pthread_mutex_lock(ctx->core->lock);
-    int64_t left = ctx->resolved || ctx->abandoned
-                       ? 0
-                       : ctx->deadline_ms - tp_clock_now_ms(ctx->core->clock);
+    int64_t left = inv_dead(ctx) ? 0 : ctx->deadline_ms - tp_clock_now_ms(ctx->core->clock);
     pthread_mutex_unlock(ctx->core->lock);
+    lambda_crash_leave();
     return left > 0 ? left : 0;
 }
 
@@ -874,9 +1055,13 @@ const char *tp_getenv(tp_ctx *ctx, const char *name)
 
 int64_t tp_now_ms(tp_ctx *ctx)
 {
+    if (atomic_load(&ctx->detached))
+        return ctx->deadline_ms;
+    lambda_crash_enter();
     pthread_mutex_lock(ctx->core->lock);
     int64_t now = tp_clock_now_ms(ctx->core->clock);
     pthread_mutex_unlock(ctx->core->lock);
+    lambda_crash_leave();
     return now;
 }
 
@@ -916,16 +1101,22 @@ void tp_log(tp_ctx *ctx, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    if (atomic_load(&ctx->detached))
+        return;
+    lambda_crash_enter();
     pthread_mutex_lock(ctx->core->lock);
     if (!ctx->abandoned)
         log_line(ctx, tp_clock_now_ms(ctx->core->clock), "INFO", line);
     pthread_mutex_unlock(ctx->core->lock);
+    lambda_crash_leave();
 }
 
 void tp_sleep_ms(tp_ctx *ctx, int64_t ms)
 {
+    lambda_crash_enter();
     if (ms > 0)
         inv_wait(ctx, ms);
+    lambda_crash_leave();
 }
 
 void tp_set_retry_policy(tp_ctx *ctx, const tp_retry_policy *policy)
@@ -979,17 +1170,14 @@ static int timed_out_error(tp_ctx *ctx, tp_error *err)
                        ctx->request_id);
 }
 
-int tp_call(tp_ctx *ctx, const char *target, const char *request_json, char **response_json,
-            tp_error *err)
+static int call_tidepool(tp_ctx *ctx, const char *target, const char *request_json,
+                         char **response_json, tp_error *err)
 {
-    tp_error scratch;
-    if (!err)
-        err = &scratch;
-    tp_error_clear(err);
-    *response_json = NULL;
     tp_core *core = ctx->core;
+    if (atomic_load(&ctx->detached))
+        return timed_out_error(ctx, err);
     pthread_mutex_lock(core->lock);
-    int dead = ctx->resolved || ctx->abandoned;
+    int dead = inv_dead(ctx);
     pthread_mutex_unlock(core->lock);
     if (dead)
         return timed_out_error(ctx, err);
@@ -1043,6 +1231,20 @@ int tp_call(tp_ctx *ctx, const char *target, const char *request_json, char **re
         if (inv_wait(ctx, delay) != 0)
             return timed_out_error(ctx, err);
     }
+}
+
+int tp_call(tp_ctx *ctx, const char *target, const char *request_json, char **response_json,
+            tp_error *err)
+{
+    tp_error scratch;
+    if (!err)
+        err = &scratch;
+    tp_error_clear(err);
+    *response_json = NULL;
+    lambda_crash_enter();
+    int rc = call_tidepool(ctx, target, request_json, response_json, err);
+    lambda_crash_leave();
+    return rc;
 }
 
 /* The invocation a handler thread runs (0 elsewhere): the engine adds it to

@@ -17,6 +17,8 @@
  *   source_sqs.c SQS queues as a source: batches, deletes, pollers that
  *                scale with the backlog
  *   filter.c     FilterCriteria patterns (compile, match)
+ *   crash.c      handlers that crash: signals on an invocation thread fail
+ *                the invocation (Runtime.ExitError), not tidepool
  *   registry.c   handler registry (compiled-in + --handlers lib.so)
  *   service.c    the tp_service (action table from actions.def, schema,
  *                start) and the shared helpers below
@@ -169,6 +171,32 @@ int lambda_busy(tp_core *core);
  * id > since, optionally one function's; limit 0 = all. New tree. */
 cJSON *lambda_invocations_list(tp_core *core, int64_t since, const char *function, int64_t limit);
 
+/* The handler's runtime died (sig: the signal; 0: it exited with
+ * exit_status): the invocation fails with Runtime.ExitError, Lambda's
+ * "RequestId: <id> Error: Runtime exited with error: signal: segmentation
+ * fault", and its instance is discarded (the next invocation is a cold
+ * start). Called on the invocation's thread before the handler call
+ * returns to the invoker; takes no lock. */
+void lambda_invocation_exited(tp_ctx *inv, int sig, int exit_status);
+
+/* --- crash.c ---------------------------------------------------------------- */
+
+/* Runs fn(arg) so that a crash in it (SIGSEGV, SIGBUS, SIGFPE, SIGILL,
+ * SIGABRT on this thread, outside lambda_crash_enter/leave) returns here:
+ * 0 when fn returned, else the signal number. */
+int lambda_crash_guard(void (*fn)(void *arg), void *arg);
+/* Brackets tidepool's own code run on a handler's thread (tp_call ...):
+ * a crash inside is tidepool's and is not caught. */
+void lambda_crash_enter(void);
+void lambda_crash_leave(void);
+/* "segmentation fault", "aborted", ... (Go's names), or NULL. */
+const char *lambda_signal_name(int sig);
+/* Lambda's errorMessage for a runtime that died by sig (or, sig 0, exited
+ * with exit_status): "RequestId: <id> Error: Runtime exited with error:
+ * signal: segmentation fault" / "... exit status 1". */
+void lambda_exit_error_message(const char *request_id, int sig, int exit_status, char *out,
+                               size_t cap);
+
 /* --- esm.c / poller.c ------------------------------------------------------- */
 
 /* Re-arms pollers for stored mappings and creates the config's mappings
@@ -204,6 +232,8 @@ int esm_filter_match(const esm_filter *f, const cJSON *record);
 tp_handler_registry *lambda_registry(tp_core *core);
 void lambda_registry_free(tp_core *core);
 tp_handler_fn lambda_handler_find(tp_core *core, const char *name);
+/* The init function registered for the handler name (tp_register_init), or NULL. */
+tp_init_fn lambda_handler_init_find(tp_core *core, const char *name);
 /* dlopen()s a handler library and calls its tp_handlers_init. 0, or -1
  * with why. */
 int lambda_handlers_load(tp_core *core, const char *path, char *why, size_t why_cap);

@@ -13,6 +13,7 @@ struct tp_handler_registry {
     struct entry {
         char *name;
         tp_handler_fn fn;
+        tp_init_fn init;
     } *v;
     size_t n, cap;
     void **libs;   /* dlopen handles, closed with the registry */
@@ -42,8 +43,23 @@ int tp_register_handler_abi(tp_handler_registry *reg, int abi_version, const cha
     reg->v[reg->n].name = strdup(name);
     if (!reg->v[reg->n].name)
         return -1;
+    reg->v[reg->n].init = NULL;
     reg->v[reg->n++].fn = fn;
     return 0;
+}
+
+int tp_register_init(tp_handler_registry *reg, const char *name, tp_init_fn fn)
+{
+    if (!reg || !name || !fn)
+        return -1;
+    for (size_t i = 0; i < reg->n; i++)
+        if (strcmp(reg->v[i].name, name) == 0) {
+            if (reg->v[i].init)
+                return -1;
+            reg->v[i].init = fn;
+            return 0;
+        }
+    return -1;
 }
 
 tp_handler_registry *lambda_registry(tp_core *core)
@@ -79,6 +95,17 @@ tp_handler_fn lambda_handler_find(tp_core *core, const char *name)
     for (size_t i = 0; i < reg->n; i++)
         if (strcmp(reg->v[i].name, name) == 0)
             return reg->v[i].fn;
+    return NULL;
+}
+
+tp_init_fn lambda_handler_init_find(tp_core *core, const char *name)
+{
+    tp_handler_registry *reg = lambda_registry(core);
+    if (!reg || !name)
+        return NULL;
+    for (size_t i = 0; i < reg->n; i++)
+        if (strcmp(reg->v[i].name, name) == 0)
+            return reg->v[i].init;
     return NULL;
 }
 

@@ -136,6 +136,17 @@ int tp_register_handler_abi(tp_handler_registry *reg, int abi_version, const cha
 #define tp_register_handler(reg, name, fn) \
     tp_register_handler_abi((reg), TP_HANDLER_ABI_VERSION, (name), (fn))
 
+/* Lambda's init phase: fn runs once per instance of a function whose
+ * Handler is name, on the invocation thread before that instance's first
+ * invocation (a cold start), with the invocation's ctx. tidepool keeps an
+ * instance warm after an invocation that returned and discards it after
+ * one that crashed or timed out, so the next invocation runs init again.
+ * A non-zero return fails the invocation as a runtime that exited with
+ * that status (Runtime.ExitError) and discards the instance. 0 ok; -1
+ * when no handler name is registered or it has an init already. */
+typedef int (*tp_init_fn)(tp_ctx *ctx);
+int tp_register_init(tp_handler_registry *reg, const char *name, tp_init_fn fn);
+
 /* What a handler library exports (see above). */
 typedef int (*tp_handlers_init_fn)(tp_handler_registry *reg);
 #define TP_HANDLERS_INIT_SYMBOL "tp_handlers_init"
