@@ -70,22 +70,31 @@ static char *mark_nuls(const char *text, size_t len, size_t *outlen)
     return o;
 }
 
-cJSON *tp_json_parse(const char *text, size_t len)
+cJSON *tp_json_parse_at(const char *text, size_t len, size_t *error_at)
 {
+    size_t scratch;
+    if (!error_at)
+        error_at = &scratch;
+    *error_at = 0;
     if (!text)
         return NULL;
     if (has_forged_marker(text, len))
         return NULL;
     char *marked = NULL;
+    size_t wire_len = len;
     if (memmem(text, len, "\\u0000", 6)) {
         marked = mark_nuls(text, len, &len);
         if (!marked)
             return NULL;
         text = marked;
     }
+    /* cJSON reports where it stopped through return_parse_end, on success
+     * and on failure alike */
     const char *end = NULL;
     cJSON *j = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     if (!j) {
+        size_t at = end && end >= text ? (size_t)(end - text) : 0;
+        *error_at = at < wire_len ? at : wire_len;
         free(marked);
         return NULL;
     }
@@ -94,12 +103,15 @@ cJSON *tp_json_parse(const char *text, size_t len)
            (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t'))
         end++;
     if (end && (size_t)(end - text) < len && *end != '\0') {
+        *error_at = (size_t)(end - text) < wire_len ? (size_t)(end - text) : wire_len;
         cJSON_Delete(j);
         j = NULL;
     }
     free(marked);
     return j;
 }
+
+cJSON *tp_json_parse(const char *text, size_t len) { return tp_json_parse_at(text, len, NULL); }
 
 cJSON *tp_json_parse_str(const char *text) { return text ? tp_json_parse(text, strlen(text)) : NULL; }
 

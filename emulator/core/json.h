@@ -29,6 +29,10 @@ int64_t tp_json_int(const cJSON *obj, const char *name, int64_t dflt);
 int tp_json_bool(const cJSON *obj, const char *name, int dflt);
 /* Parses len bytes (need not be NUL-terminated); NULL on a syntax error. */
 cJSON *tp_json_parse(const char *text, size_t len);
+/* The same, and on a syntax error *error_at (if non-NULL) is the offset
+ * where parsing stopped. Thread-safe, unlike cJSON_GetErrorPtr (one
+ * global for the process): nothing here reads that global. */
+cJSON *tp_json_parse_at(const char *text, size_t len, size_t *error_at);
 /* The same for a NUL-terminated text. */
 cJSON *tp_json_parse_str(const char *text);
 /* Serialises compactly; the caller frees with free(). */

@@ -2171,12 +2171,11 @@ static int run_fixture(const cJSON *fx, const tp_scenario_options *opts, tp_scen
 int tp_scenario_run_json(const char *text, const tp_scenario_options *opts,
                          tp_scenario_summary *out, char *why, size_t why_cap)
 {
-    cJSON *fx = tp_json_parse_str(text);
+    size_t len = strlen(text), at = 0;
+    cJSON *fx = tp_json_parse_at(text, len, &at);
     if (!fx) {
         memset(out, 0, sizeof *out);
-        const char *at = cJSON_GetErrorPtr();
-        return fail_why(why, why_cap, "the fixture is not valid JSON (near: %.40s)",
-                        at ? at : "?");
+        return fail_why(why, why_cap, "the fixture is not valid JSON (near: %.40s)", text + at);
     }
     int rc = run_fixture(fx, opts, out, why, why_cap);
     cJSON_Delete(fx);

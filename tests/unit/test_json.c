@@ -73,6 +73,36 @@ static void raw_nul_and_forged_marker_are_syntax_errors(void **state)
     assert_null(tp_json_parse_str("{\"s\":\"\\u0000\"} x"));
 }
 
+/* The error offset comes from cJSON's return_parse_end, never from its
+ * process-wide cJSON_GetErrorPtr (another thread's parse overwrites that). */
+static void parse_error_offset(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        size_t at;
+    } cases[] = {
+        {"{\"a\": tru}", 6},
+        {"[1, 2,, 3]", 6},
+        {"{\"a\": 1} x", 9},
+        {"{\"a\": 1}   ]", 11},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t at = 999;
+        cJSON *j = tp_json_parse_at(cases[i].text, strlen(cases[i].text), &at);
+        assert_null(j);
+        assert_int_equal(at, cases[i].at);
+        /* a later good parse (anyone's) does not move it */
+        cJSON_Delete(tp_json_parse_str("{}"));
+        assert_int_equal(at, cases[i].at);
+    }
+    size_t at = 999;
+    cJSON *ok = tp_json_parse_at("{\"a\": [1]}", 10, &at);
+    assert_non_null(ok);
+    assert_int_equal(at, 0);
+    cJSON_Delete(ok);
+}
+
 static void wire_helpers(void **state)
 {
     assert_int_equal(tp_str_wire_len(""), 0);
@@ -111,6 +141,7 @@ int main(void)
         cmocka_unit_test(nul_in_member_names),
         cmocka_unit_test(raw_nul_and_forged_marker_are_syntax_errors),
         cmocka_unit_test(wire_helpers),
+        cmocka_unit_test(parse_error_offset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
