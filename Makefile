@@ -4,6 +4,9 @@
 #   make run     build, then serve in memory on $(HOST):$(PORT)
 #   make test    unit + integration tests (ctest), the summary printed last
 #   make asan    the same tests under AddressSanitizer + UBSan (build-asan/)
+#   make tsan    the tests that run threads (HTTP server, invocations,
+#                pollers, long polls) under ThreadSanitizer (build-tsan/);
+#                TSAN_TESTS is the ctest -R regex
 #   make fuzz    every libFuzzer target (tests/fuzz) for FUZZ_S seconds each
 #                (default 60), clang + ASan + UBSan, in $(BUILD)/fuzz
 #   make bench   startup time, idle RSS, PutItem/GetItem throughput and latency,
@@ -14,13 +17,15 @@ HOST ?= 127.0.0.1
 PORT ?= 4566
 BUILD ?= build
 BUILD_ASAN ?= build-asan
+BUILD_TSAN ?= build-tsan
+TSAN_TESTS ?= unit/test_park|scenarios/(invoker|esm_semantics|esm_sqs)|boto3-debian/(test_lambda_functions|test_handler_library|test_handler_crashes|test_stream_pipeline|test_sqs_event_source_mappings|test_sqs_long_poll|test_control|test_faults)$$
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_JOBS ?= 2
 FUZZ_S ?= 60
 FUZZ_TARGETS = $(basename $(notdir $(wildcard tests/fuzz/fuzz_*.c)))
 
-.PHONY: all deps build run test asan fuzz bench clean
+.PHONY: all deps build run test asan tsan fuzz bench clean
 
 all: build
 
@@ -43,6 +48,15 @@ asan: deps
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(BUILD_ASAN) --output-on-failure -j$(CTEST_JOBS)
 
+# setarch -R: TSan's shadow memory needs the old address-space layout on
+# kernels with high mmap ASLR entropy ("unexpected memory mapping").
+# halt_on_error: a race fails the test that ran into it.
+tsan: deps
+	@cmake -S . -B $(BUILD_TSAN) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DTP_TSAN=ON >/dev/null
+	@cmake --build $(BUILD_TSAN) -j$(JOBS)
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/.ci/tsan.supp" \
+	  setarch $$(uname -m) -R ctest --test-dir $(BUILD_TSAN) --output-on-failure -j$(CTEST_JOBS) -R '$(TSAN_TESTS)'
+
 # New inputs accumulate in $(BUILD)/fuzz/work/<target>/corpus (the committed
 # seeds in tests/fuzz/corpus are only read); reproducers land in .../artifacts.
 fuzz: deps
@@ -60,4 +74,4 @@ bench: build
 	BUILD_DIR=$(BUILD) ./tests/bench/run.sh
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN)

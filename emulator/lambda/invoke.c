@@ -89,8 +89,10 @@ struct tp_ctx {
     tp_handler_fn handler;      /* NULL: Runtime.HandlerNotFound */
     tp_init_fn init;            /* the handler's init, or NULL */
     int cold;                   /* no warm instance was free: init runs first */
-    /* the runtime died (lambda_invocation_exited): written by the
-     * invocation's thread before it takes the lock to resolve */
+    /* the runtime died: died_* are the thread's own (lambda_invocation_
+     * exited, no lock); inv_main copies them to exited/exit_* under the
+     * lock, where resolve reads them */
+    int died, died_sig, died_status, handler_rc;
     int exited, exit_sig, exit_status;
     int orphaned;               /* the watchdog took the baton back */
     atomic_int detached;        /* shutdown let go: the engine may be gone */
@@ -401,7 +403,7 @@ static void resolve(lambda_inv *inv, lambda_outcome outcome)
         c->n--;
     int64_t now = tp_clock_now_ms(core->clock);
     int64_t end = outcome == LAMBDA_TIMEOUT ? inv->deadline_ms : now;
-    char tbuf[128] = "", mbuf[1024] = "", timeout_line[256] = "";
+    char tbuf[128] = "", mbuf[1024] = "", timeout_line[1100] = "";
     const char *etype = NULL, *emsg = NULL;
     char *payload = NULL;
     if (outcome == LAMBDA_SUCCESS) {
@@ -546,9 +548,9 @@ static int is_error_response(const struct tp_response *r)
 
 void lambda_invocation_exited(tp_ctx *inv, int sig, int exit_status)
 {
-    inv->exited = 1;
-    inv->exit_sig = sig;
-    inv->exit_status = exit_status;
+    inv->died = 1;
+    inv->died_sig = sig;
+    inv->died_status = exit_status;
 }
 
 /* The instance's init (a cold start) and the handler, under the crash
@@ -563,7 +565,7 @@ static void run_handler(void *p)
             return;
         }
     }
-    inv->rc = inv->handler(inv, inv->event, inv->event_len, &inv->resp);
+    inv->handler_rc = inv->handler(inv, inv->event, inv->event_len, &inv->resp);
 }
 
 static void *inv_main(void *p)
@@ -577,7 +579,7 @@ static void *inv_main(void *p)
         pthread_cond_wait(&inv->cv, core->lock);
     int live = !inv->resolved && !inv->abandoned;
     pthread_mutex_unlock(core->lock);
-    inv->rc = -1;
+    inv->handler_rc = -1;
     if (live && inv->handler) {
         int sig = lambda_crash_guard(run_handler, inv);
         if (sig)
@@ -594,7 +596,10 @@ static void *inv_main(void *p)
     }
     pthread_mutex_lock(core->lock);
     inv->finished = 1;
-    int rc = inv->rc;
+    inv->exited = inv->died;
+    inv->exit_sig = inv->died_sig;
+    inv->exit_status = inv->died_status;
+    int rc = inv->rc = inv->handler_rc;
     int current = !inv->abandoned && inv->generation == s->generation;
     if (!inv->resolved && !inv->abandoned && inv->orphaned) {
         /* the deadline event records the timeout and frees inv */

@@ -22,6 +22,14 @@
  * recorded as "Task timed out after N.NN seconds" and its batch fails;
  * from then on tp_call fails at once (TP_HANDLER_TIMEOUT_CODE), tp_sleep_ms
  * returns at once and tp_remaining_ms is 0. The handler should return.
+ * A handler that computes on without calling tidepool is abandoned at its
+ * timeout (on the virtual clock, after handler_watchdog_ms of wall time).
+ *
+ * Crashes: a SIGSEGV, SIGBUS, SIGFPE, SIGILL or SIGABRT (abort, assert)
+ * raised by the handler on its invocation thread fails the invocation as
+ * Lambda's Runtime.ExitError ("Runtime exited with error: signal:
+ * segmentation fault") and discards the instance; tidepool runs on. It
+ * cannot undo memory the handler corrupted first (see README).
  *
  * Registration: compiled in (handlers/registry.c lists them) or loaded with
  * `tidepool serve --handlers lib.so`: the library exports
