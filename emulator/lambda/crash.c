@@ -30,7 +30,7 @@ static const int guarded[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
 #define NGUARDED (sizeof guarded / sizeof guarded[0])
 
 static struct sigaction previous[NGUARDED];
-static pthread_once_t install_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t install_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* The jump target of the guarded call running on this thread, or NULL. */
 static _Thread_local sigjmp_buf *jump_to;
@@ -68,6 +68,9 @@ static void on_signal(int sig, siginfo_t *info, void *uctx)
     raise(sig);
 }
 
+/* Installs on_signal wherever it is not (still) the disposition: someone
+ * may have replaced it since (a test framework restoring its own after
+ * each test, a handler library); what it replaces becomes "previous". */
 static void install(void)
 {
     struct sigaction sa;
@@ -75,13 +78,20 @@ static void install(void)
     sa.sa_sigaction = on_signal;
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
     sigemptyset(&sa.sa_mask);
-    for (size_t i = 0; i < NGUARDED; i++)
+    pthread_mutex_lock(&install_mu);
+    for (size_t i = 0; i < NGUARDED; i++) {
+        struct sigaction cur;
+        if (sigaction(guarded[i], NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) &&
+            cur.sa_sigaction == on_signal)
+            continue;
         sigaction(guarded[i], &sa, &previous[i]);
+    }
+    pthread_mutex_unlock(&install_mu);
 }
 
 int lambda_crash_guard(void (*fn)(void *arg), void *arg)
 {
-    pthread_once(&install_once, install);
+    install();
     stack_t alt = {0}, old_alt;
     alt.ss_sp = malloc(ALTSTACK_SIZE);
     alt.ss_size = ALTSTACK_SIZE;

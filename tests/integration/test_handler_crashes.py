@@ -17,6 +17,7 @@ request. (The handlers are tests/integration/sample_handlers.c's
 sample.crashy.)
 """
 import base64
+import concurrent.futures
 import io
 import json
 import os
@@ -236,6 +237,26 @@ class TestRealClock(CrashCase):
         # abandoned (it runs out on its own) and the instance discarded
         r = self.invoke("crash-spin spin-2")
         self.assertRegex(r["body"]["errorMessage"], r"Task timed out after 1.00 seconds$")
+        self.assert_serving()
+
+    def test_parallel_crashes_on_the_real_clock(self):
+        # invocations truly run in parallel here: crashes on several threads
+        # at once, some right after a tp_call, among healthy ones
+        self.function()
+        texts = ["crash-%s" % k for k, _ in CRASHES] + ["crash-in-call crash-segv", "fine", "fine"]
+        texts *= 3
+        def one(text):
+            lam = self.client("lambda", retries=0)
+            r = lam.invoke(FunctionName="crashy", Payload=json.dumps({"text": text}))
+            return text, r.get("FunctionError"), json.loads(r["Payload"].read())
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(one, texts))
+        for text, function_error, body in results:
+            if text == "fine":
+                self.assertIsNone(function_error)
+                self.assertIn("inits", body)
+            else:
+                self.assertEqual((function_error, body["errorType"]), ("Unhandled", "Runtime.ExitError"), text)
         self.assert_serving()
 
 

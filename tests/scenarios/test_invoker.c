@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -153,8 +154,29 @@ static int h_error_answer(tp_ctx *ctx, const char *event, size_t len, tp_respons
     return 0;
 }
 
+static volatile int zero;
+
+static int h_segv(tp_ctx *ctx, const char *event, size_t len, tp_response *resp)
+{
+    *(volatile int *)(uintptr_t)zero = 1;
+    return 0;
+}
+
+/* Computes for 2.5 s of wall time without calling tidepool. */
+static int h_spin(tp_ctx *ctx, const char *event, size_t len, tp_response *resp)
+{
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    do
+        clock_gettime(CLOCK_MONOTONIC, &b);
+    while ((b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000 < 2500);
+    return 0;
+}
+
 static void register_all(tp_engine *e)
 {
+    assert_int_equal(tp_engine_register_handler(e, "t.segv", h_segv), 0);
+    assert_int_equal(tp_engine_register_handler(e, "t.spin", h_spin), 0);
     assert_int_equal(tp_engine_register_handler(e, "t.error_answer", h_error_answer), 0);
     assert_int_equal(tp_engine_register_handler(e, "t.echo", h_echo), 0);
     assert_int_equal(tp_engine_register_handler(e, "t.put_get", h_put_get), 0);
@@ -223,6 +245,47 @@ static void timeout_fails_the_invocation_and_later_calls(void **state)
     assert_non_null(strstr(inv, "\"outcome\":\"timeout\""));
     assert_non_null(strstr(inv, "\"duration_ms\":3000"));
     free(inv);
+    tp_engine_free(e);
+}
+
+/* A handler's segfault fails its invocation (Runtime.ExitError), not the
+ * engine: the next invocation and a plain call both work. */
+static void crash_fails_the_invocation_not_the_engine(void **state)
+{
+    tp_engine *e = engine(NULL);
+    register_all(e);
+    create_function(e, "segv", "t.segv", 3, NULL);
+    create_function(e, "echo", "t.echo", 3, NULL);
+    char *out = invoke(e, "segv", "{}");
+    assert_non_null(strstr(out, "\"FunctionError\":\"Unhandled\""));
+    assert_non_null(strstr(out, "\\\"errorType\\\":\\\"Runtime.ExitError\\\""));
+    assert_non_null(strstr(out, " Error: Runtime exited with error: signal: segmentation fault"));
+    free(out);
+    out = invoke(e, "echo", "{}");
+    assert_null(strstr(out, "FunctionError"));
+    free(out);
+    free(call(e, "DynamoDB_20120810.ListTables", "{}", NULL));
+    tp_engine_free(e);
+}
+
+/* On the virtual clock a handler that computes forever holds the baton;
+ * the wall-clock watchdog takes it back and the invocation times out at
+ * its virtual deadline. Freeing the engine lets the still-running thread go. */
+static void spinning_handler_times_out_by_the_watchdog(void **state)
+{
+    tp_engine *e = engine("{\"lambda\":{\"handler_watchdog_ms\":100}}");
+    register_all(e);
+    create_function(e, "spin", "t.spin", 3, NULL);
+    create_function(e, "echo", "t.echo", 3, NULL);
+    int64_t before = tp_engine_now_ms(e);
+    char *out = invoke(e, "spin", "{}");
+    assert_non_null(strstr(out, "\"FunctionError\":\"Unhandled\""));
+    assert_non_null(strstr(out, "Task timed out after 3.00 seconds"));
+    free(out);
+    assert_int_equal(tp_engine_now_ms(e), before + 3000);
+    out = invoke(e, "echo", "{}");
+    assert_null(strstr(out, "FunctionError"));
+    free(out);
     tp_engine_free(e);
 }
 
@@ -357,6 +420,8 @@ int main(void)
         cmocka_unit_test(reserved_concurrency_zero_throttles),
         cmocka_unit_test(function_errors_and_fault_rules),
         cmocka_unit_test(unknown_function_and_reset),
+        cmocka_unit_test(crash_fails_the_invocation_not_the_engine),
+        cmocka_unit_test(spinning_handler_times_out_by_the_watchdog),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
