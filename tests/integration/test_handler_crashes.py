@@ -146,7 +146,7 @@ class TestInvoke(CrashCase):
         self.function(Timeout=3)
         n = self.invoke("warm")["body"]["inits"]
         start = self.tidepool.now_ms()
-        r = self.invoke("crash-spin spin-4")
+        r = self.invoke("crash-spin spin-1.5")
         self.assertEqual(r["FunctionError"], "Unhandled")
         self.assertRegex(r["body"]["errorMessage"], r"^\S+ %s Task timed out after 3.00 seconds$" % UUID)
         self.assertNotIn("errorType", r["body"])
