@@ -95,6 +95,8 @@ struct tp_ctx {
     int died, died_sig, died_status, handler_rc;
     int exited, exit_sig, exit_status;
     int orphaned;               /* the watchdog took the baton back */
+    int in_call;                /* inside tp_call: not computing (watchdog) */
+    int64_t baton_wall_ms;      /* wall clock when it last got the baton or a call's answer */
     atomic_int detached;        /* shutdown let go: the engine may be gone */
     int leaving;                /* the thread is past its handler (detach_mu) */
     lambda_outcome outcome;
@@ -240,18 +242,21 @@ static void handoff_push(tp_core *core, lambda_inv *inv)
     s->handoff[s->nhandoff++] = inv;
 }
 
-/* Engine lock held, no transaction: runs each queued handler until it
- * gives the baton back, in the order they were queued. */
-static void deadline_in(int64_t ms, struct timespec *ts)
+static int64_t wall_now_ms(void)
 {
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (ms % 1000) * 1000000;
-    if (ts->tv_nsec >= 1000000000) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000;
-    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+/* The condition variables' clock (CLOCK_REALTIME) at wall_ms. */
+static void timespec_at(int64_t wall_ms, struct timespec *ts)
+{
+    ts->tv_sec = wall_ms / 1000;
+    ts->tv_nsec = (wall_ms % 1000) * 1000000;
+}
+
+static void deadline_in(int64_t ms, struct timespec *ts) { timespec_at(wall_now_ms() + ms, ts); }
 
 /* How long (wall clock) a handler may hold the baton without calling
  * tidepool: "handler_watchdog_ms", by default the function's timeout. */
@@ -278,6 +283,9 @@ static void orphan(tp_core *core, lambda_inv *inv, int64_t wall_ms)
     cJSON_Delete(f);
 }
 
+/* Engine lock held, no transaction: runs each queued handler until it
+ * gives the baton back, in the order they were queued. A handler that
+ * computes (outside tp_call) past the watchdog is orphaned. */
 static void after_event(tp_core *core)
 {
     struct lambda_state *s = core->lambda;
@@ -288,16 +296,23 @@ static void after_event(tp_core *core)
         lambda_inv *inv = s->handoff[i++];
         int64_t limit = watchdog_ms(core, inv);
         struct timespec dl;
-        deadline_in(limit, &dl);
+        inv->baton_wall_ms = wall_now_ms();
+        timespec_at(inv->baton_wall_ms + limit, &dl);
         inv->go = 1;
         s->holder = inv;
         pthread_cond_signal(&inv->cv);
         /* inv may be freed once its thread ends: only holder is looked at
          * (while it is inv, the thread has not ended) */
-        while (s->holder)
-            if (pthread_cond_timedwait(&s->baton_cv, core->lock, &dl) == ETIMEDOUT &&
-                s->holder == inv)
+        while (s->holder) {
+            if (pthread_cond_timedwait(&s->baton_cv, core->lock, &dl) != ETIMEDOUT ||
+                s->holder != inv)
+                continue;
+            int64_t now = wall_now_ms();
+            if (!inv->in_call && now - inv->baton_wall_ms >= limit)
                 orphan(core, inv, limit);
+            else   /* a slow call is tidepool's time, not the handler's */
+                timespec_at((inv->in_call ? now : inv->baton_wall_ms) + limit, &dl);
+        }
         /* the handler may have queued more (never itself): keep going */
     }
     s->nhandoff = 0;
@@ -647,6 +662,8 @@ static int inv_wait(lambda_inv *inv, int64_t ms)
     if (atomic_load(&inv->detached))
         return -1;
     pthread_mutex_lock(core->lock);
+    inv->in_call = 0;
+    inv->baton_wall_ms = wall_now_ms();
     if (inv_dead(inv)) {
         pthread_mutex_unlock(core->lock);
         return -1;
@@ -678,6 +695,7 @@ static int inv_wait(lambda_inv *inv, int64_t ms)
         }
     }
     int rc = inv_dead(inv) ? -1 : 0;
+    inv->baton_wall_ms = wall_now_ms();
     pthread_mutex_unlock(core->lock);
     return rc;
 }
@@ -1183,6 +1201,7 @@ static int call_tidepool(tp_ctx *ctx, const char *target, const char *request_js
         return timed_out_error(ctx, err);
     pthread_mutex_lock(core->lock);
     int dead = inv_dead(ctx);
+    ctx->in_call = !dead;   /* until inv_wait, after the call */
     pthread_mutex_unlock(core->lock);
     if (dead)
         return timed_out_error(ctx, err);
