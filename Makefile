@@ -10,7 +10,8 @@
 #   make fuzz    every libFuzzer target (tests/fuzz) for FUZZ_S seconds each
 #                (default 60), clang + ASan + UBSan, in $(BUILD)/fuzz
 #   make bench   startup time, idle RSS, PutItem/GetItem throughput and latency,
-#                handler pipelines (invoke, tp_call, stream mappings), fixture runs
+#                handler pipelines (invoke, tp_call, stream mappings), fixture runs,
+#                and a mixed-load RSS soak for SOAK_S seconds (default 60)
 #   make clean   remove the build trees
 
 HOST ?= 127.0.0.1
@@ -25,6 +26,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_JOBS ?= 2
 FUZZ_S ?= 60
+SOAK_S ?= 60
 FUZZ_TARGETS = $(basename $(notdir $(wildcard tests/fuzz/fuzz_*.c)))
 
 .PHONY: all deps build run test asan tsan fuzz bench clean
@@ -73,7 +75,7 @@ fuzz: deps
 	done
 
 bench: build
-	BUILD_DIR=$(BUILD) ./tests/bench/run.sh
+	BUILD_DIR=$(BUILD) SOAK_S=$(SOAK_S) ./tests/bench/run.sh
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN)

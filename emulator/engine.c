@@ -149,6 +149,35 @@ static void make_request_id(tp_rng *rng, const char *service, char *out, size_t 
     snprintf(out, cap, "%s", uuid);
 }
 
+/* --- the virtual clock across restarts ---------------------------------- */
+
+/* With a data dir, every commit also records the virtual clock, so a
+ * restart resumes no earlier than the time of anything it finds stored
+ * (stream records, messages, checkpoints are stamped with it; a clock that
+ * went back would hide them). */
+static const char clock_meta_key[] = "virtual_now_ms";
+
+static int save_virtual_clock(tp_store *st, void *arg)
+{
+    const tp_clock *clock = arg;
+    return tp_store_meta_put(st, clock_meta_key, tp_clock_now_ms(clock));
+}
+
+static int resume_virtual_clock(tp_engine *e, const tp_engine_options *opts)
+{
+    if (!opts->data_dir || !*opts->data_dir ||
+        tp_clock_mode_get(e->core.clock) != TP_CLOCK_VIRTUAL)
+        return 0;
+    int64_t saved = 0;
+    int rc = tp_store_meta_get(e->core.store, clock_meta_key, &saved);
+    if (rc < 0)
+        return -1;
+    if (rc == 0 && saved > tp_clock_now_ms(e->core.clock))
+        tp_clock_set_ms(e->core.clock, saved);
+    tp_store_set_commit_hook(e->core.store, save_virtual_clock, e->core.clock);
+    return 0;
+}
+
 /* --- timers ------------------------------------------------------------- */
 
 /* Runs every event due at or before `until`; the engine lock is held. */
@@ -453,6 +482,18 @@ tp_engine *tp_engine_new(const tp_engine_options *opts, tp_error *err)
     e->core.store = tp_store_open(opts->data_dir, why, sizeof why);
     if (!e->core.clock || !e->core.sched || !e->core.dispatch || !e->core.store) {
         tp_fail(err, TP_ERR_INTERNAL, "%s", *why ? why : "out of memory");
+        tp_engine_free(e);
+        return NULL;
+    }
+    if (resume_virtual_clock(e, opts) != 0) {
+        tp_fail(err, TP_ERR_INTERNAL, "cannot read the virtual clock from %s",
+                tp_store_path(e->core.store));
+        tp_engine_free(e);
+        return NULL;
+    }
+    if (opts->sync && tp_store_set_sync(e->core.store, 1) != 0) {
+        tp_fail(err, TP_ERR_INTERNAL, "cannot set synchronous=FULL on %s",
+                tp_store_path(e->core.store));
         tp_engine_free(e);
         return NULL;
     }

@@ -26,7 +26,10 @@ static const char usage[] =
     "serve options:\n"
     "  --host ADDR          IPv4 address to listen on (default 127.0.0.1)\n"
     "  --port N             port (default 4566)\n"
-    "  --data-dir DIR       keep state in DIR/tidepool.db (default: in memory)\n"
+    "  --data-dir DIR       keep state in DIR/tidepool.db (default: in memory);\n"
+    "                       an acknowledged write survives kill -9\n"
+    "  --sync               with --data-dir: fsync every commit, so it survives\n"
+    "                       power loss too (slower writes)\n"
     "  --config FILE        JSON config file (service settings)\n"
     "  --clock real|virtual real follows the wall clock (default); virtual stands\n"
     "                       still until POST /_tidepool/clock {\"advance_ms\":N}\n"
@@ -38,6 +41,9 @@ static const char usage[] =
     "  --handlers LIB.so    load C handlers from a shared library (its\n"
     "                       tp_handlers_init registers them); repeatable\n"
     "  --threads N          HTTP worker threads (default 2)\n"
+    "  --idle-timeout S     close a connection idle for S seconds (default 300;\n"
+    "                       0 never)\n"
+    "  --max-connections N  connections served at once (default 10000)\n"
     "  --log-level L        debug|info|warn|error|off (default info)\n";
 
 /* A command-line switch wins over the config file: *config (owned, may be
@@ -67,10 +73,45 @@ static int set_config_flag(char **config, const char *section, const char *key, 
     return 0;
 }
 
+/* An integer setting "http": {"key": N} of the config file, if present. */
+static int config_http_int(const char *config, const char *key, int lo, int hi, int *out)
+{
+    if (!config)
+        return 0;
+    cJSON *root = tp_json_parse_str(config);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(root, "http"), key);
+    int rc = 0;
+    if (v && (!cJSON_IsNumber(v) || v->valuedouble < lo || v->valuedouble > hi ||
+              v->valuedouble != (double)(int)v->valuedouble)) {
+        fprintf(stderr, "tidepool: config http.%s must be an integer %d..%d\n", key, lo, hi);
+        rc = -1;
+    } else if (v) {
+        *out = v->valueint;
+    }
+    cJSON_Delete(root);
+    return rc;
+}
+
+/* A numeric command-line value in lo..hi, or -1 after saying why. */
+static int int_option(const char *name, const char *v, int lo, int hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (!*v || *end || errno || n < lo || n > hi) {
+        fprintf(stderr, "tidepool: %s must be %d..%d, got '%s'\n", name, lo, hi, v);
+        return -1;
+    }
+    *out = (int)n;
+    return 0;
+}
+
 static int serve(int argc, char **argv)
 {
     const char *host = "127.0.0.1", *data_dir = NULL, *config_path = NULL;
     int port = 4566, threads = 2;
+    int idle_timeout = -1, max_conns = -1;   /* -1: as the config says */
     char handlers[4096] = "";
     int capacity = -1;   /* --capacity: -1 as the config says, 0 off, 1 on */
     int verify = 0;      /* --verify-signatures */
@@ -84,6 +125,10 @@ static int serve(int argc, char **argv)
         }
         if (strcmp(a, "--verify-signatures") == 0) {
             verify = 1;
+            continue;
+        }
+        if (strcmp(a, "--sync") == 0) {
+            opts.sync = 1;
             continue;
         }
         if (!v) {
@@ -137,6 +182,12 @@ static int serve(int argc, char **argv)
                 fprintf(stderr, "tidepool: --threads must be 1..64\n");
                 return 2;
             }
+        } else if (strcmp(a, "--idle-timeout") == 0) {
+            if (int_option(a, v, 0, 86400, &idle_timeout) != 0)
+                return 2;
+        } else if (strcmp(a, "--max-connections") == 0) {
+            if (int_option(a, v, 1, 1000000, &max_conns) != 0)
+                return 2;
         } else if (strcmp(a, "--log-level") == 0) {
             tp_log_level lvl;
             if (tp_log_parse_level(v, &lvl) != 0) {
@@ -149,6 +200,10 @@ static int serve(int argc, char **argv)
             return 2;
         }
     }
+    if (opts.sync && !data_dir) {
+        fprintf(stderr, "tidepool: --sync needs --data-dir (in memory nothing is written)\n");
+        return 2;
+    }
     char *config = NULL;
     if (config_path) {
         config = tp_read_file(config_path);
@@ -157,6 +212,17 @@ static int serve(int argc, char **argv)
             return 1;
         }
     }
+    tp_http_limits limits = {.threads = threads, .idle_timeout_s = TP_HTTP_IDLE_TIMEOUT_S,
+                             .max_connections = TP_HTTP_MAX_CONNECTIONS};
+    if (config_http_int(config, "idle_timeout_s", 0, 86400, &limits.idle_timeout_s) != 0 ||
+        config_http_int(config, "max_connections", 1, 1000000, &limits.max_connections) != 0) {
+        free(config);
+        return 1;
+    }
+    if (idle_timeout >= 0)
+        limits.idle_timeout_s = idle_timeout;
+    if (max_conns > 0)
+        limits.max_connections = max_conns;
     if (capacity >= 0 && set_config_flag(&config, "capacity", "enforce", capacity) != 0)
         return 1;
     if (verify && set_config_flag(&config, "auth", "verify_signatures", 1) != 0)
@@ -190,7 +256,7 @@ static int serve(int argc, char **argv)
     tp_http_host h;
     tp_engine_http_host(e, &h);
     char why[256];
-    tp_http_server *srv = tp_http_start(host, port, threads, &h, why, sizeof why);
+    tp_http_server *srv = tp_http_start(host, port, &limits, &h, why, sizeof why);
     if (!srv) {
         fprintf(stderr, "tidepool: %s\n", why);
         tp_engine_free(e);

@@ -53,6 +53,7 @@ static int health(const tp_control_ops *ops, tp_buf *out)
         cJSON_AddItemToArray(svcs, cJSON_CreateString(tp_dispatch_service(ops->core->dispatch, i)->name));
     cJSON_AddItemToObject(o, "clock", clock_json(ops));
     cJSON_AddStringToObject(o, "storage", tp_store_path(ops->core->store));
+    cJSON_AddStringToObject(o, "sync", tp_store_sync_mode(ops->core->store));
     return reply(out, 200, o);
 }
 

@@ -70,6 +70,22 @@ static char *mark_nuls(const char *text, size_t len, size_t *outlen)
     return o;
 }
 
+/* 1 when text is valid UTF-8 (JSON text must be: RFC 8259 section 8.1;
+ * AWS answers a body that is not with a SerializationException). */
+static int valid_utf8(const char *text, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)text, *end = p + len;
+    while (p < end) {
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
+        if (tp_utf8_next(&p, end) < 0)
+            return 0;
+    }
+    return 1;
+}
+
 cJSON *tp_json_parse_at(const char *text, size_t len, size_t *error_at)
 {
     size_t scratch;
@@ -78,7 +94,7 @@ cJSON *tp_json_parse_at(const char *text, size_t len, size_t *error_at)
     *error_at = 0;
     if (!text)
         return NULL;
-    if (has_forged_marker(text, len))
+    if (has_forged_marker(text, len) || !valid_utf8(text, len))
         return NULL;
     char *marked = NULL;
     size_t wire_len = len;

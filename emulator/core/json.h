@@ -27,7 +27,8 @@ const char *tp_json_str(const cJSON *obj, const char *name);
 /* Integer member (must be a number); returns dflt when absent. */
 int64_t tp_json_int(const cJSON *obj, const char *name, int64_t dflt);
 int tp_json_bool(const cJSON *obj, const char *name, int dflt);
-/* Parses len bytes (need not be NUL-terminated); NULL on a syntax error. */
+/* Parses len bytes (need not be NUL-terminated); NULL on a syntax error
+ * or when the text is not valid UTF-8. */
 cJSON *tp_json_parse(const char *text, size_t len);
 /* The same, and on a syntax error *error_at (if non-NULL) is the offset
  * where parsing stopped. Thread-safe, unlike cJSON_GetErrorPtr (one

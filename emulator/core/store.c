@@ -21,6 +21,10 @@ struct tp_store {
     char path[1024];
     cached cache[CACHE_SLOTS];
     int in_txn;
+    int memory;
+    int sync_full;
+    int (*commit_hook)(tp_store *st, void *arg);
+    void *commit_arg;
 };
 
 static int check_schema_version(tp_store *st, char *why, size_t whylen)
@@ -54,6 +58,7 @@ tp_store *tp_store_open(const char *data_dir, char *why, size_t whylen)
         return NULL;
     }
     int memory = !data_dir || !*data_dir;
+    st->memory = memory;
     if (memory) {
         snprintf(st->path, sizeof st->path, ":memory:");
     } else {
@@ -80,7 +85,9 @@ tp_store *tp_store_open(const char *data_dir, char *why, size_t whylen)
      * page size only takes effect before the first table is created. */
     const char *pragmas = memory ? "PRAGMA page_size=16384; PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;"
                                  : "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                                   "PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;";
+                                   "PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;"
+                                   "CREATE TABLE IF NOT EXISTS tp_meta(key TEXT PRIMARY KEY,"
+                                   " value INTEGER NOT NULL) WITHOUT ROWID;";
     if (sqlite3_exec(st->db, pragmas, NULL, NULL, NULL) != SQLITE_OK ||
         check_schema_version(st, why, whylen) != 0) {
         if (!*why)
@@ -101,6 +108,21 @@ void tp_store_close(tp_store *st)
         sqlite3_finalize(st->cache[i].stmt);
     sqlite3_close(st->db);
     free(st);
+}
+
+int tp_store_set_sync(tp_store *st, int full)
+{
+    if (st->memory)
+        return 0;
+    if (tp_store_exec(st, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL") != 0)
+        return -1;
+    st->sync_full = full;
+    return 0;
+}
+
+const char *tp_store_sync_mode(const tp_store *st)
+{
+    return st->memory ? "none" : st->sync_full ? "full" : "normal";
 }
 
 sqlite3 *tp_store_db(tp_store *st) { return st->db; }
@@ -170,6 +192,11 @@ int tp_store_commit(tp_store *st)
 {
     if (!st->in_txn)
         return 0;
+    if (st->commit_hook && st->commit_hook(st, st->commit_arg) != 0) {
+        st->in_txn = 0;
+        run_cached(st, sql_rollback);
+        return -1;
+    }
     st->in_txn = 0;
     if (run_cached(st, sql_commit) != 0) {
         run_cached(st, sql_rollback);
@@ -187,6 +214,38 @@ void tp_store_rollback(tp_store *st)
 }
 
 int tp_store_in_txn(const tp_store *st) { return st->in_txn; }
+
+void tp_store_set_commit_hook(tp_store *st, int (*fn)(tp_store *st, void *arg), void *arg)
+{
+    st->commit_hook = fn;
+    st->commit_arg = arg;
+}
+
+int tp_store_meta_get(tp_store *st, const char *key, int64_t *value)
+{
+    sqlite3_stmt *s = tp_store_stmt(st, "SELECT value FROM tp_meta WHERE key=?1");
+    if (!s)
+        return -1;
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *value = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+}
+
+int tp_store_meta_put(tp_store *st, const char *key, int64_t value)
+{
+    sqlite3_stmt *s = tp_store_stmt(st, "INSERT INTO tp_meta(key, value) VALUES(?1, ?2)"
+                                        " ON CONFLICT(key) DO UPDATE SET value=excluded.value");
+    if (!s)
+        return -1;
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 2, value);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
 
 int tp_store_wipe(tp_store *st)
 {

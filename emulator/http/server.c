@@ -990,8 +990,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     *con_cls = NULL;
 }
 
-tp_http_server *tp_http_start(const char *host, int port, int threads, const tp_http_host *h,
-                              char *why, size_t whylen)
+tp_http_server *tp_http_start(const char *host, int port, const tp_http_limits *limits,
+                              const tp_http_host *h, char *why, size_t whylen)
 {
     tp_http_server *s = calloc(1, sizeof *s);
     if (!s) {
@@ -1014,9 +1014,12 @@ tp_http_server *tp_http_start(const char *host, int port, int threads, const tp_
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
     s->daemon = MHD_start_daemon(
         flags, (uint16_t)port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(threads > 0 ? threads : 2),
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(limits->threads > 0 ? limits->threads : 2),
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)300, MHD_OPTION_CONNECTION_LIMIT, (unsigned)10000, MHD_OPTION_LISTENING_ADDRESS_REUSE,
+        (unsigned)(limits->idle_timeout_s > 0 ? limits->idle_timeout_s : 0),
+        MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)(limits->max_connections > 0 ? limits->max_connections : TP_HTTP_MAX_CONNECTIONS),
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)4096, MHD_OPTION_LISTENING_ADDRESS_REUSE,
         (unsigned)1, MHD_OPTION_END);
     if (!s->daemon) {
         snprintf(why, whylen, "cannot listen on %s:%d (port in use?)", host, port);

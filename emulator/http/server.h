@@ -82,8 +82,21 @@ typedef struct tp_http_host {
 
 typedef struct tp_http_server tp_http_server;
 
-tp_http_server *tp_http_start(const char *host, int port, int threads, const tp_http_host *h,
-                              char *why, size_t whylen);
+/* Connection hygiene. Connections are served by `threads` event loops
+ * (epoll), never a thread per connection, so an idle or slow client holds
+ * a socket, not a worker. */
+typedef struct tp_http_limits {
+    int threads;              /* event-loop threads; <= 0: 2 */
+    int idle_timeout_s;       /* a connection with no traffic for this long
+                                 is closed (keep-alive or mid-request); 0: never */
+    int max_connections;      /* accepted at once; more wait in the backlog; <= 0: 10000 */
+} tp_http_limits;
+
+#define TP_HTTP_IDLE_TIMEOUT_S 300
+#define TP_HTTP_MAX_CONNECTIONS 10000
+
+tp_http_server *tp_http_start(const char *host, int port, const tp_http_limits *limits,
+                              const tp_http_host *h, char *why, size_t whylen);
 void tp_http_stop(tp_http_server *s);
 
 #endif

@@ -385,3 +385,7 @@ fi
 # against each, in memory and with a data directory.
 BUILD_DIR=$BUILD_DIR DURATION=$DURATION CONCURRENCY=$CONCURRENCY "$root/tests/bench/peer.sh" ||
     echo "  note: the side-by-side run failed (see above)"
+
+# Soak: RSS under a mixed load for SOAK_S seconds (default 60; 0 skips).
+BUILD_DIR=$BUILD_DIR SOAK_S=${SOAK_S:-60} "$root/tests/bench/soak.sh" ||
+    echo "  note: the soak failed (see above)"

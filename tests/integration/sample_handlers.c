@@ -5,6 +5,10 @@
  *   sample.upper   answers {"upper": "<the event's "text", upper-cased>"}
  *                  and, when the event names a "table", puts
  *                  {"pk": text, "by": request id} there with tp_call.
+ *   sample.recorder  for each record of a stream batch, adds 1 to "n" of the
+ *                  item {"seq": <its SequenceNumber>} in the table named by
+ *                  the function's RECORD_TABLE: how often each record was
+ *                  delivered (test_durability.py).
  *   sample.crashy  deliberately broken (test_handler_crashes.py): when the
  *                  event's text holds "crash-segv", "crash-fpe",
  *                  "crash-abort", "crash-assert", "crash-bus", "crash-ill",
@@ -170,9 +174,41 @@ static int crashy(tp_ctx *ctx, const char *event, size_t len, tp_response *resp)
     return tp_respondf(resp, "{\"inits\":%d}", n) < 0;
 }
 
+static int recorder(tp_ctx *ctx, const char *event, size_t len, tp_response *resp)
+{
+    (void)len;
+    const char *table = tp_getenv(ctx, "RECORD_TABLE");
+    if (!table)
+        return tp_respondf(resp, "{\"errorType\":\"Config\",\"errorMessage\":\"no RECORD_TABLE\"}"), 1;
+    static const char pat[] = "\"SequenceNumber\":\"";
+    int n = 0;
+    for (const char *p = strstr(event, pat); p; p = strstr(p, pat)) {
+        p += sizeof pat - 1;
+        size_t m = strcspn(p, "\"");
+        if (m == 0 || m > 64)
+            return tp_respondf(resp, "{\"errorType\":\"BadEvent\",\"errorMessage\":\"bad seq\"}"), 1;
+        char req[512], *out = NULL;
+        tp_error err;
+        snprintf(req, sizeof req,
+                 "{\"TableName\":\"%s\",\"Key\":{\"seq\":{\"S\":\"%.*s\"}},"
+                 "\"UpdateExpression\":\"ADD n :one\","
+                 "\"ExpressionAttributeValues\":{\":one\":{\"N\":\"1\"}}}",
+                 table, (int)m, p);
+        if (tp_call(ctx, "DynamoDB_20120810.UpdateItem", req, &out, &err) != 0) {
+            tp_respondf(resp, "{\"errorType\":\"%s\",\"errorMessage\":\"%s\"}", err.code,
+                        err.message);
+            return 1;
+        }
+        free(out);
+        n++;
+    }
+    return tp_respondf(resp, "{\"recorded\":%d}", n) < 0;
+}
+
 int tp_handlers_init(tp_handler_registry *reg)
 {
     if (tp_register_handler(reg, "sample.upper", upper) != 0 ||
+        tp_register_handler(reg, "sample.recorder", recorder) != 0 ||
         tp_register_handler(reg, "sample.crashy", crashy) != 0)
         return -1;
     return tp_register_init(reg, "sample.crashy", crashy_init);

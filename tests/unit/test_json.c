@@ -64,10 +64,8 @@ static void raw_nul_and_forged_marker_are_syntax_errors(void **state)
     static const char raw_nul[] = "{\"s\":\"a\0b\"}";
     assert_null(tp_json_parse(raw_nul, sizeof raw_nul - 1));
     assert_null(tp_json_parse_str("{\"s\":\"a\xc0\x80\"}"));
-    /* a lone 0xC0 (not followed by 0x80) is left to cJSON as before */
-    cJSON *j = tp_json_parse_str("{\"s\":\"\xc0z\"}");
-    assert_non_null(j);
-    cJSON_Delete(j);
+    /* a lone 0xC0 (not followed by 0x80) is not UTF-8 either */
+    assert_null(tp_json_parse_str("{\"s\":\"\xc0z\"}"));
     /* a NUL escape outside a string is still a syntax error */
     assert_null(tp_json_parse_str("\\u0000{}"));
     assert_null(tp_json_parse_str("{\"s\":\"\\u0000\"} x"));
@@ -101,6 +99,30 @@ static void parse_error_offset(void **state)
     assert_non_null(ok);
     assert_int_equal(at, 0);
     cJSON_Delete(ok);
+}
+
+/* JSON text is UTF-8: an invalid byte anywhere is a syntax error (AWS
+ * answers such a body with SerializationException), valid multi-byte text
+ * parses. */
+static void invalid_utf8_is_a_syntax_error(void **state)
+{
+    (void)state;
+    static const char *bad[] = {
+        "{\"s\":\"\xff\xfe\"}",        /* never valid */
+        "{\"s\":\"\xc3\x28\"}",        /* bad continuation */
+        "{\"s\":\"\xe2\x82\"}",        /* truncated sequence */
+        "{\"s\":\"\xed\xa0\x80\"}",    /* an encoded surrogate */
+        "{\"s\":\"\xe0\x80\xaf\"}",    /* overlong */
+        "{\"s\":\"\xf4\x90\x80\x80\"}", /* above U+10FFFF */
+        "{\"s\xff\":1}",              /* in a member name */
+        "{\"s\":1}\xff",              /* after the value */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_null(tp_json_parse_str(bad[i]));
+    cJSON *j = tp_json_parse_str("{\"s\":\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x8c\x8a\"}");
+    assert_non_null(j);
+    assert_string_equal(tp_json_str(j, "s"), "\xc3\xa9\xe2\x82\xac\xf0\x9f\x8c\x8a");
+    cJSON_Delete(j);
 }
 
 static void wire_helpers(void **state)
@@ -140,6 +162,7 @@ int main(void)
         cmocka_unit_test(nul_escapes_round_trip),
         cmocka_unit_test(nul_in_member_names),
         cmocka_unit_test(raw_nul_and_forged_marker_are_syntax_errors),
+        cmocka_unit_test(invalid_utf8_is_a_syntax_error),
         cmocka_unit_test(wire_helpers),
         cmocka_unit_test(parse_error_offset),
     };

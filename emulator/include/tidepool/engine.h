@@ -30,6 +30,9 @@ typedef struct tp_engine_options {
     uint64_t seed;              /* seeds request ids and every random choice; 0: 1 */
     const char *handlers;       /* handler libraries to load before the config's
                                    functions are made, ':'-separated; or NULL */
+    int sync;                   /* 1: fsync every commit (SQLite synchronous=FULL),
+                                   durable against power loss; 0: against a
+                                   process kill only (NORMAL). Needs data_dir. */
 } tp_engine_options;
 
 /* opts may be NULL for the defaults. Returns NULL with err set on failure. */
