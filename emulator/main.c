@@ -164,6 +164,10 @@ static int serve(int argc, char **argv)
     opts.data_dir = data_dir;
     opts.config_json = config;
     opts.handlers = *handlers ? handlers : NULL;
+    char endpoint[300];
+    snprintf(endpoint, sizeof endpoint, "http://%s:%d",
+             strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 ? "127.0.0.1" : host, port);
+    opts.endpoint_url = endpoint;
 
     /* Signals are taken synchronously by this thread; block them before any
      * other thread starts so the workers inherit the mask. */

@@ -38,6 +38,7 @@ typedef struct tp_http_call {
     const char *service;     /* dispatch service name: "dynamodb" */
     const char *operation;   /* "PutItem" */
     const char *endpoint;    /* "http://" + the Host header, or NULL */
+    const char *security_token;   /* X-Amz-Security-Token, or NULL */
     /* Long polls. With done set, an action that has nothing to answer yet
      * (SQS ReceiveMessage with WaitTimeSeconds) parks: call returns
      * TP_HTTP_PARKED and sets parked_id; later, from an engine thread

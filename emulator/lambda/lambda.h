@@ -153,6 +153,12 @@ void lambda_abandon_all(tp_core *core);
 /* Engine teardown, without the lock: abandons all, waits for the handler
  * threads to end, frees the invoker's state. */
 void lambda_shutdown(tp_core *core);
+/* What lambda/process.c's proxy handler needs of its invocation: the
+ * core, the function, and a log line written as is (a process's own
+ * output). lambda_ctx_log_raw takes the lock itself. */
+tp_core *lambda_ctx_core(tp_ctx *ctx);
+const lambda_fn *lambda_ctx_fn(tp_ctx *ctx);
+void lambda_ctx_log_raw(tp_ctx *ctx, const char *line);
 /* The invocation the calling thread runs as a handler, or 0. */
 int64_t lambda_current_invocation(void);
 

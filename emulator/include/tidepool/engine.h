@@ -30,6 +30,8 @@ typedef struct tp_engine_options {
     uint64_t seed;              /* seeds request ids and every random choice; 0: 1 */
     const char *handlers;       /* handler libraries to load before the config's
                                    functions are made, ':'-separated; or NULL */
+    const char *endpoint_url;   /* where process handlers' SDK calls go
+                                   (AWS_ENDPOINT_URL): "http://127.0.0.1:4566"; or NULL */
 } tp_engine_options;
 
 /* opts may be NULL for the defaults. Returns NULL with err set on failure. */
