@@ -15,7 +15,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 
 build_pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libsqlite3-dev libcjson-dev
-            uuid-dev libcmocka-dev libssl-dev zlib1g-dev libcbor-dev
+            uuid-dev libcmocka-dev libssl-dev zlib1g-dev libcbor-dev libcurl4-openssl-dev
             clang libclang-rt-dev    # clang: the fuzz targets (tests/fuzz)
             zip unzip)               # bootstrap zips: make lambda-zip, process handlers
 client_pkgs=(awscli python3-boto3 python3-pytest python3-yaml python3-cbor2)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -30,6 +31,8 @@ static const char usage[] =
     "  --config FILE        JSON config file (service settings)\n"
     "  --clock real|virtual real follows the wall clock (default); virtual stands\n"
     "                       still until POST /_tidepool/clock {\"advance_ms\":N}\n"
+    "  --clock-start now|MS where the virtual clock starts (epoch ms; default\n"
+    "                       2024-01-01T00:00:00Z); now: the wall clock's time\n"
     "  --seed N             seed for request ids and every random choice (default 1)\n"
     "  --capacity on|off    off: provisioned throughput is never enforced (no\n"
     "                       throttling; consumed capacity still reported); default on\n"
@@ -114,6 +117,14 @@ static int serve(int argc, char **argv)
                 fprintf(stderr, "tidepool: --clock must be real or virtual, got '%s'\n", v);
                 return 2;
             }
+        } else if (strcmp(a, "--clock-start") == 0) {
+            char *end = NULL;
+            long long ms = strcmp(v, "now") == 0 ? (long long)time(NULL) * 1000 : strtoll(v, &end, 10);
+            if ((end && *end) || ms <= 0) {
+                fprintf(stderr, "tidepool: --clock-start must be now or epoch ms, got '%s'\n", v);
+                return 2;
+            }
+            opts.clock_start_ms = ms;
         } else if (strcmp(a, "--capacity") == 0) {
             if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
                 fprintf(stderr, "tidepool: --capacity must be on or off, got '%s'\n", v);
