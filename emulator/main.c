@@ -14,6 +14,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "engine_internal.h"
+#include "lambda/process.h"
 #include "runner/scenario.h"
 
 static const char usage[] =
@@ -175,10 +176,6 @@ static int serve(int argc, char **argv)
     opts.data_dir = data_dir;
     opts.config_json = config;
     opts.handlers = *handlers ? handlers : NULL;
-    char endpoint[300];
-    snprintf(endpoint, sizeof endpoint, "http://%s:%d",
-             strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 ? "127.0.0.1" : host, port);
-    opts.endpoint_url = endpoint;
 
     /* Signals are taken synchronously by this thread; block them before any
      * other thread starts so the workers inherit the mask. */
@@ -211,12 +208,24 @@ static int serve(int argc, char **argv)
         tp_engine_free(e);
         return 1;
     }
+    /* Process handlers' calls come in on a port of their own: a server
+     * thread of the main port may be blocked in an Invoke that waits for
+     * that very handler (libmicrohttpd binds a connection to one thread). */
+    tp_http_server *psrv = tp_http_start("127.0.0.1", 0, 4, &h, why, sizeof why);
+    if (psrv) {
+        char endpoint[64];
+        snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%d", tp_http_port(psrv));
+        lambda_process_configure(tp_engine_core(e), endpoint, NULL);
+    } else {
+        tp_log_msg(TP_LOG_WARN, "no port for process handlers' calls: %s", why);
+    }
     tp_log_msg(TP_LOG_INFO, "tidepool %s listening on http://%s:%d (%s, clock %s)", TP_VERSION, host,
            port, data_dir ? data_dir : "in memory", opts.real_clock ? "real" : "virtual");
     int sig = 0;
     sigwait(&sigs, &sig);
     tp_log_msg(TP_LOG_INFO, "signal %d: shutting down", sig);
     tp_http_stop(srv);
+    tp_http_stop(psrv);
     tp_engine_free(e);
     return 0;
 }

@@ -1041,6 +1041,13 @@ tp_http_server *tp_http_start(const char *host, int port, int threads, const tp_
     return s;
 }
 
+int tp_http_port(const tp_http_server *s)
+{
+    const union MHD_DaemonInfo *di =
+        s ? MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT) : NULL;
+    return di ? di->port : 0;
+}
+
 void tp_http_stop(tp_http_server *s)
 {
     if (!s)

@@ -86,5 +86,7 @@ typedef struct tp_http_server tp_http_server;
 tp_http_server *tp_http_start(const char *host, int port, int threads, const tp_http_host *h,
                               char *why, size_t whylen);
 void tp_http_stop(tp_http_server *s);
+/* The port it listens on (the kernel's choice when started with port 0). */
+int tp_http_port(const tp_http_server *s);
 
 #endif

@@ -90,8 +90,10 @@ void lambda_process_configure(tp_core *core, const char *endpoint_url, const cha
     struct lambda_procs *p = procs_get(core);
     if (!p)
         return;
-    snprintf(p->endpoint, sizeof p->endpoint, "%s", endpoint_url ? endpoint_url : "");
-    snprintf(p->handler_libs, sizeof p->handler_libs, "%s", handler_libs ? handler_libs : "");
+    if (endpoint_url)
+        snprintf(p->endpoint, sizeof p->endpoint, "%s", endpoint_url);
+    if (handler_libs)
+        snprintf(p->handler_libs, sizeof p->handler_libs, "%s", handler_libs);
 }
 
 static int64_t wall_ms(void)
@@ -813,6 +815,7 @@ static int proxy(tp_ctx *ctx, const char *event, size_t len, tp_response *resp)
     if (!inst)
         return respond_error(ctx, resp, "Runtime.InvalidEntrypoint", why);
 
+    set_ctx(inst, ctx);   /* before the event: its first call may come at once */
     pthread_mutex_lock(&inst->mu);
     free(inst->event);
     inst->event = malloc(len + 1);
@@ -833,7 +836,6 @@ static int proxy(tp_ctx *ctx, const char *event, size_t len, tp_response *resp)
     inst->has_event = 1;
     pthread_cond_broadcast(&inst->cv);
     pthread_mutex_unlock(&inst->mu);
-    set_ctx(inst, ctx);
 
     enum { END_RESULT, END_EXIT, END_TIMEOUT } how;
     for (;;) {

@@ -89,8 +89,9 @@ typedef struct proc_instance {
 
 extern const char lambda_code_schema[];
 
-/* engine.c: where the process's SDK calls go (AWS_ENDPOINT_URL) and the
- * --handlers libraries a worker process loads. Either may be NULL. */
+/* engine.c / main.c: where the process's SDK calls go (AWS_ENDPOINT_URL)
+ * and the --handlers libraries a worker process loads. NULL keeps what
+ * was set. */
 void lambda_process_configure(tp_core *core, const char *endpoint_url, const char *handler_libs);
 /* CreateFunction / DeleteFunction: the zip is kept (for a bootstrap). */
 int lambda_code_save(tp_core *core, const char *account, const char *region, const char *name,
