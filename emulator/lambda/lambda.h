@@ -18,6 +18,9 @@
  *                scale with the backlog
  *   filter.c     FilterCriteria patterns (compile, match)
  *   registry.c   handler registry (compiled-in + --handlers lib.so)
+ *   process.c    process handlers (process.h): a config "command", a zip's
+ *                bootstrap or "isolation": "process"; instances, the proxy
+ *   runtime_api.c  the Lambda Runtime API served to each instance
  *   service.c    the tp_service (action table from actions.def, schema,
  *                start) and the shared helpers below
  *
