@@ -12,6 +12,9 @@
 #   make bench   startup time, idle RSS, PutItem/GetItem throughput and latency,
 #                handler pipelines (invoke, tp_call, stream mappings), fixture runs,
 #                and a mixed-load RSS soak for SOAK_S seconds (default 60)
+#   make lambda-zip HANDLER=handlers/echo.c [HANDLER_NAME=echo]
+#                a provided.al2023 function zip: the handler linked with
+#                libtidepool-lambda as `bootstrap`, in $(BUILD)/lambda/NAME.zip
 #   make clean   remove the build trees
 
 HOST ?= 127.0.0.1
@@ -29,7 +32,7 @@ FUZZ_S ?= 60
 SOAK_S ?= 60
 FUZZ_TARGETS = $(basename $(notdir $(wildcard tests/fuzz/fuzz_*.c)))
 
-.PHONY: all deps build run test asan tsan fuzz bench clean
+.PHONY: all deps build run test asan tsan fuzz bench clean lambda-zip
 
 all: build
 
@@ -76,6 +79,17 @@ fuzz: deps
 
 bench: build
 	BUILD_DIR=$(BUILD) SOAK_S=$(SOAK_S) ./tests/bench/run.sh
+
+lambda-zip: deps
+	@test -n "$(HANDLER)" || { echo "usage: make lambda-zip HANDLER=path/to/handler.c [HANDLER_NAME=name]"; exit 2; }
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS) --target tidepool_lambda
+	@name=$${HANDLER_NAME:-$$(basename $(HANDLER) .c)}; out=$(BUILD)/lambda/$$name; mkdir -p $$out && \
+	  $${CC:-cc} -std=c11 -O2 -D_GNU_SOURCE -DTP_LAMBDA_HANDLER="\"$$name\"" \
+	    -Iemulator/include -Iemulator -Ilambda-runtime lambda-runtime/bootstrap.c $(HANDLER) \
+	    $(BUILD)/libtidepool-lambda.a -rdynamic -lcurl -lcjson -lcrypto -lz -ldl -o $$out/bootstrap && \
+	  rm -f $(BUILD)/lambda/$$name.zip && (cd $$out && zip -q ../$$name.zip bootstrap) && \
+	  echo "$(BUILD)/lambda/$$name.zip (Runtime provided.al2023, handler $$name)"
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN)

@@ -15,8 +15,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 
 build_pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libsqlite3-dev libcjson-dev
-            uuid-dev libcmocka-dev libssl-dev zlib1g-dev libcbor-dev
-            clang libclang-rt-dev)   # clang: the fuzz targets (tests/fuzz)
+            uuid-dev libcmocka-dev libssl-dev zlib1g-dev libcbor-dev libcurl4-openssl-dev
+            clang libclang-rt-dev    # clang: the fuzz targets (tests/fuzz)
+            zip unzip)               # bootstrap zips: make lambda-zip, process handlers
 client_pkgs=(awscli python3-boto3 python3-pytest python3-yaml python3-cbor2)
 
 # A node >= 18 with npm already on PATH (e.g. from NodeSource) is used as is;

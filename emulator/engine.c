@@ -43,6 +43,7 @@
 #include "core/trace.h"
 #include "engine_internal.h"
 #include "lambda/lambda.h"
+#include "lambda/process.h"
 #include "lambda/shapes.gen.h"
 
 extern const tp_service ddb_service;
@@ -270,6 +271,7 @@ static int engine_reset(void *ctx)
     pthread_mutex_lock(&e->lock);
     advance_begin(e);
     lambda_abandon_all(&e->core);
+    lambda_process_reset(&e->core);
     park_finish_all(e);   /* before their deadline timers go */
     tp_sched_clear(e->core.sched);
     tp_trace_clear(e->core.trace);
@@ -505,6 +507,8 @@ tp_engine *tp_engine_new(const tp_engine_options *opts, tp_error *err)
             return NULL;
         }
     }
+    if (opts->endpoint_url || opts->handlers)
+        lambda_process_configure(&e->core, opts->endpoint_url, opts->handlers);
     if (opts->handlers && *opts->handlers) {
         char *list = strdup(opts->handlers), *save = NULL;
         int bad = !list;
@@ -542,6 +546,7 @@ void tp_engine_free(tp_engine *e)
 {
     if (!e)
         return;
+    lambda_process_shutdown(&e->core);   /* their invocations end first */
     lambda_shutdown(&e->core);
     tp_capacity_free(&e->core);
     if (e->timer_running) {
@@ -1076,6 +1081,15 @@ static int host_call(void *ctx, tp_http_call *call, cJSON *in, cJSON **out, tp_e
         make_request_id(&e->rid_rng, call->service, request_id, rid_cap);
         pthread_mutex_unlock(&e->rid_lock);
         return tp_fail(err, TP_ERR_UNKNOWN_OPERATION, NULL);
+    }
+    int prc;
+    if (call->security_token &&
+        lambda_process_call(&e->core, call->security_token, act->target, in, out, err, &prc)) {
+        /* a process handler's call: it ran as its invocation (tp_call) */
+        pthread_mutex_lock(&e->rid_lock);
+        make_request_id(&e->rid_rng, call->service, request_id, rid_cap);
+        pthread_mutex_unlock(&e->rid_lock);
+        return prc;
     }
     park_opts park = {.mode = call->done ? PARK_ASYNC : PARK_NEVER, .done = call->done,
                       .done_arg = call->done_arg};

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -13,6 +14,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "engine_internal.h"
+#include "lambda/process.h"
 #include "runner/scenario.h"
 
 static const char usage[] =
@@ -33,6 +35,8 @@ static const char usage[] =
     "  --config FILE        JSON config file (service settings)\n"
     "  --clock real|virtual real follows the wall clock (default); virtual stands\n"
     "                       still until POST /_tidepool/clock {\"advance_ms\":N}\n"
+    "  --clock-start now|MS where the virtual clock starts (epoch ms; default\n"
+    "                       2024-01-01T00:00:00Z); now: the wall clock's time\n"
     "  --seed N             seed for request ids and every random choice (default 1)\n"
     "  --capacity on|off    off: provisioned throughput is never enforced (no\n"
     "                       throttling; consumed capacity still reported); default on\n"
@@ -159,6 +163,14 @@ static int serve(int argc, char **argv)
                 fprintf(stderr, "tidepool: --clock must be real or virtual, got '%s'\n", v);
                 return 2;
             }
+        } else if (strcmp(a, "--clock-start") == 0) {
+            char *end = NULL;
+            long long ms = strcmp(v, "now") == 0 ? (long long)time(NULL) * 1000 : strtoll(v, &end, 10);
+            if ((end && *end) || ms <= 0) {
+                fprintf(stderr, "tidepool: --clock-start must be now or epoch ms, got '%s'\n", v);
+                return 2;
+            }
+            opts.clock_start_ms = ms;
         } else if (strcmp(a, "--capacity") == 0) {
             if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
                 fprintf(stderr, "tidepool: --capacity must be on or off, got '%s'\n", v);
@@ -262,12 +274,24 @@ static int serve(int argc, char **argv)
         tp_engine_free(e);
         return 1;
     }
+    /* Process handlers' calls come in on a port of their own: a server
+     * thread of the main port may be blocked in an Invoke that waits for
+     * that very handler (libmicrohttpd binds a connection to one thread). */
+    tp_http_server *psrv = tp_http_start("127.0.0.1", 0, 4, &h, why, sizeof why);
+    if (psrv) {
+        char endpoint[64];
+        snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%d", tp_http_port(psrv));
+        lambda_process_configure(tp_engine_core(e), endpoint, NULL);
+    } else {
+        tp_log_msg(TP_LOG_WARN, "no port for process handlers' calls: %s", why);
+    }
     tp_log_msg(TP_LOG_INFO, "tidepool %s listening on http://%s:%d (%s, clock %s)", TP_VERSION, host,
            port, data_dir ? data_dir : "in memory", opts.real_clock ? "real" : "virtual");
     int sig = 0;
     sigwait(&sigs, &sig);
     tp_log_msg(TP_LOG_INFO, "signal %d: shutting down", sig);
     tp_http_stop(srv);
+    tp_http_stop(psrv);
     tp_engine_free(e);
     return 0;
 }

@@ -65,6 +65,7 @@ typedef struct tp_core {
     const tp_core_host *host;  /* may be NULL */
     struct lambda_state *lambda;  /* lambda/invoke.c's runtime state; made on use */
     struct tp_handler_registry *handlers;  /* lambda/registry.c; made on use */
+    struct lambda_procs *procs;   /* lambda/process.c's handler processes; made on use */
     /* Set by lambda/ while a handler thread is to be handed the baton: the
      * engine calls it after each timer event commits (lock held, no
      * transaction). May be NULL. */

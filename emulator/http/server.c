@@ -343,6 +343,8 @@ static enum MHD_Result run_call(tp_http_server *s, struct MHD_Connection *c, con
 {
     tp_http_call call = {.scope = scope, .service = service, .operation = operation,
                          .endpoint = st->endpoint[0] ? st->endpoint : NULL,
+                         .security_token = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                                       "X-Amz-Security-Token"),
                          .done = s->host.cancel ? on_parked_done : NULL, .done_arg = st};
     cJSON *out = NULL;
     tp_error err;
@@ -796,7 +798,9 @@ static enum MHD_Result handle_restjson(tp_http_server *s, struct MHD_Connection 
         return send_rest_error(c, api, rid, &err, NULL);
     cJSON *out = NULL;
     tp_http_call call = {.scope = &scope, .service = api->service, .operation = op->name,
-                         .endpoint = endpoint};
+                         .endpoint = endpoint,
+                         .security_token = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                                       "X-Amz-Security-Token")};
     int rc = s->host.call(s->host.ctx, &call, in, &out, &err, rid, sizeof rid);
     cJSON_Delete(in);
     if (rc != 0 && (strcmp(err.code, "ConnectionDropped") == 0 ||
@@ -1038,6 +1042,13 @@ tp_http_server *tp_http_start(const char *host, int port, const tp_http_limits *
         s->watchdog_running = 1;
     }
     return s;
+}
+
+int tp_http_port(const tp_http_server *s)
+{
+    const union MHD_DaemonInfo *di =
+        s ? MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT) : NULL;
+    return di ? di->port : 0;
 }
 
 void tp_http_stop(tp_http_server *s)

@@ -38,6 +38,7 @@ typedef struct tp_http_call {
     const char *service;     /* dispatch service name: "dynamodb" */
     const char *operation;   /* "PutItem" */
     const char *endpoint;    /* "http://" + the Host header, or NULL */
+    const char *security_token;   /* X-Amz-Security-Token, or NULL */
     /* Long polls. With done set, an action that has nothing to answer yet
      * (SQS ReceiveMessage with WaitTimeSeconds) parks: call returns
      * TP_HTTP_PARKED and sets parked_id; later, from an engine thread
@@ -98,5 +99,7 @@ typedef struct tp_http_limits {
 tp_http_server *tp_http_start(const char *host, int port, const tp_http_limits *limits,
                               const tp_http_host *h, char *why, size_t whylen);
 void tp_http_stop(tp_http_server *s);
+/* The port it listens on (the kernel's choice when started with port 0). */
+int tp_http_port(const tp_http_server *s);
 
 #endif

@@ -203,44 +203,16 @@ static void amz_date_of(int64_t ms, char out[17])
 
 #define SKEW_MS (15 * 60 * 1000)
 
-int tp_sigv4_verify(const tp_sigv4_request *rq, const char *authorization, const char *secret,
-                    int64_t now_ms, tp_error *err)
+/* The signature (hex) of the request as rq describes it, over the
+ * headers named in signed_headers: the canonical request, the string to
+ * sign and the derived key, as SigV4 defines them. scope is
+ * "DATE/REGION/SERVICE/aws4_request". Shared by verification and by
+ * signers (tidepool's C runtime for AWS Lambda). */
+void tp_sigv4_sign(const tp_sigv4_request *rq, const char *signed_headers, const char *amz_date,
+                   const char *scope, const char *secret, char out[65])
 {
-    static const char mismatch[] =
-        "The request signature we calculated does not match the signature you provided. Check "
-        "your AWS Secret Access Key and signing method. Consult the service documentation for "
-        "details.";
-    const char *a = authorization ? authorization : "";
-    const char *params = strchr(a, ' ');
-    params = params ? params : a + strlen(a);
-    char credential[512] = "", signature[256] = "", signed_headers[512] = "";
-    param(params, "Credential", credential, sizeof credential);
-    param(params, "Signature", signature, sizeof signature);
-    param(params, "SignedHeaders", signed_headers, sizeof signed_headers);
-    const char *amz_date = rq->header(rq->header_ctx, "X-Amz-Date");
-    int64_t t = amz_date_ms(amz_date);
-    if (t < 0)
-        return tp_fail(err, TP_ERR_INVALID_SIGNATURE, "%s", mismatch);
-    char now_s[17], edge_s[17];
-    amz_date_of(now_ms, now_s);
-    if (t < now_ms - SKEW_MS) {
-        amz_date_of(now_ms - SKEW_MS, edge_s);
-        return tp_fail(err, TP_ERR_INVALID_SIGNATURE,
-                       "Signature expired: %s is now earlier than %s (%s - 15 min.)", amz_date,
-                       edge_s, now_s);
-    }
-    if (t > now_ms + SKEW_MS) {
-        amz_date_of(now_ms + SKEW_MS, edge_s);
-        return tp_fail(err, TP_ERR_INVALID_SIGNATURE,
-                       "Signature not yet current: %s is still later than %s (%s + 15 min.)",
-                       amz_date, edge_s, now_s); /* unverified wording */
-    }
-    /* the credential scope: everything after the access key */
-    const char *scope = strchr(credential, '/');
-    scope = scope ? scope + 1 : "";
     char date[16] = "", region[64] = "", service[64] = "";
     sscanf(scope, "%15[^/]/%63[^/]/%63[^/]", date, region, service);
-
     tp_buf cr, sts;
     tp_buf_init(&cr);
     tp_buf_init(&sts);
@@ -283,10 +255,48 @@ int tp_sigv4_verify(const tp_sigv4_request *rq, const char *authorization, const
     tp_hmac_sha256(k, 32, "aws4_request", 12, k);
     unsigned char sig[32];
     tp_hmac_sha256(k, 32, sts.data ? sts.data : "", sts.len, sig);
-    char want[65];
-    tp_hex(sig, 32, want);
+    tp_hex(sig, 32, out);
     tp_buf_free(&cr);
     tp_buf_free(&sts);
+}
+
+int tp_sigv4_verify(const tp_sigv4_request *rq, const char *authorization, const char *secret,
+                    int64_t now_ms, tp_error *err)
+{
+    static const char mismatch[] =
+        "The request signature we calculated does not match the signature you provided. Check "
+        "your AWS Secret Access Key and signing method. Consult the service documentation for "
+        "details.";
+    const char *a = authorization ? authorization : "";
+    const char *params = strchr(a, ' ');
+    params = params ? params : a + strlen(a);
+    char credential[512] = "", signature[256] = "", signed_headers[512] = "";
+    param(params, "Credential", credential, sizeof credential);
+    param(params, "Signature", signature, sizeof signature);
+    param(params, "SignedHeaders", signed_headers, sizeof signed_headers);
+    const char *amz_date = rq->header(rq->header_ctx, "X-Amz-Date");
+    int64_t t = amz_date_ms(amz_date);
+    if (t < 0)
+        return tp_fail(err, TP_ERR_INVALID_SIGNATURE, "%s", mismatch);
+    char now_s[17], edge_s[17];
+    amz_date_of(now_ms, now_s);
+    if (t < now_ms - SKEW_MS) {
+        amz_date_of(now_ms - SKEW_MS, edge_s);
+        return tp_fail(err, TP_ERR_INVALID_SIGNATURE,
+                       "Signature expired: %s is now earlier than %s (%s - 15 min.)", amz_date,
+                       edge_s, now_s);
+    }
+    if (t > now_ms + SKEW_MS) {
+        amz_date_of(now_ms + SKEW_MS, edge_s);
+        return tp_fail(err, TP_ERR_INVALID_SIGNATURE,
+                       "Signature not yet current: %s is still later than %s (%s + 15 min.)",
+                       amz_date, edge_s, now_s); /* unverified wording */
+    }
+    /* the credential scope: everything after the access key */
+    const char *scope = strchr(credential, '/');
+    scope = scope ? scope + 1 : "";
+    char want[65];
+    tp_sigv4_sign(rq, signed_headers, amz_date, scope, secret, want);
     if (strcmp(want, signature) != 0)
         return tp_fail(err, TP_ERR_INVALID_SIGNATURE, "%s", mismatch);
     return 0;

@@ -46,6 +46,10 @@ typedef struct tp_sigv4_request {
  * X-Amz-Date against now_ms (15 minutes either way). 0 when it matches;
  * -1 with InvalidSignatureException (AWS's "does not match" or "Signature
  * expired: ..." / "Signature not yet current: ..." wording). */
+/* The hex signature of rq signed with secret (see sigv4.c). */
+void tp_sigv4_sign(const tp_sigv4_request *rq, const char *signed_headers, const char *amz_date,
+                   const char *scope, const char *secret, char out[65]);
+
 int tp_sigv4_verify(const tp_sigv4_request *rq, const char *authorization, const char *secret,
                     int64_t now_ms, tp_error *err);
 

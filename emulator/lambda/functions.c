@@ -39,6 +39,7 @@
 #include "core/store.h"
 #include "core/trace.h"
 #include "lambda.h"
+#include "process.h"
 #include "shapes.gen.h"
 #include "tidepool/engine.h"
 
@@ -364,7 +365,7 @@ static int check_settings(tp_req *r, const cJSON *in, tp_error *err)
                        "constraint: Member must have value less than or equal to %d",
                        (long long)t->valuedouble, MAX_TIMEOUT_S);
     const char *h = tp_json_str(in, "Handler");
-    if (h && !lambda_handler_find(r->core, h))
+    if (h && !lambda_handler_find(r->core, h) && !lambda_process_accepts(r, in))
         return tp_fail(err, TP_ERR_LAMBDA_INVALID_PARAMETER,
                        "Handler '%s' is not a registered tidepool handler: compile it into "
                        "tidepool (handlers/registry.c) or load it with --handlers LIB.so",
@@ -424,10 +425,18 @@ static int create_function(tp_req *r, const cJSON *in, int lenient, cJSON **out,
     unsigned char digest[32];
     tp_sha256(zip.data ? zip.data : "", zip.len, digest);
     int64_t code_size = (int64_t)zip.len;
-    tp_buf_free(&zip);
     tp_buf sha;
     tp_buf_init(&sha);
     tp_base64_encode(digest, sizeof digest, &sha);
+    /* kept for a bootstrap (process.c) */
+    int code_rc = zip.len ? lambda_code_save(r->core, r->account, r->region, ref.name, zip.data,
+                                             zip.len, sha.data ? sha.data : "")
+                          : 0;
+    tp_buf_free(&zip);
+    if (code_rc != 0) {
+        tp_buf_free(&sha);
+        return storage_error(err);
+    }
 
     char arn[256], role[256], now[40], group[128];
     lambda_function_arn(r->region, r->account, ref.name, arn, sizeof arn);
@@ -665,6 +674,7 @@ int lambda_delete_function(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         sqlite3_reset(s);
     }
     if (rc == 0) {
+        lambda_code_drop(r->core, row.fn.account, row.fn.region, row.fn.name);
         cJSON *f = cJSON_CreateObject();
         cJSON_AddStringToObject(f, "function", row.fn.arn);
         tp_trace_emit(r->core, "function_deleted", f);

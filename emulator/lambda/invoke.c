@@ -61,6 +61,7 @@
 #include "core/json.h"
 #include "core/trace.h"
 #include "lambda.h"
+#include "process.h"
 
 const char lambda_invocations_schema[] =
     "CREATE TABLE IF NOT EXISTS lambda_invocations ("
@@ -755,6 +756,9 @@ int lambda_invoke_start(tp_core *core, const lambda_invoke_req *req, int64_t *id
     inv->generation = s->generation;
     inv->handler = lambda_handler_find(core, inv->fn.handler);
     inv->init = lambda_handler_init_find(core, inv->fn.handler);
+    tp_handler_fn as_process = lambda_process_handler(core, &inv->fn);
+    if (as_process)
+        inv->handler = as_process;
     inv->event = malloc(req->event_len + 1);
     if (!inv->event) {
         lambda_fn_clear(&inv->fn);
@@ -1269,6 +1273,17 @@ int tp_call(tp_ctx *ctx, const char *target, const char *request_json, char **re
     int rc = call_tidepool(ctx, target, request_json, response_json, err);
     lambda_crash_leave();
     return rc;
+}
+
+tp_core *lambda_ctx_core(tp_ctx *ctx) { return ctx->core; }
+const lambda_fn *lambda_ctx_fn(tp_ctx *ctx) { return &ctx->fn; }
+
+void lambda_ctx_log_raw(tp_ctx *ctx, const char *line)
+{
+    pthread_mutex_lock(ctx->core->lock);
+    if (!ctx->abandoned)
+        tp_buf_printf(&ctx->log, "%s\n", line);
+    pthread_mutex_unlock(ctx->core->lock);
 }
 
 /* The invocation a handler thread runs (0 elsewhere): the engine adds it to

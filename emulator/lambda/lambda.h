@@ -20,6 +20,9 @@
  *   crash.c      handlers that crash: signals on an invocation thread fail
  *                the invocation (Runtime.ExitError), not tidepool
  *   registry.c   handler registry (compiled-in + --handlers lib.so)
+ *   process.c    process handlers (process.h): a config "command", a zip's
+ *                bootstrap or "isolation": "process"; instances, the proxy
+ *   runtime_api.c  the Lambda Runtime API served to each instance
  *   service.c    the tp_service (action table from actions.def, schema,
  *                start) and the shared helpers below
  *
@@ -155,6 +158,12 @@ void lambda_abandon_all(tp_core *core);
 /* Engine teardown, without the lock: abandons all, waits for the handler
  * threads to end, frees the invoker's state. */
 void lambda_shutdown(tp_core *core);
+/* What lambda/process.c's proxy handler needs of its invocation: the
+ * core, the function, and a log line written as is (a process's own
+ * output). lambda_ctx_log_raw takes the lock itself. */
+tp_core *lambda_ctx_core(tp_ctx *ctx);
+const lambda_fn *lambda_ctx_fn(tp_ctx *ctx);
+void lambda_ctx_log_raw(tp_ctx *ctx, const char *line);
 /* The invocation the calling thread runs as a handler, or 0. */
 int64_t lambda_current_invocation(void);
 

@@ -28,6 +28,7 @@
 extern const char lambda_functions_schema[];
 extern const char lambda_invocations_schema[];
 extern const char esm_schema[];
+extern const char lambda_code_schema[];
 
 const cJSON *lambda_config(const tp_core *core)
 {
@@ -59,7 +60,8 @@ static int lambda_start(tp_core *core)
 {
     if (tp_store_exec(core->store, lambda_functions_schema) != 0 ||
         tp_store_exec(core->store, lambda_invocations_schema) != 0 ||
-        tp_store_exec(core->store, esm_schema) != 0)
+        tp_store_exec(core->store, esm_schema) != 0 ||
+        tp_store_exec(core->store, lambda_code_schema) != 0)
         return -1;
     if (lambda_functions_start(core) != 0)
         return -1;

@@ -33,6 +33,8 @@ typedef struct tp_engine_options {
     int sync;                   /* 1: fsync every commit (SQLite synchronous=FULL),
                                    durable against power loss; 0: against a
                                    process kill only (NORMAL). Needs data_dir. */
+    const char *endpoint_url;   /* where process handlers' SDK calls go
+                                   (AWS_ENDPOINT_URL): "http://127.0.0.1:4566"; or NULL */
 } tp_engine_options;
 
 /* opts may be NULL for the defaults. Returns NULL with err set on failure. */
