@@ -277,7 +277,9 @@ static int serve(int argc, char **argv)
     /* Process handlers' calls come in on a port of their own: a server
      * thread of the main port may be blocked in an Invoke that waits for
      * that very handler (libmicrohttpd binds a connection to one thread). */
-    tp_http_server *psrv = tp_http_start("127.0.0.1", 0, 4, &h, why, sizeof why);
+    tp_http_limits plimits = limits;
+    plimits.threads = 4;
+    tp_http_server *psrv = tp_http_start("127.0.0.1", 0, &plimits, &h, why, sizeof why);
     if (psrv) {
         char endpoint[64];
         snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%d", tp_http_port(psrv));
