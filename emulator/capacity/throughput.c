@@ -28,6 +28,8 @@ typedef struct cap_entry {
     int64_t consumed_milli[TP_CAP_MAX_DIMS];
     int64_t throttled[TP_CAP_MAX_DIMS];
     int fixed_burst[TP_CAP_MAX_DIMS];   /* the owner's tp_cap_dim.fixed_burst */
+    char why[TP_CAP_MAX_DIMS][64];      /* the owner's tp_cap_dim.why, as last described */
+    char id[320];                       /* the owner's tp_cap_resource.id */
 } cap_entry;
 
 /* A run-time override: the POST body as given (labels and rates). */
@@ -172,6 +174,9 @@ static cap_entry *entry_for(tp_req *r, const tp_cap_resource *res)
     }
     /* A recreated resource's buckets start over; its counters go on (they
      * are totals for the name, as the metrics are). */
+    copy(e->id, sizeof e->id, res->id);
+    for (int k = 0; k < n; k++)
+        copy(e->why[k], sizeof e->why[k], res->dim[k].why);
     for (int k = 0; k < n; k++)
         apply_rate(r->core, e, k, &res->dim[k], res->fixed_burst, fresh, res->start_full,
                    r->now_ms);
@@ -202,6 +207,10 @@ int tp_cap_admit(tp_req *r, const tp_cap_resource *res, int dim)
         cJSON_AddStringToObject(f, "kind", e->dim_name[dim]);
         tp_json_add_int(f, "rate", e->b[dim].rate);
         cJSON_AddNumberToObject(f, "level", (double)e->b[dim].level / 1000.0);
+        if (e->why[dim][0])
+            cJSON_AddStringToObject(f, "reason", e->why[dim]);
+        if (e->id[0])
+            cJSON_AddStringToObject(f, "resource", e->id);
         tp_trace_emit(r->core, "throttle", f);
         cJSON_Delete(f);
     }
@@ -397,7 +406,7 @@ static void label_esc(tp_buf *out, const char *s)
 }
 
 static void metric_line(tp_buf *out, const char *metric, const cap_entry *e, int k, int64_t milli,
-                        int is_count)
+                        int is_count, const char *reason)
 {
     tp_buf_printf(out, "%s{account=\"", metric);
     label_esc(out, e->account);
@@ -409,6 +418,10 @@ static void metric_line(tp_buf *out, const char *metric, const cap_entry *e, int
     label_esc(out, e->part);
     tp_buf_puts(out, "\",kind=\"");
     label_esc(out, e->dim_name[k]);
+    if (reason) {
+        tp_buf_puts(out, "\",reason=\"");
+        label_esc(out, reason);
+    }
     tp_buf_puts(out, "\"} ");
     if (is_count)
         tp_buf_printf(out, "%lld\n", (long long)milli);
@@ -434,16 +447,25 @@ void tp_capacity_metrics(tp_core *core, tp_buf *out)
         for (cap_entry *e = cap(core)->entries; e; e = e->next) {
             for (int k = 0; k < e->ndims; k++) {
                 if (i == 0)
-                    metric_line(out, m[i].name, e, k, e->consumed_milli[k], 0);
+                    metric_line(out, m[i].name, e, k, e->consumed_milli[k], 0, NULL);
                 else if (i == 1)
-                    metric_line(out, m[i].name, e, k, e->throttled[k], 1);
+                    metric_line(out, m[i].name, e, k, e->throttled[k], 1, NULL);
                 else {
                     tp_bucket_refill(&e->b[k], now);
-                    metric_line(out, m[i].name, e, k, e->b[k].level, 0);
+                    metric_line(out, m[i].name, e, k, e->b[k].level, 0, NULL);
                 }
             }
         }
     }
+    /* Why the buckets refused, for owners that name it (one reason per
+     * bucket: the limit that bucket stands for). */
+    static const char reasons[] = "tidepool_throttle_reasons_total";
+    tp_buf_printf(out, "# HELP %s Requests refused, by the owner's reason\n# TYPE %s counter\n",
+                  reasons, reasons);
+    for (cap_entry *e = cap(core)->entries; e; e = e->next)
+        for (int k = 0; k < e->ndims; k++)
+            if (e->why[k][0] && e->throttled[k] > 0)
+                metric_line(out, reasons, e, k, e->throttled[k], 1, e->why[k]);
 }
 
 /* --- /_tidepool/capacity ---------------------------------------------------- */

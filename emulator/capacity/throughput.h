@@ -108,6 +108,10 @@ typedef struct tp_cap_dim {
     const char *name;     /* "read", "in_bytes", "SendMessage": the trace's and metrics' "kind" */
     int64_t rate;         /* units per second, >= 0 (0 refuses everything) */
     int64_t burst_ms;     /* the bucket holds rate * burst_ms / 1000 units */
+    const char *why;      /* NULL, or the owner's name for a refusal by this bucket
+                           * (DynamoDB's "TableWriteProvisionedThroughputExceeded"):
+                           * the throttle trace event's "reason", counted per reason
+                           * in tidepool_throttle_reasons_total */
 } tp_cap_dim;
 
 /* A resource's buckets. Labels name the resource and part in the trace,
@@ -119,6 +123,8 @@ typedef struct tp_cap_resource {
     const char *name;
     const char *part_label;      /* "index", "group", "shard" */
     const char *part;            /* NULL or "": the resource itself */
+    const char *id;              /* NULL, or the resource's full identifier (an ARN):
+                                  * the throttle trace event's "resource" */
     int64_t generation;          /* the resource's incarnation (e.g. its row id) */
     int start_full;              /* new buckets start full */
     int ndims;
@@ -170,7 +176,9 @@ cJSON *tp_capacity_list(tp_core *core);
 int tp_capacity_override(tp_core *core, const cJSON *body, char *why, size_t whylen);
 /* Prometheus text: tidepool_consumed_capacity_units_total,
  * tidepool_throttled_requests_total, tidepool_bucket_level, labelled
- * {account, region, <resource_label>, <part_label>, kind}. */
+ * {account, region, <resource_label>, <part_label>, kind}, and
+ * tidepool_throttle_reasons_total with a "reason" label for buckets whose
+ * owner names its refusals (tp_cap_dim.why). */
 void tp_capacity_metrics(tp_core *core, tp_buf *out);
 
 /* Control endpoint glue (control/control.c calls these). tp_capacity_control

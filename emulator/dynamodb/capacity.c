@@ -41,13 +41,33 @@ static int is_on_demand(const cJSON *desc)
     return bm && strcmp(bm, "PAY_PER_REQUEST") == 0;
 }
 
-/* The rate and burst of one kind of bucket, before run-time overrides. */
+const char *ddb_throttle_reason(int index, tp_cap_kind kind, ddb_limit limit)
+{
+    /* ThrottlingReason.reason: ResourceType + OperationType + LimitType */
+    static const char *const names[2][2][4] = {
+        {{"TableReadProvisionedThroughputExceeded", "TableReadAccountLimitExceeded",
+          "TableReadKeyRangeThroughputExceeded", "TableReadMaxOnDemandThroughputExceeded"},
+         {"TableWriteProvisionedThroughputExceeded", "TableWriteAccountLimitExceeded",
+          "TableWriteKeyRangeThroughputExceeded", "TableWriteMaxOnDemandThroughputExceeded"}},
+        {{"IndexReadProvisionedThroughputExceeded", "IndexReadAccountLimitExceeded",
+          "IndexReadKeyRangeThroughputExceeded", "IndexReadMaxOnDemandThroughputExceeded"},
+         {"IndexWriteProvisionedThroughputExceeded", "IndexWriteAccountLimitExceeded",
+          "IndexWriteKeyRangeThroughputExceeded", "IndexWriteMaxOnDemandThroughputExceeded"}}};
+    return names[index ? 1 : 0][kind == TP_CAP_WRITE ? 1 : 0][limit];
+}
+
+/* The rate and burst of one kind of bucket, before run-time overrides,
+ * and the limit a refusal by it stands for. */
 static void resolve_rate(const tp_core *core, const char *table, const cJSON *desc,
                          const char *index, tp_cap_kind kind, tp_cap_dim *d)
 {
     const char *key = kind == TP_CAP_READ ? "read" : "write";
     d->name = key;
     d->burst_ms = tp_capacity_burst_ms(core);
+    /* An on-demand table is held by the account's per-table quota; a
+     * provisioned one (or a configured rate) by its provisioned level. */
+    d->why = ddb_throttle_reason(index != NULL, kind,
+                                 is_on_demand(desc) ? DDB_LIMIT_ACCOUNT : DDB_LIMIT_PROVISIONED);
     const cJSON *tables = cJSON_GetObjectItemCaseSensitive(cap_config(core), "tables");
     const cJSON *tc = tables ? cJSON_GetObjectItemCaseSensitive(tables, table) : NULL;
     if (tc && index)
@@ -80,10 +100,38 @@ void ddb_capacity_describe(const tp_core *core, const char *table, int64_t table
     res->part_label = "index";
     res->part = index;
     res->generation = table_id;
+    const cJSON *owner = index ? find_gsi(desc, index) : desc;
+    res->id = tp_json_str(owner, index ? "IndexArn" : "TableArn");
     res->start_full = tp_capacity_start_full(core);
     res->ndims = 2;
     resolve_rate(core, table, desc, index, TP_CAP_READ, &res->dim[TP_CAP_READ]);
     resolve_rate(core, table, desc, index, TP_CAP_WRITE, &res->dim[TP_CAP_WRITE]);
+}
+
+void ddb_capacity_add_reason(tp_req *r, const char *reason, const char *resource)
+{
+    if (!reason)
+        return;
+    if (!r->error_fields && !(r->error_fields = cJSON_CreateObject()))
+        return;
+    cJSON *list = cJSON_GetObjectItemCaseSensitive(r->error_fields, "ThrottlingReasons");
+    if (!list && !(list = cJSON_AddArrayToObject(r->error_fields, "ThrottlingReasons")))
+        return;
+    const cJSON *have;
+    cJSON_ArrayForEach(have, list)
+    {
+        const char *hr = tp_json_str(have, "resource");
+        if (strcmp(tp_json_str(have, "reason"), reason) == 0 &&
+            strcmp(hr ? hr : "", resource ? resource : "") == 0)
+            return;   /* one entry per (reason, resource), however many items it refused */
+    }
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return;
+    cJSON_AddStringToObject(o, "reason", reason);
+    if (resource)
+        cJSON_AddStringToObject(o, "resource", resource);
+    cJSON_AddItemToArray(list, o);
 }
 
 int ddb_cap_admit(tp_req *r, int64_t table_id, const char *table, const cJSON *desc,
@@ -91,7 +139,10 @@ int ddb_cap_admit(tp_req *r, int64_t table_id, const char *table, const cJSON *d
 {
     tp_cap_resource res;
     ddb_capacity_describe(r->core, table, table_id, desc, index, &res);
-    return tp_cap_admit(r, &res, kind);
+    if (tp_cap_admit(r, &res, kind))
+        return 1;
+    ddb_capacity_add_reason(r, res.dim[kind].why, res.id);
+    return 0;
 }
 
 void ddb_cap_charge(tp_req *r, int64_t table_id, const char *table, const cJSON *desc,

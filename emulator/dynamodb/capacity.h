@@ -30,6 +30,25 @@
 /* The two buckets of a table or GSI (the dimensions of its tp_cap_resource). */
 typedef enum { TP_CAP_READ = 0, TP_CAP_WRITE = 1 } tp_cap_kind;
 
+/* Why a bucket refused: ThrottlingReason's LimitType. */
+typedef enum {
+    DDB_LIMIT_PROVISIONED = 0,   /* ProvisionedThroughputExceeded: a provisioned table or GSI */
+    DDB_LIMIT_ACCOUNT,           /* AccountLimitExceeded: an on-demand table's per-table quota */
+    DDB_LIMIT_KEY_RANGE,         /* KeyRangeThroughputExceeded: one partition's limit */
+    DDB_LIMIT_MAX_ON_DEMAND      /* MaxOnDemandThroughputExceeded: OnDemandThroughput */
+} ddb_limit;
+
+/* ThrottlingReason.reason, e.g. "IndexWriteKeyRangeThroughputExceeded"
+ * (index: 1 for a GSI, 0 for the table). Static. */
+const char *ddb_throttle_reason(int index, tp_cap_kind kind, ddb_limit limit);
+/* Adds {"reason", "resource"} to the request's error members'
+ * ThrottlingReasons (r->error_fields; once per pair). Every refusal by
+ * ddb_cap_admit does this, so whichever throttling exception the action
+ * then raises (ProvisionedThroughputExceededException, or a batch all of
+ * whose items were refused) carries why; an exception without the member
+ * (TransactionCanceledException) replaces the fields. */
+void ddb_capacity_add_reason(tp_req *r, const char *reason, const char *resource);
+
 /* Where a table's or GSI's rates come from, first match wins: a run-time
  * override (POST /_tidepool/capacity {"table", "index"?, "read"?,
  * "write"?}, applied by capacity/), the config file's "capacity":
