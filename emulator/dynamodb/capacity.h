@@ -73,17 +73,44 @@ void ddb_cap_charge(tp_req *r, int64_t table_id, const char *table, const cJSON 
 void ddb_capacity_table_changed(tp_core *core, int64_t table_id, const cJSON *desc,
                                 int64_t now_ms);
 
-/* DynamoDB glue. -1 with ProvisionedThroughputExceededException (table
- * message) when the table's bucket of that kind refuses. */
-int ddb_capacity_admit(tp_req *r, const ddb_table *t, tp_cap_kind kind, tp_error *err);
+/* Partitions (capacity/'s key ranges) of a table (index NULL) or GSI
+ * whose buckets res describes: enough for its throughput (provisioned:
+ * its rates; on-demand: its WarmThroughput) and, for a table, its size,
+ * at the config file's "capacity": {"partitions": {"read_units" (3000),
+ * "write_units" (1000), "size_bytes" (10 GiB), "burst_seconds" (10),
+ * "split_for_heat_seconds" (300), "adaptive" (true), "enabled" (true),
+ * "on_demand_warm_read" (12000), "on_demand_warm_write" (4000)}}.
+ * Returns 0, or -1 when partitions are off. */
+int ddb_partitions_describe(const tp_core *core, const ddb_table *t, const char *index,
+                            const tp_cap_resource *res, tp_cap_ranges *pr);
+/* The key-space hash of an encoded partition key (its partition). */
+uint32_t ddb_partition_hash(const tp_buf *hk);
+/* Admission of a table (index NULL) or GSI read or write; hk the encoded
+ * partition key it goes to (NULL: the resource as a whole, as a Scan).
+ * TP_CAP_ADMITTED, TP_CAP_REFUSED (the table's or GSI's bucket) or
+ * TP_CAP_REFUSED_RANGE (the key's partition); a refusal adds its
+ * ThrottlingReason. */
+int ddb_cap_admit_key(tp_req *r, const ddb_table *t, const char *index, tp_cap_kind kind,
+                      const tp_buf *hk);
+/* -1 with ProvisionedThroughputExceededException for a refusal
+ * (ddb_cap_admit_key's answer): the table's, the GSI's or the hot key's
+ * message. */
+int ddb_capacity_refused(int admitted, int index, tp_error *err);
+
+/* DynamoDB glue. -1 with ProvisionedThroughputExceededException when the
+ * table's bucket of that kind, or hk's partition, refuses. */
+int ddb_capacity_admit(tp_req *r, const ddb_table *t, tp_cap_kind kind, const tp_buf *hk,
+                       tp_error *err);
 /* After a write's work: -1 with the GSI message when a GSI the write
  * touched (rep) refuses; otherwise charges table_units plus LSI units to
- * the table and each GSI's units to the GSI, and returns 0. */
+ * the table (and hk's partition) and each GSI's units to the GSI, and
+ * returns 0. */
 int ddb_capacity_settle_write(tp_req *r, const ddb_table *t, double table_units,
-                              const ddb_index_report *rep, tp_error *err);
-/* Charges units to the table (index NULL) or to a GSI. */
+                              const ddb_index_report *rep, const tp_buf *hk, tp_error *err);
+/* Charges units to the table (index NULL; hk's partition too when given)
+ * or to a GSI. */
 void ddb_capacity_charge(tp_req *r, const ddb_table *t, const char *index,
-                         tp_cap_kind kind, double units);
+                         tp_cap_kind kind, double units, const tp_buf *hk);
 /* 1 when index names a GSI of t. */
 int ddb_capacity_is_gsi(const ddb_table *t, const char *index);
 
