@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HEAT_GAP_MS 1000   /* a second without refusals cools a range */
+#define HEAT_GAP_MS 2000   /* two seconds without refusals cool a range */
 
 uint32_t tp_keyranges_hi(const tp_keyranges *kr, int i)
 {
@@ -109,7 +109,7 @@ int tp_keyranges_find(const tp_keyranges *kr, uint32_t key)
 void tp_keyranges_cool(tp_keyranges *kr, int i, int64_t now_ms)
 {
     tp_keyrange *x = &kr->r[i];
-    if (x->heat_last_ms >= 0 && now_ms - x->heat_last_ms >= HEAT_GAP_MS)
+    if (x->heat_last_ms >= 0 && now_ms - x->heat_last_ms > HEAT_GAP_MS)
         cool(x);
 }
 
@@ -117,7 +117,7 @@ int tp_keyranges_heat(tp_keyranges *kr, int i, uint32_t key, int64_t now_ms,
                       int64_t split_after_ms)
 {
     tp_keyrange *x = &kr->r[i];
-    if (x->heat_since_ms < 0 || now_ms - x->heat_last_ms >= HEAT_GAP_MS) {
+    if (x->heat_since_ms < 0 || now_ms - x->heat_last_ms > HEAT_GAP_MS) {
         x->heat_since_ms = now_ms;
         x->hot_min = x->hot_max = key;
     }

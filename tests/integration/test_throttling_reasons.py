@@ -141,3 +141,91 @@ class TestOnDemandQuota(ReasonsBase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TestPartitions(ReasonsBase):
+    """On-demand table scaled down tenfold by configuration (partitions of
+    100 WCU, warm 400 writes/s: 4 partitions, 1 s of partition burst,
+    split for heat after 5 s), so that each second is 200 calls."""
+    tidepool_kwargs = {"config": {"capacity": {"partitions": {
+        "split_for_heat_seconds": 5, "write_units": 100, "on_demand_warm_write": 400,
+        "burst_seconds": 1}}}}
+
+    def setUp(self):
+        super().setUp()
+        self.ddb.create_table(
+            TableName="hot", AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}], BillingMode="PAY_PER_REQUEST")
+        self.arn = self.ddb.describe_table(TableName="hot")["Table"]["TableArn"]
+
+    def write_second(self, keys):
+        """One virtual second: a 1 KB write to each key in turn, evenly spaced;
+        returns how many were throttled and their reasons."""
+        from botocore.exceptions import ClientError
+        throttled, reasons = 0, set()
+        step = 1000 // len(keys)
+        for k in keys:
+            try:
+                self.ddb.put_item(TableName="hot", Item={"pk": {"S": k}})
+            except ClientError as e:
+                throttled += 1
+                for tr in e.response.get("ThrottlingReasons", []):
+                    reasons.add((tr["reason"], tr["resource"]))
+            self.tidepool.advance(step)
+        return throttled, reasons
+
+    def bucket(self):
+        status, out = self.tidepool.control("GET", "capacity")
+        return [b for b in out["buckets"] if b["table"] == "hot" and b["kind"] == "write"][0]
+
+    def test_one_hot_key_throttles_with_key_range_and_stays_capped(self):
+        total, reasons = 0, set()
+        for _ in range(10):   # 150 writes/s to one key of a 100 WCU partition
+            t, r = self.write_second(["hotkey"] * 150)
+            total += t
+            reasons |= r
+        self.assertGreater(total, 0)
+        self.assertEqual(reasons, {("TableWriteKeyRangeThroughputExceeded", self.arn)})
+        b = self.bucket()
+        # the table as a whole had room: its own bucket refused nothing
+        self.assertEqual(b["throttled"], 0)
+        self.assertEqual(sum(p["throttled"] for p in b["partitions"]), total)
+        # one hot key never splits for heat (DescribeTable's WarmThroughput,
+        # 4,000 writes/s, over 100 WCU partitions: 40)
+        self.assertEqual(len(b["partitions"]), 40)
+
+    def test_sharded_hot_key_does_not_throttle(self):
+        total = 0
+        for _ in range(10):
+            t, _ = self.write_second(["hotkey#%d" % (i % 10) for i in range(150)])
+            total += t
+        self.assertEqual(total, 0)
+
+    def test_many_keys_of_one_partition_split_for_heat(self):
+        by_part = {}
+        self.ddb.put_item(TableName="hot", Item={"pk": {"S": "first"}})   # makes the partitions
+        for i in range(200):
+            k = "k%03d" % i
+            before = [p["consumed"] for p in self.bucket()["partitions"]]
+            self.ddb.put_item(TableName="hot", Item={"pk": {"S": k}})
+            after = [p["consumed"] for p in self.bucket()["partitions"]]
+            idx = [j for j in range(len(after)) if after[j] != before[j]][0]
+            by_part.setdefault(idx, []).append(k)
+        same = max(by_part.values(), key=len)[:10]
+        self.tidepool.advance(5000)
+        early = late = 0
+        for s in range(40):   # 150 writes/s over 10 keys of one partition
+            t, _ = self.write_second([same[i % len(same)] for i in range(150)])
+            if s < 4:
+                early += t
+            elif s >= 36:
+                late += t
+        self.assertGreater(early, 0)
+        self.assertGreater(len(self.bucket()["partitions"]), 40)   # split for heat
+        self.assertEqual(late, 0)                                   # and recovered
+        status, text = self.tidepool.control("GET", "trace")
+        self.assertIn('"type":"split"', text)
+
+
+if __name__ == "__main__":
+    unittest.main()

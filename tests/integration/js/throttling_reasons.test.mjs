@@ -80,3 +80,32 @@ test('a GSI write throttle names IndexWriteProvisionedThroughputExceeded and the
     { reason: 'IndexWriteProvisionedThroughputExceeded',
       resource: t.GlobalSecondaryIndexes[0].IndexArn }]);
 });
+
+test('a hot key of an on-demand table throttles with TableWriteKeyRangeThroughputExceeded', async () => {
+  // partitions scaled down by configuration: 100 WCU each, 1 s of burst
+  const small = new Tidepool({ config: { capacity: { partitions: { write_units: 100, burst_seconds: 1 } } } });
+  await small.start();
+  const c = small.client({ maxAttempts: 1 });
+  try {
+    await c.send(new CreateTableCommand({
+      TableName: 'hot', AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }], BillingMode: 'PAY_PER_REQUEST',
+    }));
+    const arn = (await c.send(new DescribeTableCommand({ TableName: 'hot' }))).Table.TableArn;
+    let refused = null;
+    for (let i = 0; i < 300 && !refused; i++) {
+      try {
+        await c.send(new PutItemCommand({ TableName: 'hot', Item: { pk: { S: 'hotkey' } } }));
+      } catch (e) {
+        refused = e;
+      }
+      await small.advance(5);   // 200 writes/s to one key of a 100 WCU partition
+    }
+    assert.ok(refused instanceof ProvisionedThroughputExceededException);
+    assert.deepEqual(refused.ThrottlingReasons, [
+      { reason: 'TableWriteKeyRangeThroughputExceeded', resource: arn }]);
+  } finally {
+    c.destroy();
+    await stopChecked(small);
+  }
+});
