@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "bucket.h"
+#include "keyrange.h"
 #include "control/control.h"
 #include "core/json.h"
 #include "core/trace.h"
@@ -28,6 +29,13 @@ typedef struct cap_entry {
     int64_t consumed_milli[TP_CAP_MAX_DIMS];
     int64_t throttled[TP_CAP_MAX_DIMS];
     int fixed_burst[TP_CAP_MAX_DIMS];   /* the owner's tp_cap_dim.fixed_burst */
+    char why[TP_CAP_MAX_DIMS][64];      /* the owner's tp_cap_dim.why, as last described */
+    char id[320];                       /* the owner's tp_cap_resource.id */
+    /* Key ranges (tp_cap_ranges), when the owner describes them. */
+    tp_keyranges kr;
+    char range_label[32];
+    char range_why[TP_CAP_MAX_DIMS][64];
+    int64_t range_throttled[TP_CAP_MAX_DIMS];
 } cap_entry;
 
 /* A run-time override: the POST body as given (labels and rates). */
@@ -172,6 +180,11 @@ static cap_entry *entry_for(tp_req *r, const tp_cap_resource *res)
     }
     /* A recreated resource's buckets start over; its counters go on (they
      * are totals for the name, as the metrics are). */
+    if (fresh)
+        tp_keyranges_free(&e->kr);
+    copy(e->id, sizeof e->id, res->id);
+    for (int k = 0; k < n; k++)
+        copy(e->why[k], sizeof e->why[k], res->dim[k].why);
     for (int k = 0; k < n; k++)
         apply_rate(r->core, e, k, &res->dim[k], res->fixed_burst, fresh, res->start_full,
                    r->now_ms);
@@ -202,6 +215,10 @@ int tp_cap_admit(tp_req *r, const tp_cap_resource *res, int dim)
         cJSON_AddStringToObject(f, "kind", e->dim_name[dim]);
         tp_json_add_int(f, "rate", e->b[dim].rate);
         cJSON_AddNumberToObject(f, "level", (double)e->b[dim].level / 1000.0);
+        if (e->why[dim][0])
+            cJSON_AddStringToObject(f, "reason", e->why[dim]);
+        if (e->id[0])
+            cJSON_AddStringToObject(f, "resource", e->id);
         tp_trace_emit(r->core, "throttle", f);
         cJSON_Delete(f);
     }
@@ -233,6 +250,106 @@ void tp_cap_charge(tp_req *r, const tp_cap_resource *res, int dim, double units)
     }
 }
 
+/* Brings e's key ranges to what res describes; 0, or -1 (no ranges). */
+static int shape_ranges(tp_req *r, cap_entry *e, const tp_cap_resource *res)
+{
+    const tp_cap_ranges *g = res->ranges;
+    if (!g || e->ndims == 0)
+        return -1;
+    copy(e->range_label, sizeof e->range_label, g->label ? g->label : "range");
+    for (int k = 0; k < e->ndims; k++)
+        copy(e->range_why[k], sizeof e->range_why[k], g->why[k]);
+    /* Ranges start full whatever the resource's start_full says: a range's
+     * bucket is a rate limit, the resource's bucket holds the burst. */
+    if (tp_keyranges_shape(&e->kr, g->count, e->ndims, g->rate, g->burst_ms, 1, r->now_ms) != 0)
+        return -1;
+    return e->kr.n > 0 ? 0 : -1;
+}
+
+static void range_name(char *buf, size_t n, const tp_keyranges *kr, int i)
+{
+    snprintf(buf, n, "%08x-%08x", (unsigned)kr->r[i].lo, (unsigned)tp_keyranges_hi(kr, i));
+}
+
+static cJSON *range_event(const cap_entry *e, const tp_req *r)
+{
+    cJSON *f = cJSON_CreateObject();
+    if (!f)
+        return NULL;
+    cJSON_AddStringToObject(f, "service", e->service);
+    if (r->request_id)
+        cJSON_AddStringToObject(f, "request_id", r->request_id);
+    cJSON_AddStringToObject(f, "account", e->account);
+    cJSON_AddStringToObject(f, "region", e->region);
+    cJSON_AddStringToObject(f, e->resource_label, e->name);
+    if (e->part[0])
+        cJSON_AddStringToObject(f, e->part_label, e->part);
+    return f;
+}
+
+int tp_cap_admit_key(tp_req *r, const tp_cap_resource *res, int dim, uint32_t key_hash)
+{
+    if (!tp_cap_admit(r, res, dim))
+        return TP_CAP_REFUSED;
+    cap_entry *e = res->ranges ? entry_for(r, res) : NULL;
+    if (!e || dim < 0 || dim >= e->ndims || shape_ranges(r, e, res) != 0)
+        return TP_CAP_ADMITTED;
+    int i = tp_keyranges_find(&e->kr, key_hash);
+    tp_keyrange *x = &e->kr.r[i];
+    if (!tp_capacity_enforced(r->core) || tp_bucket_admit(&x->b[dim], r->now_ms)) {
+        tp_keyranges_cool(&e->kr, i, r->now_ms);
+        return TP_CAP_ADMITTED;
+    }
+    x->throttled[dim]++;
+    e->range_throttled[dim]++;
+    char name[32];
+    range_name(name, sizeof name, &e->kr, i);
+    cJSON *f = range_event(e, r);
+    if (f) {
+        cJSON_AddStringToObject(f, e->range_label, name);
+        cJSON_AddStringToObject(f, "kind", e->dim_name[dim]);
+        tp_json_add_int(f, "rate", x->b[dim].rate);
+        cJSON_AddNumberToObject(f, "level", (double)x->b[dim].level / 1000.0);
+        if (e->range_why[dim][0])
+            cJSON_AddStringToObject(f, "reason", e->range_why[dim]);
+        if (e->id[0])
+            cJSON_AddStringToObject(f, "resource", e->id);
+        tp_trace_emit(r->core, "throttle", f);
+        cJSON_Delete(f);
+    }
+    if (tp_keyranges_heat(&e->kr, i, key_hash, r->now_ms, res->ranges->split_after_ms)) {
+        char a[32], b[32];
+        range_name(a, sizeof a, &e->kr, i);
+        range_name(b, sizeof b, &e->kr, i + 1);
+        f = range_event(e, r);
+        if (f) {
+            cJSON_AddStringToObject(f, e->range_label, name);
+            cJSON *into = cJSON_AddArrayToObject(f, "into");
+            cJSON_AddItemToArray(into, cJSON_CreateString(a));
+            cJSON_AddItemToArray(into, cJSON_CreateString(b));
+            cJSON_AddStringToObject(f, "cause", "heat");
+            tp_json_add_int(f, "ranges", e->kr.n);
+            tp_trace_emit(r->core, "split", f);
+            cJSON_Delete(f);
+        }
+    }
+    return TP_CAP_REFUSED_RANGE;
+}
+
+void tp_cap_charge_key(tp_req *r, const tp_cap_resource *res, int dim, double units,
+                       uint32_t key_hash)
+{
+    tp_cap_charge(r, res, dim, units);
+    cap_entry *e = res->ranges ? entry_for(r, res) : NULL;
+    if (!e || dim < 0 || dim >= e->ndims || shape_ranges(r, e, res) != 0)
+        return;
+    tp_keyrange *x = &e->kr.r[tp_keyranges_find(&e->kr, key_hash)];
+    int64_t m = tp_units_to_milli(units);
+    tp_bucket_refill(&x->b[dim], r->now_ms);
+    tp_bucket_charge(&x->b[dim], m);
+    x->consumed_milli[dim] += m;
+}
+
 void tp_cap_reconfigure(tp_core *core, const char *service, int64_t generation,
                         tp_cap_describe_fn describe, void *arg, int64_t now_ms)
 {
@@ -254,6 +371,7 @@ void tp_capacity_reset(tp_core *core)
     while (c->entries) {
         cap_entry *e = c->entries;
         c->entries = e->next;
+        tp_keyranges_free(&e->kr);
         free(e);
     }
     while (c->overrides) {
@@ -291,6 +409,22 @@ cJSON *tp_capacity_list(tp_core *core)
             add_milli(o, "burst", tp_bucket_capacity(&e->b[k]));
             add_milli(o, "consumed", e->consumed_milli[k]);
             tp_json_add_int(o, "throttled", e->throttled[k]);
+            if (e->kr.n > 0) {
+                cJSON *parts = cJSON_AddArrayToObject(o, "partitions");
+                for (int i = 0; i < e->kr.n; i++) {
+                    tp_keyrange *x = &e->kr.r[i];
+                    char name[32];
+                    range_name(name, sizeof name, &e->kr, i);
+                    tp_bucket_refill(&x->b[k], now);
+                    cJSON *p = cJSON_CreateObject();
+                    cJSON_AddStringToObject(p, "range", name);
+                    tp_json_add_int(p, "rate", x->b[k].rate);
+                    add_milli(p, "level", x->b[k].level);
+                    add_milli(p, "consumed", x->consumed_milli[k]);
+                    tp_json_add_int(p, "throttled", x->throttled[k]);
+                    cJSON_AddItemToArray(parts, p);
+                }
+            }
             cJSON_AddItemToArray(arr, o);
         }
     }
@@ -396,8 +530,10 @@ static void label_esc(tp_buf *out, const char *s)
     }
 }
 
+/* One sample; range (a key range's name, under e's range label) and
+ * reason are extra labels when given. */
 static void metric_line(tp_buf *out, const char *metric, const cap_entry *e, int k, int64_t milli,
-                        int is_count)
+                        int is_count, const char *range, const char *reason)
 {
     tp_buf_printf(out, "%s{account=\"", metric);
     label_esc(out, e->account);
@@ -407,8 +543,16 @@ static void metric_line(tp_buf *out, const char *metric, const cap_entry *e, int
     label_esc(out, e->name);
     tp_buf_printf(out, "\",%s=\"", e->part_label);
     label_esc(out, e->part);
+    if (range) {
+        tp_buf_printf(out, "\",%s=\"", e->range_label);
+        label_esc(out, range);
+    }
     tp_buf_puts(out, "\",kind=\"");
     label_esc(out, e->dim_name[k]);
+    if (reason) {
+        tp_buf_puts(out, "\",reason=\"");
+        label_esc(out, reason);
+    }
     tp_buf_puts(out, "\"} ");
     if (is_count)
         tp_buf_printf(out, "%lld\n", (long long)milli);
@@ -434,13 +578,48 @@ void tp_capacity_metrics(tp_core *core, tp_buf *out)
         for (cap_entry *e = cap(core)->entries; e; e = e->next) {
             for (int k = 0; k < e->ndims; k++) {
                 if (i == 0)
-                    metric_line(out, m[i].name, e, k, e->consumed_milli[k], 0);
+                    metric_line(out, m[i].name, e, k, e->consumed_milli[k], 0, NULL, NULL);
                 else if (i == 1)
-                    metric_line(out, m[i].name, e, k, e->throttled[k], 1);
+                    metric_line(out, m[i].name, e, k, e->throttled[k], 1, NULL, NULL);
                 else {
                     tp_bucket_refill(&e->b[k], now);
-                    metric_line(out, m[i].name, e, k, e->b[k].level, 0);
+                    metric_line(out, m[i].name, e, k, e->b[k].level, 0, NULL, NULL);
                 }
+            }
+        }
+    }
+    /* Why the buckets refused, for owners that name it (one reason per
+     * bucket: the limit that bucket stands for). */
+    static const char reasons[] = "tidepool_throttle_reasons_total";
+    tp_buf_printf(out, "# HELP %s Requests refused, by the owner's reason\n# TYPE %s counter\n",
+                  reasons, reasons);
+    for (cap_entry *e = cap(core)->entries; e; e = e->next)
+        for (int k = 0; k < e->ndims; k++) {
+            if (e->why[k][0] && e->throttled[k] > 0)
+                metric_line(out, reasons, e, k, e->throttled[k], 1, NULL, e->why[k]);
+            if (e->range_why[k][0] && e->range_throttled[k] > 0)
+                metric_line(out, reasons, e, k, e->range_throttled[k], 1, NULL, e->range_why[k]);
+        }
+    /* Per key range (partition): what it consumed and refused. */
+    static const struct {
+        const char *name, *help;
+    } pm[] = {
+        {"tidepool_partition_consumed_units_total", "Capacity units charged to a key range"},
+        {"tidepool_partition_throttled_requests_total", "Requests refused by a key range"},
+    };
+    for (int i = 0; i < 2; i++) {
+        int any = 0;
+        for (cap_entry *e = cap(core)->entries; e; e = e->next) {
+            for (int j = 0; j < e->kr.n; j++) {
+                if (!any++)
+                    tp_buf_printf(out, "# HELP %s %s\n# TYPE %s counter\n", pm[i].name,
+                                  pm[i].help, pm[i].name);
+                char name[32];
+                range_name(name, sizeof name, &e->kr, j);
+                for (int k = 0; k < e->ndims; k++)
+                    metric_line(out, pm[i].name, e, k,
+                                i == 0 ? e->kr.r[j].consumed_milli[k] : e->kr.r[j].throttled[k],
+                                i == 1, name, NULL);
             }
         }
     }

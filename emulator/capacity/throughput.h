@@ -108,7 +108,25 @@ typedef struct tp_cap_dim {
     const char *name;     /* "read", "in_bytes", "SendMessage": the trace's and metrics' "kind" */
     int64_t rate;         /* units per second, >= 0 (0 refuses everything) */
     int64_t burst_ms;     /* the bucket holds rate * burst_ms / 1000 units */
+    const char *why;      /* NULL, or the owner's name for a refusal by this bucket
+                           * (DynamoDB's "TableWriteProvisionedThroughputExceeded"):
+                           * the throttle trace event's "reason", counted per reason
+                           * in tidepool_throttle_reasons_total */
 } tp_cap_dim;
+
+/* A resource's key space cut into ranges with their own buckets
+ * (capacity/keyrange.h; DynamoDB's partitions). A keyed admission
+ * (tp_cap_admit_key) passes the resource's bucket first, then the bucket
+ * of the range holding the key; a range that refuses for split_after_ms,
+ * from more than one key, splits between them. The count only grows. */
+typedef struct tp_cap_ranges {
+    const char *label;               /* "partition": the trace's and metrics' name */
+    int count;                       /* at least this many ranges now */
+    int64_t rate[TP_CAP_MAX_DIMS];   /* each range's rate of each dim (units/s) */
+    int64_t burst_ms[TP_CAP_MAX_DIMS];  /* each range's bucket holds this much of its rate */
+    int64_t split_after_ms;          /* 0: never split for heat */
+    const char *why[TP_CAP_MAX_DIMS];   /* the reason a range refusal is traced with */
+} tp_cap_ranges;
 
 /* A resource's buckets. Labels name the resource and part in the trace,
  * GET /_tidepool/capacity, the metrics and overrides ({"table": "orders",
@@ -119,10 +137,13 @@ typedef struct tp_cap_resource {
     const char *name;
     const char *part_label;      /* "index", "group", "shard" */
     const char *part;            /* NULL or "": the resource itself */
+    const char *id;              /* NULL, or the resource's full identifier (an ARN):
+                                  * the throttle trace event's "resource" */
     int64_t generation;          /* the resource's incarnation (e.g. its row id) */
     int start_full;              /* new buckets start full */
     int ndims;
     tp_cap_dim dim[TP_CAP_MAX_DIMS];
+    const tp_cap_ranges *ranges; /* NULL: no key ranges */
     int fixed_burst;             /* a run-time override keeps each dim's burst_ms (a
                                   * per-second limit such as SQS FIFO's) instead of
                                   * taking the generic burst */
@@ -133,6 +154,16 @@ typedef struct tp_cap_resource {
 int tp_cap_admit(tp_req *r, const tp_cap_resource *res, int dim);
 /* Takes units from bucket dim after the work (the level may go negative). */
 void tp_cap_charge(tp_req *r, const tp_cap_resource *res, int dim, double units);
+
+/* Keyed admission: TP_CAP_ADMITTED, TP_CAP_REFUSED (the resource's
+ * bucket, as tp_cap_admit) or TP_CAP_REFUSED_RANGE (the key's range: its
+ * own counter and a "throttle" trace event naming the range). Without
+ * res->ranges it is tp_cap_admit. */
+enum { TP_CAP_REFUSED = 0, TP_CAP_ADMITTED = 1, TP_CAP_REFUSED_RANGE = 2 };
+int tp_cap_admit_key(tp_req *r, const tp_cap_resource *res, int dim, uint32_t key_hash);
+/* tp_cap_charge, and the same units from the key's range. */
+void tp_cap_charge_key(tp_req *r, const tp_cap_resource *res, int dim, double units,
+                       uint32_t key_hash);
 
 /* Re-describes existing buckets when the owner's resource changed (e.g.
  * UpdateTable): for every bucket group of (service, generation),
@@ -159,7 +190,9 @@ void tp_capacity_reset(tp_core *core);
 void tp_capacity_free(tp_core *core);
 /* GET /_tidepool/capacity: every bucket (new array), each {"service",
  * "account", "region", <resource_label>: name, <part_label>: part or null,
- * "kind", "rate", "level", "burst", "consumed", "throttled"}. */
+ * "kind", "rate", "level", "burst", "consumed", "throttled"}, and for a
+ * resource with key ranges "partitions": [{"range": "LLLLLLLL-HHHHHHHH"
+ * (hex hashes), "rate", "level", "consumed", "throttled"}]. */
 cJSON *tp_capacity_list(tp_core *core);
 /* POST /_tidepool/capacity: string members name the bucket group by its
  * labels ({"table": T, "index"?: I} for DynamoDB, {"queue": Q, "group"?: G},
@@ -170,7 +203,11 @@ cJSON *tp_capacity_list(tp_core *core);
 int tp_capacity_override(tp_core *core, const cJSON *body, char *why, size_t whylen);
 /* Prometheus text: tidepool_consumed_capacity_units_total,
  * tidepool_throttled_requests_total, tidepool_bucket_level, labelled
- * {account, region, <resource_label>, <part_label>, kind}. */
+ * {account, region, <resource_label>, <part_label>, kind}, and
+ * tidepool_throttle_reasons_total with a "reason" label for buckets whose
+ * owner names its refusals (tp_cap_dim.why, tp_cap_ranges.why), and per
+ * key range tidepool_partition_consumed_units_total and
+ * tidepool_partition_throttled_requests_total (label <ranges label>). */
 void tp_capacity_metrics(tp_core *core, tp_buf *out);
 
 /* Control endpoint glue (control/control.c calls these). tp_capacity_control

@@ -257,7 +257,7 @@ static int in_index(const cJSON *gsi, const cJSON *item)
  * entry in. A batch cannot undo one write, so this is decided before it. */
 static int write_fits(tp_req *r, const batch_table *bt, const batch_entry *e)
 {
-    if (!ddb_cap_admit(r, bt->t.id, bt->t.name, bt->t.desc, NULL, TP_CAP_WRITE))
+    if (ddb_cap_admit_key(r, &bt->t, NULL, TP_CAP_WRITE, &e->hk) != TP_CAP_ADMITTED)
         return 0;
     const cJSON *gsis = cJSON_GetObjectItemCaseSensitive(bt->t.desc, "GlobalSecondaryIndexes");
     if (!cJSON_GetArraySize(gsis))
@@ -273,7 +273,7 @@ static int write_fits(tp_req *r, const batch_table *bt, const batch_entry *e)
     {
         const char *name = tp_json_str(g, "IndexName");
         if (name && (in_index(g, old) || in_index(g, e->item)) &&
-            !ddb_cap_admit(r, bt->t.id, bt->t.name, bt->t.desc, name, TP_CAP_WRITE)) {
+            ddb_cap_admit_key(r, &bt->t, name, TP_CAP_WRITE, NULL) != TP_CAP_ADMITTED) {
             fits = 0;
             break;
         }
@@ -284,7 +284,7 @@ static int write_fits(tp_req *r, const batch_table *bt, const batch_entry *e)
 
 /* Charges what one write added to bt's units and index report. */
 static void charge_write(tp_req *r, batch_table *bt, double units_before,
-                         const ddb_index_report *before)
+                         const ddb_index_report *before, const tp_buf *hk)
 {
     double on_table = bt->units - units_before;
     for (int i = 0; i < bt->irep.n; i++) {
@@ -296,11 +296,11 @@ static void charge_write(tp_req *r, batch_table *bt, double units_before,
         if (d <= 0)
             continue;
         if (bt->irep.idx[i].global)
-            ddb_capacity_charge(r, &bt->t, bt->irep.idx[i].name, TP_CAP_WRITE, d);
+            ddb_capacity_charge(r, &bt->t, bt->irep.idx[i].name, TP_CAP_WRITE, d, NULL);
         else
             on_table += d;
     }
-    ddb_capacity_charge(r, &bt->t, NULL, TP_CAP_WRITE, on_table);
+    ddb_capacity_charge(r, &bt->t, NULL, TP_CAP_WRITE, on_table, hk);
 }
 
 static int apply_write(tp_req *r, batch_table *bt, batch_entry *e, tp_error *err)
@@ -427,7 +427,7 @@ int ddb_batch_write_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         ddb_index_report rep_before = bt->irep;
         if (apply_write(r, bt, e, err) != 0)
             goto done;
-        charge_write(r, bt, units_before, &rep_before);
+        charge_write(r, bt, units_before, &rep_before, &e->hk);
         processed++;
     }
     if (processed == 0 && b.nentries > 0) {
@@ -624,7 +624,7 @@ int ddb_batch_get_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     for (size_t i = 0; i < b.nentries; i++) {
         batch_entry *e = &b.entries[i];
         batch_table *bt = &b.tables[e->table];
-        if (full || !ddb_cap_admit(r, bt->t.id, bt->t.name, bt->t.desc, NULL, TP_CAP_READ)) {
+        if (full || ddb_cap_admit_key(r, &bt->t, NULL, TP_CAP_READ, &e->hk) != TP_CAP_ADMITTED) {
             add_unprocessed_key(bt, e->key);
             continue;
         }
@@ -641,7 +641,8 @@ int ddb_batch_get_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         sent += size;
         bt->touched = 1;
         bt->units += ddb_read_units(size, bt->consistent);
-        ddb_capacity_charge(r, &bt->t, NULL, TP_CAP_READ, ddb_read_units(size, bt->consistent));
+        ddb_capacity_charge(r, &bt->t, NULL, TP_CAP_READ, ddb_read_units(size, bt->consistent),
+                            &e->hk);
         got++;
         if (!item)
             continue;
@@ -738,7 +739,7 @@ static int transact_get_admit(tp_req *r, batch *b, size_t n, tp_error *err)
         return tp_fail(err, TP_ERR_INTERNAL, "out of memory");
     for (size_t i = 0; i < n; i++) {
         const batch_table *bt = &b->tables[i];
-        if (!ddb_cap_admit(r, bt->t.id, bt->t.name, bt->t.desc, NULL, TP_CAP_READ))
+        if (ddb_cap_admit_key(r, &bt->t, NULL, TP_CAP_READ, &b->entries[i].hk) != TP_CAP_ADMITTED)
             codes[i] = refused = 1;
     }
     if (!refused) {
@@ -813,7 +814,7 @@ int ddb_transact_get_items(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
             goto done;
         /* Transactional reads cost twice a strongly consistent read. */
         bt->units += 2 * ddb_read_units(size, 1);
-        ddb_capacity_charge(r, &bt->t, NULL, TP_CAP_READ, 2 * ddb_read_units(size, 1));
+        ddb_capacity_charge(r, &bt->t, NULL, TP_CAP_READ, 2 * ddb_read_units(size, 1), &e->hk);
         cJSON *resp = cJSON_CreateObject();
         cJSON_AddItemToArray(responses, resp);
         if (!item)

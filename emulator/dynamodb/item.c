@@ -384,7 +384,7 @@ int ddb_put_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     ddb_index_report irep = {0};
     cJSON *icm = NULL;
     if (ddb_key_of_item(&t, item, &hk, &rk, err) != 0 || ddb_check_index_keys(&t, item, err) != 0 ||
-        ddb_capacity_admit(r, &t, TP_CAP_WRITE, err) != 0 ||
+        ddb_capacity_admit(r, &t, TP_CAP_WRITE, &hk, err) != 0 ||
         ddb_item_read(r, t.id, &hk, &rk, &old, &old_size, err) != 0 ||
         ddb_check_write_condition(r, in, cond, old, err) != 0 ||
         ddb_item_write(r, t.id, &hk, &rk, item, size, err) != 0 ||
@@ -392,7 +392,7 @@ int ddb_put_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         streams_emit(r, &t, old, item, 0, err) != 0 ||
         ddb_table_add_usage(r, t.id, old ? 0 : 1, size - old_size) != 0 ||
         ddb_item_collection_check(r, &t, &hk, item, ddb_wants_collection_metrics(in), &icm, err) != 0 ||
-        ddb_capacity_settle_write(r, &t, ddb_write_units(old_size, size), &irep, err) != 0)
+        ddb_capacity_settle_write(r, &t, ddb_write_units(old_size, size), &irep, &hk, err) != 0)
         goto done;
     *out = cJSON_CreateObject();
     if (old && rv && strcmp(rv, "ALL_OLD") == 0) {
@@ -407,7 +407,7 @@ int ddb_put_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     rc = 0;
 done:
     if (rc != 0 && tp_error_is(err, TP_ERR_CONDITIONAL_CHECK_FAILED))
-        ddb_capacity_charge(r, &t, NULL, TP_CAP_WRITE, ddb_write_units(old_size, size));
+        ddb_capacity_charge(r, &t, NULL, TP_CAP_WRITE, ddb_write_units(old_size, size), &hk);
     cJSON_Delete(icm);
     ddb_cond_free(cond);
     cJSON_Delete(old);
@@ -480,7 +480,7 @@ int ddb_get_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     int64_t size = 0;
     int rc = -1;
     if (ddb_key_of_key(&t, key, &hk, &rk, err) != 0 ||
-        ddb_capacity_admit(r, &t, TP_CAP_READ, err) != 0 ||
+        ddb_capacity_admit(r, &t, TP_CAP_READ, &hk, err) != 0 ||
         ddb_item_read(r, t.id, &hk, &rk, &item, &size, err) != 0)
         goto done;
     *out = cJSON_CreateObject();
@@ -500,7 +500,7 @@ int ddb_get_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     }
     double units = ddb_read_units(size, tp_json_bool(in, "ConsistentRead", 0));
     ddb_add_consumed(*out, in, t.name, units);
-    ddb_capacity_charge(r, &t, NULL, TP_CAP_READ, units);
+    ddb_capacity_charge(r, &t, NULL, TP_CAP_READ, units, &hk);
     rc = 0;
 done:
     cJSON_Delete(item);
@@ -535,11 +535,11 @@ int ddb_delete_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     int rc = -1;
     ddb_index_report irep = {0};
     if (ddb_key_of_key(&t, key, &hk, &rk, err) != 0 ||
-        ddb_capacity_admit(r, &t, TP_CAP_WRITE, err) != 0 ||
+        ddb_capacity_admit(r, &t, TP_CAP_WRITE, &hk, err) != 0 ||
         ddb_item_read(r, t.id, &hk, &rk, &old, &old_size, err) != 0)
         goto done;
     if (ddb_check_write_condition(r, in, cond, old, err) != 0) {
-        ddb_capacity_charge(r, &t, NULL, TP_CAP_WRITE, ddb_write_units(old_size, 0));
+        ddb_capacity_charge(r, &t, NULL, TP_CAP_WRITE, ddb_write_units(old_size, 0), &hk);
         goto done;
     }
     if (old && (ddb_item_remove(r, t.id, &hk, &rk, err) != 0 ||
@@ -549,7 +549,7 @@ int ddb_delete_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         goto done;
     cJSON *icm = NULL;
     if (ddb_item_collection_check(r, &t, &hk, key, ddb_wants_collection_metrics(in), &icm, err) != 0 ||
-        ddb_capacity_settle_write(r, &t, ddb_write_units(old_size, 0), &irep, err) != 0) {
+        ddb_capacity_settle_write(r, &t, ddb_write_units(old_size, 0), &irep, &hk, err) != 0) {
         cJSON_Delete(icm);
         goto done;
     }

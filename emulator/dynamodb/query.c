@@ -1024,9 +1024,13 @@ static int read_action(tp_req *r, cJSON *in, cJSON **out, tp_error *err, int is_
             goto done;
     }
     pg.items = cJSON_CreateArray();
-    if (!ddb_cap_admit(r, t.id, t.name, t.desc, s.index && s.global ? s.index : NULL,
-                           TP_CAP_READ)) {
-        tp_fail(err, TP_ERR_PROVISIONED_THROUGHPUT_EXCEEDED, "%s", TP_CAP_TABLE_MESSAGE);
+    /* A Query reads one partition key: on the table (or an LSI) that
+     * key's partition; a Scan, the table as a whole. */
+    const tp_buf *part_key = s.index && s.global ? NULL : hash.len ? &hash : NULL;
+    int admitted = ddb_cap_admit_key(r, &t, s.index && s.global ? s.index : NULL, TP_CAP_READ,
+                                     part_key);
+    if (admitted != TP_CAP_ADMITTED) {
+        ddb_capacity_refused(admitted, 0, err);
         goto done;
     }
     if (run_read(r, &t, &s, &q, &hash, &rb, &sk, &pg, err) != 0)
@@ -1042,11 +1046,13 @@ static int read_action(tp_req *r, cJSON *in, cJSON **out, tp_error *err, int is_
         cJSON_AddItemToObject(*out, "LastEvaluatedKey", last_key(&t, &s, pg.last));
     add_consumed(*out, in, &t, &s, &q, &pg);
     if (s.index && s.global)
-        ddb_capacity_charge(r, &t, s.index, TP_CAP_READ, ddb_read_units(pg.bytes, q.consistent));
+        ddb_capacity_charge(r, &t, s.index, TP_CAP_READ, ddb_read_units(pg.bytes, q.consistent),
+                            NULL);
     else
         ddb_capacity_charge(r, &t, NULL, TP_CAP_READ,
                             ddb_read_units(pg.bytes, q.consistent) +
-                                (pg.base_bytes ? ddb_read_units(pg.base_bytes, q.consistent) : 0));
+                                (pg.base_bytes ? ddb_read_units(pg.base_bytes, q.consistent) : 0),
+                            part_key);
     rc = 0;
 done:
     cJSON_Delete(pg.items);

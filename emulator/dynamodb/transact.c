@@ -515,7 +515,8 @@ int ddb_transact_write_items(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     int throttled = 0;
     for (i = 0; i < n; i++) {
         const tw_table *tt = &w.tables[w.actions[i].table];
-        if (!ddb_cap_admit(r, tt->t.id, tt->t.name, tt->t.desc, NULL, TP_CAP_WRITE)) {
+        if (ddb_cap_admit_key(r, &tt->t, NULL, TP_CAP_WRITE, &w.actions[i].hk) !=
+            TP_CAP_ADMITTED) {
             set_reason(&w.actions[i], "ThrottlingError", TP_CAP_TXN_MESSAGE);
             throttled = 1;
         }
@@ -580,8 +581,8 @@ int ddb_transact_write_items(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         const tw_table *tt = &w.tables[a->table];
         for (int k = 0; k < tt->irep.n; k++) {
             if (tt->irep.idx[k].global && tt->irep.idx[k].units > 0 &&
-                !ddb_cap_admit(r, tt->t.id, tt->t.name, tt->t.desc, tt->irep.idx[k].name,
-                                   TP_CAP_WRITE)) {
+                ddb_cap_admit_key(r, &tt->t, tt->irep.idx[k].name, TP_CAP_WRITE, NULL) !=
+                    TP_CAP_ADMITTED) {
                 set_reason(a, "ThrottlingError", TP_CAP_TXN_MESSAGE);
                 gsi_throttled = 1;
                 break;
@@ -605,11 +606,11 @@ int ddb_transact_write_items(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
         for (int k = 0; k < tt->irep.n; k++) {
             if (tt->irep.idx[k].global)
                 ddb_capacity_charge(r, &tt->t, tt->irep.idx[k].name, TP_CAP_WRITE,
-                                    2 * tt->irep.idx[k].units);
+                                    2 * tt->irep.idx[k].units, NULL);
             else
                 on_table += 2 * tt->irep.idx[k].units;
         }
-        ddb_capacity_charge(r, &tt->t, NULL, TP_CAP_WRITE, on_table);
+        ddb_capacity_charge(r, &tt->t, NULL, TP_CAP_WRITE, on_table, NULL);
     }
     /* Item collections exist only with local secondary indexes; tidepool
      * reports none yet, as BatchWriteItem does. */

@@ -580,11 +580,11 @@ int ddb_update_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     int rc = -1;
     if (ddb_key_of_key(&t, q.key, &hk, &rk, err) != 0 || check_key_writes(&t, &q, err) != 0 ||
         check_index_writes(&t, q.upd, err) != 0 ||
-        ddb_capacity_admit(r, &t, TP_CAP_WRITE, err) != 0 ||
+        ddb_capacity_admit(r, &t, TP_CAP_WRITE, &hk, err) != 0 ||
         ddb_item_read(r, t.id, &hk, &rk, &old, &old_size, err) != 0)
         goto done;
     if (ddb_check_write_condition(r, in, q.cond, old, err) != 0) {
-        ddb_capacity_charge(r, &t, NULL, TP_CAP_WRITE, ddb_write_units(old_size, 0));
+        ddb_capacity_charge(r, &t, NULL, TP_CAP_WRITE, ddb_write_units(old_size, 0), &hk);
         goto done;
     }
     int write = 0;
@@ -600,7 +600,7 @@ int ddb_update_item(tp_req *r, cJSON *in, cJSON **out, tp_error *err)
     cJSON *icm = NULL;
     if (write && ddb_item_collection_check(r, &t, &hk, q.key, ddb_wants_collection_metrics(in), &icm, err) != 0)
         goto done;
-    if (ddb_capacity_settle_write(r, &t, ddb_write_units(old_size, size), &irep, err) != 0) {
+    if (ddb_capacity_settle_write(r, &t, ddb_write_units(old_size, size), &irep, &hk, err) != 0) {
         cJSON_Delete(icm);
         goto done;
     }

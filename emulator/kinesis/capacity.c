@@ -69,20 +69,20 @@ static void describe(const tp_core *core, const kin_stream *s, const char *shard
     if (!shard_id) {   /* an on-demand stream's write capacity */
         res->ndims = 2;
         res->dim[IN_BYTES] = (tp_cap_dim){"in_bytes",
-            rate_of(core, s->name, "on_demand_in_bytes", ON_DEMAND_IN_BYTES), SHARD_BURST_MS};
+            rate_of(core, s->name, "on_demand_in_bytes", ON_DEMAND_IN_BYTES), SHARD_BURST_MS, NULL};
         res->dim[IN_RECORDS] = (tp_cap_dim){"in_records",
-            rate_of(core, s->name, "on_demand_in_records", ON_DEMAND_IN_RECORDS), SHARD_BURST_MS};
+            rate_of(core, s->name, "on_demand_in_records", ON_DEMAND_IN_RECORDS), SHARD_BURST_MS, NULL};
         return;
     }
     res->ndims = 4;
     res->dim[IN_BYTES] = (tp_cap_dim){"in_bytes",
-        rate_of(core, s->name, "in_bytes", TP_CAP_KINESIS_IN_BYTES_PER_S), SHARD_BURST_MS};
+        rate_of(core, s->name, "in_bytes", TP_CAP_KINESIS_IN_BYTES_PER_S), SHARD_BURST_MS, NULL};
     res->dim[IN_RECORDS] = (tp_cap_dim){"in_records",
-        rate_of(core, s->name, "in_records", TP_CAP_KINESIS_IN_RECORDS_PER_S), SHARD_BURST_MS};
+        rate_of(core, s->name, "in_records", TP_CAP_KINESIS_IN_RECORDS_PER_S), SHARD_BURST_MS, NULL};
     res->dim[OUT_BYTES] = (tp_cap_dim){"out_bytes",
-        rate_of(core, s->name, "out_bytes", TP_CAP_KINESIS_OUT_BYTES_PER_S), SHARD_BURST_MS};
+        rate_of(core, s->name, "out_bytes", TP_CAP_KINESIS_OUT_BYTES_PER_S), SHARD_BURST_MS, NULL};
     res->dim[OUT_CALLS] = (tp_cap_dim){"out_calls",
-        rate_of(core, s->name, "out_calls", TP_CAP_KINESIS_OUT_CALLS_PER_S), SHARD_BURST_MS};
+        rate_of(core, s->name, "out_calls", TP_CAP_KINESIS_OUT_CALLS_PER_S), SHARD_BURST_MS, NULL};
 }
 
 static int on_demand(const kin_stream *s) { return strcmp(s->mode, "ON_DEMAND") == 0; }

@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "capacity/bucket.h"
+#include "capacity/keyrange.h"
 #include "capacity/throughput.h"
 #include "dynamodb/capacity.h"
 #include "core/buf.h"
@@ -413,6 +414,38 @@ static void other_services_use_the_same_buckets(void **state)
     tp_clock_free(core.clock);
 }
 
+/* Key ranges: an even start, growth by halving, split for heat only
+ * between two different refused keys. */
+static void key_ranges_split(void **state)
+{
+    (void)state;
+    tp_keyranges kr = {0};
+    int64_t rates[2] = {3000, 1000}, burst[2] = {1000, 1000};
+    assert_int_equal(tp_keyranges_shape(&kr, 4, 2, rates, burst, 1, 0), 0);
+    assert_int_equal(kr.n, 4);
+    assert_int_equal(kr.r[1].lo, 0x40000000u);
+    assert_int_equal(tp_keyranges_find(&kr, 0x7fffffffu), 1);
+    assert_int_equal(tp_keyranges_hi(&kr, 3), UINT32_MAX);
+    assert_int_equal(tp_keyranges_shape(&kr, 2, 2, rates, burst, 1, 0), 0);
+    assert_int_equal(kr.n, 4);   /* never shrinks */
+    assert_int_equal(tp_keyranges_shape(&kr, 5, 2, rates, burst, 1, 0), 0);
+    assert_int_equal(kr.n, 5);
+    assert_int_equal(kr.r[1].lo, 0x20000000u);   /* the first widest range halved */
+    /* one hot key: no split however long */
+    int i = tp_keyranges_find(&kr, 0x90000000u);
+    for (int64_t t = 0; t <= 20000; t += 100)
+        assert_int_equal(tp_keyranges_heat(&kr, i, 0x90000000u, t, 5000), 0);
+    /* two: split between them once heat lasted 5 s */
+    int split = 0;
+    for (int64_t t = 30000; t <= 36000 && !split; t += 100)
+        split = tp_keyranges_heat(&kr, i, t % 200 ? 0x90000000u : 0x98000000u, t, 5000);
+    assert_int_equal(split, 1);
+    assert_int_equal(kr.n, 6);
+    assert_int_not_equal(tp_keyranges_find(&kr, 0x90000000u), tp_keyranges_find(&kr, 0x98000000u));
+    assert_int_equal(kr.heat_splits, 1);
+    tp_keyranges_free(&kr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -429,6 +462,7 @@ int main(void)
         cmocka_unit_test(update_table_rate_applies_from_the_change),
         cmocka_unit_test(override_rate_applies_from_the_change),
         cmocka_unit_test(other_services_use_the_same_buckets),
+        cmocka_unit_test(key_ranges_split),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
