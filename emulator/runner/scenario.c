@@ -21,6 +21,8 @@
  * one line each. */
 #include "core/buf.h"
 #include "core/json.h"
+#include "core/trace.h"
+#include "engine_internal.h"
 #include "runner/report.h"
 #include "runner/scenario.h"
 
@@ -933,7 +935,7 @@ static void progress(runner *r, int64_t rel, int last)
     fflush(f);
 }
 
-static void sink(void *arg, const char *line)
+static void sink(void *arg, const char *line, const cJSON *ev)
 {
     runner *r = arg;
     tp_scenario_summary *s = r->sum;
@@ -945,17 +947,13 @@ static void sink(void *arg, const char *line)
         fwrite(line, 1, n, r->trace);
         fputc('\n', r->trace);
     }
-    if (r->phase != 1)
-        return;
-    cJSON *ev = tp_json_parse(line, n);
-    if (!ev)
+    if (r->phase != 1 || !ev)
         return;
     on_event(r, ev);
     if (r->rep)
         tp_report_event(r->rep, ev, int_member(ev, "t_ms", 0) - r->t0);
     if (r->opts->progress)
         progress(r, int_member(ev, "t_ms", 0) - r->t0, 0);
-    cJSON_Delete(ev);
 }
 
 /* --- templates: ${i}, ${i%M}, ${i+K}, ${now_ms}, ${t_ms} --------------------- */
@@ -2058,7 +2056,7 @@ static int run_fixture(const cJSON *fx, const tp_scenario_options *opts, tp_scen
         tp_report_free(r.rep);
         return fail_why(why, cap, "engine: %s: %s", err.code, err.message);
     }
-    tp_engine_trace_sink(e, sink, &r, opts->trace_path ? opts->trace_with_wall : 0);
+    tp_trace_set_event_sink(tp_engine_core(e)->trace, sink, &r, opts->trace_path ? opts->trace_with_wall : 0);
     int rc = 0;
     if (opts->handlers_lib && tp_engine_load_handlers(e, opts->handlers_lib, &err) != 0)
         rc = fail_why(why, cap, "--handlers %s: %s", opts->handlers_lib, err.message);
@@ -2103,7 +2101,7 @@ static int run_fixture(const cJSON *fx, const tp_scenario_options *opts, tp_scen
             rc = fail_why(why, cap, "run_until: the engine is not on a virtual clock");
         /* The sink is quiet from here on; events still arriving (none on a
          * virtual clock once the clock stops) only reach the trace file. */
-        tp_engine_trace_sink(e, NULL, NULL, 0);
+        tp_trace_set_event_sink(tp_engine_core(e)->trace, NULL, NULL, 0);
         if (opts->progress)
             progress(&r, tp_engine_now_ms(e) - r.t0, 1);
         print_start(&r);
@@ -2119,7 +2117,7 @@ static int run_fixture(const cJSON *fx, const tp_scenario_options *opts, tp_scen
 
     /* probes, then the caller's look */
     if (rc == 0) {
-        tp_engine_trace_sink(e, sink, &r, opts->trace_path ? opts->trace_with_wall : 0);
+        tp_trace_set_event_sink(tp_engine_core(e)->trace, sink, &r, opts->trace_path ? opts->trace_with_wall : 0);
         const cJSON *p;
         cJSON_ArrayForEach(p, member(fx, "probes"))
         {
@@ -2127,7 +2125,7 @@ static int run_fixture(const cJSON *fx, const tp_scenario_options *opts, tp_scen
                 break;
             run_probe(&r, e, p, &s->probes[s->n_probes++]);
         }
-        tp_engine_trace_sink(e, NULL, NULL, 0);
+        tp_trace_set_event_sink(tp_engine_core(e)->trace, NULL, NULL, 0);
     }
     char *logs_buf = NULL;
     size_t logs_len = 0;
@@ -2145,7 +2143,7 @@ static int run_fixture(const cJSON *fx, const tp_scenario_options *opts, tp_scen
     }
     if (rc == 0 && opts->after)
         opts->after(e, opts->after_arg);
-    tp_engine_trace_sink(e, NULL, NULL, 0);
+    tp_trace_set_event_sink(tp_engine_core(e)->trace, NULL, NULL, 0);
     tp_engine_free(e);
     if (r.trace)
         fclose(r.trace);
