@@ -41,6 +41,10 @@ static const char kin_schema_sql[] =
     "CREATE INDEX IF NOT EXISTS kin_records_by_seq ON kin_records(stream_id, seq);"
     "CREATE INDEX IF NOT EXISTS kin_shards_closed ON kin_shards(stream_id, closed_ms)"
     "  WHERE closed_ms>0;"
+    /* PutRecord's shard lookup (kin_shard_for_hash): open shards by the
+     * end of their hash key range, in numeric order */
+    "CREATE INDEX IF NOT EXISTS kin_shards_open ON kin_shards(stream_id, printf('%40s', hash_hi))"
+    "  WHERE closed_ms=0;"
     "CREATE TABLE IF NOT EXISTS kin_tags("
     "  stream_id INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
     "  PRIMARY KEY(stream_id, key)) WITHOUT ROWID;"
