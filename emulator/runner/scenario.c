@@ -1693,12 +1693,12 @@ static void print_logs(runner *r, tp_engine *e)
 {
     if (!r->out || r->sum->n_inv == 0)
         return;
-    char *text = NULL;
-    int st = tp_engine_control(e, "GET", "/_tidepool/invocations", NULL, &text);
-    cJSON *o = st == 200 ? tp_json_parse_str(text) : NULL;
-    free(text);
-    const cJSON *arr = cJSON_IsArray(o) ? o : member(o, "invocations");
-    int n = cJSON_IsArray(arr) ? cJSON_GetArraySize(arr) : 0;
+    /* the first and the last five: only those are read (the log is
+     * bounded, run_fixture) */
+    cJSON *first = NULL, *last = NULL;
+    int64_t total = 0;
+    tp_engine_invocation_ends(e, 5, &total, &first, &last);
+    int n = (int)total;
     if (n > 0)
         fprintf(r->out, "\nhandler logs (GET /_tidepool/invocations):\n");
     for (int i = 0; i < n; i++) {
@@ -1707,14 +1707,16 @@ static void print_logs(runner *r, tp_engine *e)
                 fprintf(r->out, "    ... %d more invocations ...\n", n - 10);
             continue;
         }
-        const cJSON *v = cJSON_GetArrayItem(arr, i);
+        const cJSON *v = n > 10 && i >= n - 5 ? cJSON_GetArrayItem(last, i - (n - 5))
+                                              : cJSON_GetArrayItem(first, i);
         const char *fname = tp_json_str(v, "function"), *outcome = tp_json_str(v, "outcome");
         fprintf(r->out, "    #%" PRId64 " %s (%s)\n", int_member(v, "id", 0), fname ? fname : "-",
                 outcome ? outcome : "-");
         if (tp_json_str(v, "logs"))
             print_log_text(r->out, tp_json_str(v, "logs"));
     }
-    cJSON_Delete(o);
+    cJSON_Delete(first);
+    cJSON_Delete(last);
 }
 
 /* --- the summary ---------------------------------------------------------------- */
@@ -2057,6 +2059,9 @@ static int run_fixture(const cJSON *fx, const tp_scenario_options *opts, tp_scen
         return fail_why(why, cap, "engine: %s: %s", err.code, err.message);
     }
     tp_trace_set_event_sink(tp_engine_core(e)->trace, sink, &r, opts->trace_path ? opts->trace_with_wall : 0);
+    /* print_logs shows the log's first and last five invocations: a run
+     * of hours need not keep the millions in between */
+    tp_engine_bound_invocations(e, 5, 1024);
     int rc = 0;
     if (opts->handlers_lib && tp_engine_load_handlers(e, opts->handlers_lib, &err) != 0)
         rc = fail_why(why, cap, "--handlers %s: %s", opts->handlers_lib, err.message);
