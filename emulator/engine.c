@@ -577,6 +577,43 @@ void tp_engine_free(tp_engine *e)
 
 tp_core *tp_engine_core(tp_engine *e) { return &e->core; }
 
+void tp_engine_bound_invocations(tp_engine *e, int64_t keep_first, int64_t keep_last)
+{
+    pthread_mutex_lock(&e->lock);
+    lambda_bound_invocations(&e->core, keep_first, keep_last);
+    pthread_mutex_unlock(&e->lock);
+}
+
+typedef struct inv_ends {
+    int64_t each, total;
+    cJSON *first, *last;
+} inv_ends;
+
+static int read_inv_ends(tp_core *core, void *arg)
+{
+    inv_ends *q = arg;
+    q->total = lambda_invocations_total(core);
+    if (q->total > 2 * q->each) {
+        q->first = lambda_invocations_list(core, 0, NULL, q->each);
+        q->last = lambda_invocations_list(core, lambda_invocations_tail_since(core, q->each), NULL,
+                                          q->each);
+    } else {
+        q->first = lambda_invocations_list(core, 0, NULL, 0);
+    }
+    return q->first ? 0 : -1;
+}
+
+int tp_engine_invocation_ends(tp_engine *e, int64_t each, int64_t *total, cJSON **first,
+                              cJSON **last)
+{
+    inv_ends q = {.each = each};
+    int rc = engine_locked(e, read_inv_ends, &q);
+    *total = q.total;
+    *first = q.first;
+    *last = q.last;
+    return rc;
+}
+
 /* --- calls -------------------------------------------------------------- */
 
 /* Fault rules (capacity/faults.h), before model validation. Returns 1 when

@@ -26,6 +26,10 @@ struct tp_trace {
     counter *counters;       /* few (services x operations x statuses): a list */
     struct gauge *gauges;    /* last value per (name, labels), first-set order */
     void (*sink)(void *arg, const char *line);
+    /* or, for a reader that would parse each line back: the event as JSON
+     * too (the tree the line was printed from, wall_ms left out as in the
+     * line) */
+    void (*sink_ev)(void *arg, const char *line, const cJSON *ev);
     void *sink_arg;
     int sink_with_wall;
 };
@@ -141,8 +145,8 @@ void tp_trace_add(tp_trace *t, int64_t t_ms, const char *type, const cJSON *fiel
             cJSON_AddItemToObject(o, f->string, cJSON_Duplicate(f, 1));
     }
     char *line = tp_json_print(o);
-    cJSON_Delete(o);
     if (!line) {
+        cJSON_Delete(o);
         pthread_mutex_unlock(&t->lock);
         return;
     }
@@ -157,17 +161,22 @@ void tp_trace_add(tp_trace *t, int64_t t_ms, const char *type, const cJSON *fiel
     }
     t->ring[slot] = line;
     t->seqs[slot] = seq;
-    if (t->sink) {
-        if (t->sink_with_wall) {
-            t->sink(t->sink_arg, line);
-        } else {
-            tp_buf b;
-            tp_buf_init(&b);
+    if (t->sink || t->sink_ev) {
+        tp_buf b;
+        tp_buf_init(&b);
+        const char *text = line;
+        if (!t->sink_with_wall) {
             put_without_wall(&b, line);
-            t->sink(t->sink_arg, b.data ? b.data : "");
-            tp_buf_free(&b);
+            text = b.data ? b.data : "";
+            cJSON_DeleteItemFromObjectCaseSensitive(o, "wall_ms");
         }
+        if (t->sink_ev)
+            t->sink_ev(t->sink_arg, text, o);
+        else
+            t->sink(t->sink_arg, text);
+        tp_buf_free(&b);
     }
+    cJSON_Delete(o);
     pthread_mutex_unlock(&t->lock);
 }
 
@@ -228,6 +237,20 @@ void tp_trace_set_sink(tp_trace *t, void (*fn)(void *arg, const char *line), voi
         return;
     pthread_mutex_lock(&t->lock);
     t->sink = fn;
+    t->sink_ev = NULL;
+    t->sink_arg = arg;
+    t->sink_with_wall = with_wall;
+    pthread_mutex_unlock(&t->lock);
+}
+
+void tp_trace_set_event_sink(tp_trace *t, void (*fn)(void *arg, const char *line, const cJSON *ev),
+                             void *arg, int with_wall)
+{
+    if (!t)
+        return;
+    pthread_mutex_lock(&t->lock);
+    t->sink = NULL;
+    t->sink_ev = fn;
     t->sink_arg = arg;
     t->sink_with_wall = with_wall;
     pthread_mutex_unlock(&t->lock);

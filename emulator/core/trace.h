@@ -46,6 +46,11 @@ void tp_trace_dump_opts(tp_trace *t, uint64_t since, int with_wall, tp_buf *out,
  * order; fn NULL removes the sink. */
 void tp_trace_set_sink(tp_trace *t, void (*fn)(void *arg, const char *line), void *arg,
                        int with_wall);
+/* The same, with the event also as a JSON tree (borrowed for the call;
+ * what parsing line would give), for a sink that reads the events rather
+ * than only storing the lines. Replaces a line sink and vice versa. */
+void tp_trace_set_event_sink(tp_trace *t, void (*fn)(void *arg, const char *line, const cJSON *ev),
+                             void *arg, int with_wall);
 /* Number of events held (tests). */
 size_t tp_trace_count(tp_trace *t);
 

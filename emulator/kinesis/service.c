@@ -34,6 +34,17 @@ static const char kin_schema_sql[] =
     "  stream_id INTEGER NOT NULL, idx INTEGER NOT NULL, seq TEXT NOT NULL,"
     "  pkey TEXT NOT NULL, data BLOB NOT NULL, arrival_ms INTEGER NOT NULL,"
     "  PRIMARY KEY(stream_id, idx, seq)) WITHOUT ROWID;"
+    /* Trimming (kin_trim) runs on every call that names a stream: by
+     * arrival across all shards in one range, not one seek per shard. A
+     * sequence number starts with its arrival ms, so seq order is arrival
+     * order within a stream. */
+    "CREATE INDEX IF NOT EXISTS kin_records_by_seq ON kin_records(stream_id, seq);"
+    "CREATE INDEX IF NOT EXISTS kin_shards_closed ON kin_shards(stream_id, closed_ms)"
+    "  WHERE closed_ms>0;"
+    /* PutRecord's shard lookup (kin_shard_for_hash): open shards by the
+     * end of their hash key range, in numeric order */
+    "CREATE INDEX IF NOT EXISTS kin_shards_open ON kin_shards(stream_id, printf('%40s', hash_hi))"
+    "  WHERE closed_ms=0;"
     "CREATE TABLE IF NOT EXISTS kin_tags("
     "  stream_id INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
     "  PRIMARY KEY(stream_id, key)) WITHOUT ROWID;"

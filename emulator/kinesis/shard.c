@@ -279,24 +279,25 @@ static int each_shard(tp_core *core, const kin_stream *s, int (*fn)(void *arg, c
     return 0;
 }
 
-/* The open shard whose range holds h. The ranges are canonical decimals,
- * so SQLite compares them by (length, text) and only the one row is parsed
- * (a PutRecord no longer parses every shard's range). */
+/* The open shard whose range holds h. The open shards' ranges split the
+ * hash key space without overlap, so it is the open shard with the
+ * smallest end >= h: one seek of kin_shards_open (service.c), which holds
+ * the canonical decimal ends right-aligned in 40 characters (a space sorts
+ * before every digit, so text order is numeric order), however many
+ * shards the stream has. Only that row is parsed. */
 int kin_shard_for_hash(tp_core *core, const kin_stream *s, kin_u128 h, kin_shard *out)
 {
     static const char sql[] =
         "SELECT " SHARD_COLS " FROM kin_shards WHERE stream_id=?1 AND closed_ms=0"
-        " AND (length(hash_lo) < ?3 OR (length(hash_lo) = ?3 AND hash_lo <= ?2))"
-        " AND (length(hash_hi) > ?3 OR (length(hash_hi) = ?3 AND hash_hi >= ?2))"
-        " ORDER BY idx LIMIT 1";
-    char hs[40];
+        " AND printf('%40s', hash_hi) >= ?2 ORDER BY printf('%40s', hash_hi) LIMIT 1";
+    char hs[40], padded[48];
     kin_u128_format(h, hs);
+    snprintf(padded, sizeof padded, "%40s", hs);
     sqlite3_stmt *st = stmt(core, sql);
     if (!st)
         return -1;
     sqlite3_bind_int64(st, 1, s->id);
-    sqlite3_bind_text(st, 2, hs, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(st, 3, (int)strlen(hs));
+    sqlite3_bind_text(st, 2, padded, -1, SQLITE_TRANSIENT);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         shard_from_row(st, out);

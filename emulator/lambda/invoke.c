@@ -143,6 +143,7 @@ struct lambda_state {
     pthread_cond_t threads_cv;  /* shutdown waits here for threads to end */
     int threads;
     uint64_t generation;
+    int64_t log_keep_first, log_keep_last;   /* lambda_bound_invocations */
 };
 
 /* The invocation this thread is running, for tp_call's request trace. */
@@ -716,6 +717,60 @@ static void trace_throttle(tp_core *core, const lambda_invoke_req *req, const ch
     cJSON_Delete(f);
 }
 
+/* The bounded log drops its middle every 64 invocations: rows older than
+ * the newest keep_last, except the keep_first oldest. A dropped row may
+ * belong to an invocation still running; its outcome then updates
+ * nothing, and it is never shown (it is neither first nor last). */
+static void prune_log(tp_core *core, const struct lambda_state *s, int64_t id)
+{
+    if (s->log_keep_last <= 0 || id % 64 != 0 || id <= s->log_keep_first + s->log_keep_last)
+        return;
+    sqlite3_stmt *st = stmt(core,
+                            "DELETE FROM lambda_invocations WHERE id > (SELECT id FROM"
+                            " lambda_invocations ORDER BY id LIMIT 1 OFFSET ?1) AND id <= ?2");
+    if (!st)
+        return;
+    sqlite3_bind_int64(st, 1, s->log_keep_first > 0 ? s->log_keep_first - 1 : 0);
+    sqlite3_bind_int64(st, 2, id - s->log_keep_last);
+    sqlite3_step(st);
+    sqlite3_reset(st);
+}
+
+void lambda_bound_invocations(tp_core *core, int64_t keep_first, int64_t keep_last)
+{
+    struct lambda_state *s = state_get(core);
+    if (!s)
+        return;
+    s->log_keep_first = keep_first > 0 ? keep_first : 1;
+    s->log_keep_last = keep_last > 0 ? keep_last : 0;
+}
+
+static int64_t one_int(tp_core *core, const char *sql, int64_t arg)
+{
+    sqlite3_stmt *st = stmt(core, sql);
+    if (!st)
+        return 0;
+    if (arg >= 0)
+        sqlite3_bind_int64(st, 1, arg);
+    int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    return v;
+}
+
+int64_t lambda_invocations_total(tp_core *core)
+{
+    /* unbounded, as GET /_tidepool/invocations counts: every row */
+    if (!core->lambda || core->lambda->log_keep_last <= 0)
+        return one_int(core, "SELECT count(*) FROM lambda_invocations", -1);
+    return one_int(core, "SELECT coalesce(max(id), 0) FROM lambda_invocations", -1);
+}
+
+int64_t lambda_invocations_tail_since(tp_core *core, int64_t n)
+{
+    return one_int(core, "SELECT coalesce((SELECT id FROM lambda_invocations ORDER BY id DESC"
+                         " LIMIT 1 OFFSET ?1), 0)", n);
+}
+
 int lambda_invoke_start(tp_core *core, const lambda_invoke_req *req, int64_t *id, tp_error *err)
 {
     struct lambda_state *s = state_get(core);
@@ -805,6 +860,7 @@ int lambda_invoke_start(tp_core *core, const lambda_invoke_req *req, int64_t *id
         return tp_fail(err, TP_ERR_LAMBDA_SERVICE, "storage error");
     }
     inv->id = sqlite3_last_insert_rowid(tp_store_db(core->store));
+    prune_log(core, s, inv->id);
 
     cJSON *f = cJSON_CreateObject();
     tp_json_add_int(f, "invocation", inv->id);

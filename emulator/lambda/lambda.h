@@ -179,6 +179,17 @@ int lambda_busy(tp_core *core);
  * "sdk_retries"}...] with
  * id > since, optionally one function's; limit 0 = all. New tree. */
 cJSON *lambda_invocations_list(tp_core *core, int64_t since, const char *function, int64_t limit);
+/* A bounded invocation log (tidepool run: hours of virtual time start
+ * millions of invocations, and only the ends of the log are shown): from
+ * now on the log keeps its keep_first oldest and keep_last newest rows and
+ * drops the rest as it grows. keep_last 0: unbounded (the default). */
+void lambda_bound_invocations(tp_core *core, int64_t keep_first, int64_t keep_last);
+/* The number of invocations in the log, those dropped by the bound
+ * included (ids count up from 1 and only the middle is dropped). */
+int64_t lambda_invocations_total(tp_core *core);
+/* The id after which the log's last n invocations come (for
+ * lambda_invocations_list's since). */
+int64_t lambda_invocations_tail_since(tp_core *core, int64_t n);
 
 /* The handler's runtime died (sig: the signal; 0: it exited with
  * exit_status): the invocation fails with Runtime.ExitError, Lambda's

@@ -1228,26 +1228,57 @@ static int position_latest(tp_core *core, const esm_mapping *m)
 
 /* --- the poll ------------------------------------------------------------------- */
 
-static int shard_listed(const esm_shard *sh, size_t n, const char *id)
+/* A poll visits every shard and looks up shards and lanes by id: with a
+ * hundred shards, linear searches were most of a poll. The listed ids are
+ * sorted once per poll (listed), and the lanes come sorted by shard id
+ * (lanes_load): both are binary searches. */
+static int cmp_str_ptr(const void *a, const void *b)
 {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static const char **listed_new(const esm_shard *sh, size_t n)
+{
+    const char **ids = malloc((n ? n : 1) * sizeof *ids);
+    if (!ids)
+        return NULL;
     for (size_t i = 0; i < n; i++)
-        if (strcmp(sh[i].id, id) == 0)
-            return 1;
-    return 0;
+        ids[i] = sh[i].id;
+    qsort(ids, n, sizeof *ids, cmp_str_ptr);
+    return ids;
+}
+
+static int shard_listed(const char *const *ids, size_t n, const char *id)
+{
+    return n > 0 && bsearch(&id, ids, n, sizeof *ids, cmp_str_ptr) != NULL;
+}
+
+/* The lanes of shard id: ls->v[*lo .. *hi). */
+static void lanes_of(const lane_set *ls, const char *id, size_t *lo, size_t *hi)
+{
+    size_t a = 0, b = ls->n;
+    while (a < b) {
+        size_t mid = a + (b - a) / 2;
+        if (strcmp(ls->v[mid].shard, id) < 0)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    *lo = a;
+    while (b < ls->n && strcmp(ls->v[b].shard, id) == 0)
+        b++;
+    *hi = b > a ? b : a;
 }
 
 /* 1 when every lane of the shard is done (0 when it has none yet). */
 static int shard_done(const lane_set *ls, const char *id)
 {
-    int any = 0;
-    for (size_t i = 0; i < ls->n; i++) {
-        if (strcmp(ls->v[i].shard, id) != 0)
-            continue;
-        any = 1;
+    size_t lo, hi;
+    lanes_of(ls, id, &lo, &hi);
+    for (size_t i = lo; i < hi; i++)
         if (!ls->v[i].done)
             return 0;
-    }
-    return any;
+    return hi > lo;
 }
 
 /* When the mapping may next read the shard (its lanes share a read, and
@@ -1309,12 +1340,17 @@ static int64_t poll_mapping(tp_core *core, esm_mapping *m)
         esm_set_last_result(core, m->id, "PROBLEM: Cannot access stream");
         return next;
     }
+    const char **listed = listed_new(sh, n);
+    if (!listed) {
+        free(sh);
+        return next;
+    }
     esm_filter *filter = m->filter ? esm_filter_new(m->filter, &err) : NULL;
     lane_set ls = {0};
     lanes_load(core, m->id, &ls);
     /* shards trimmed away: their lanes are of no more use */
     for (size_t i = 0; i < ls.n; i++)
-        if (!shard_listed(sh, n, ls.v[i].shard)) {
+        if (!shard_listed(listed, n, ls.v[i].shard)) {
             static const char del[] = "DELETE FROM esm_lanes WHERE id=?1";
             sqlite3_stmt *st = stmt(core, del);
             if (st) {
@@ -1326,18 +1362,17 @@ static int64_t poll_mapping(tp_core *core, esm_mapping *m)
     for (size_t i = 0; i < n; i++) {
         const esm_shard *s = &sh[i];
         /* a child waits for its parents (both, after a merge) */
-        if (*s->parent && shard_listed(sh, n, s->parent) && !shard_done(&ls, s->parent))
+        if (*s->parent && shard_listed(listed, n, s->parent) && !shard_done(&ls, s->parent))
             continue;
-        if (*s->adjacent && shard_listed(sh, n, s->adjacent) && !shard_done(&ls, s->adjacent))
+        if (*s->adjacent && shard_listed(listed, n, s->adjacent) && !shard_done(&ls, s->adjacent))
             continue;
-        int have = 0;
-        for (size_t j = 0; j < ls.n; j++)
-            if (strcmp(ls.v[j].shard, s->id) == 0)
-                have = 1;
-        if (!have) {
+        size_t lo, hi;
+        lanes_of(&ls, s->id, &lo, &hi);
+        if (hi == lo) {
             lanes_create(core, m->id, s->id, (int)m->parallel, "", 0);
             lanes_free(&ls);
             lanes_load(core, m->id, &ls);
+            lanes_of(&ls, s->id, &lo, &hi);
         }
         /* one read of the shard for its lanes free to take a batch */
         size_t nr = 0;
@@ -1348,8 +1383,8 @@ static int64_t poll_mapping(tp_core *core, esm_mapping *m)
             free(rr);
             continue;
         }
-        for (size_t j = 0; j < ls.n; j++)
-            if (strcmp(ls.v[j].shard, s->id) == 0 && lane_reads(&ls.v[j]))
+        for (size_t j = lo; j < hi; j++)
+            if (lane_reads(&ls.v[j]))
                 rl[nr++] = &ls.v[j];
         int64_t read_due = nr > 0 ? shard_read_due(core, m, s->id) : 0;
         if (read_due > now_ms(core)) {
@@ -1363,9 +1398,7 @@ static int64_t poll_mapping(tp_core *core, esm_mapping *m)
             if (rr[0].error)
                 trace_read_retry(core, m, s->id, code);
         }
-        for (size_t j = 0, k = 0; j < ls.n; j++) {
-            if (strcmp(ls.v[j].shard, s->id) != 0)
-                continue;
+        for (size_t j = lo, k = 0; j < hi; j++) {
             int reads = k < nr && rl[k] == &ls.v[j];
             int64_t due = lane_turn(core, m, &ls.v[j], reads ? &rr[k] : NULL);
             if (reads)
@@ -1380,6 +1413,7 @@ static int64_t poll_mapping(tp_core *core, esm_mapping *m)
     }
     lanes_free(&ls);
     esm_filter_free(filter);
+    free(listed);
     free(sh);
     return next;
 }

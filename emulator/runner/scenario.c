@@ -21,6 +21,8 @@
  * one line each. */
 #include "core/buf.h"
 #include "core/json.h"
+#include "core/trace.h"
+#include "engine_internal.h"
 #include "runner/report.h"
 #include "runner/scenario.h"
 
@@ -933,7 +935,7 @@ static void progress(runner *r, int64_t rel, int last)
     fflush(f);
 }
 
-static void sink(void *arg, const char *line)
+static void sink(void *arg, const char *line, const cJSON *ev)
 {
     runner *r = arg;
     tp_scenario_summary *s = r->sum;
@@ -945,17 +947,13 @@ static void sink(void *arg, const char *line)
         fwrite(line, 1, n, r->trace);
         fputc('\n', r->trace);
     }
-    if (r->phase != 1)
-        return;
-    cJSON *ev = tp_json_parse(line, n);
-    if (!ev)
+    if (r->phase != 1 || !ev)
         return;
     on_event(r, ev);
     if (r->rep)
         tp_report_event(r->rep, ev, int_member(ev, "t_ms", 0) - r->t0);
     if (r->opts->progress)
         progress(r, int_member(ev, "t_ms", 0) - r->t0, 0);
-    cJSON_Delete(ev);
 }
 
 /* --- templates: ${i}, ${i%M}, ${i+K}, ${now_ms}, ${t_ms} --------------------- */
@@ -1695,12 +1693,12 @@ static void print_logs(runner *r, tp_engine *e)
 {
     if (!r->out || r->sum->n_inv == 0)
         return;
-    char *text = NULL;
-    int st = tp_engine_control(e, "GET", "/_tidepool/invocations", NULL, &text);
-    cJSON *o = st == 200 ? tp_json_parse_str(text) : NULL;
-    free(text);
-    const cJSON *arr = cJSON_IsArray(o) ? o : member(o, "invocations");
-    int n = cJSON_IsArray(arr) ? cJSON_GetArraySize(arr) : 0;
+    /* the first and the last five: only those are read (the log is
+     * bounded, run_fixture) */
+    cJSON *first = NULL, *last = NULL;
+    int64_t total = 0;
+    tp_engine_invocation_ends(e, 5, &total, &first, &last);
+    int n = (int)total;
     if (n > 0)
         fprintf(r->out, "\nhandler logs (GET /_tidepool/invocations):\n");
     for (int i = 0; i < n; i++) {
@@ -1709,14 +1707,16 @@ static void print_logs(runner *r, tp_engine *e)
                 fprintf(r->out, "    ... %d more invocations ...\n", n - 10);
             continue;
         }
-        const cJSON *v = cJSON_GetArrayItem(arr, i);
+        const cJSON *v = n > 10 && i >= n - 5 ? cJSON_GetArrayItem(last, i - (n - 5))
+                                              : cJSON_GetArrayItem(first, i);
         const char *fname = tp_json_str(v, "function"), *outcome = tp_json_str(v, "outcome");
         fprintf(r->out, "    #%" PRId64 " %s (%s)\n", int_member(v, "id", 0), fname ? fname : "-",
                 outcome ? outcome : "-");
         if (tp_json_str(v, "logs"))
             print_log_text(r->out, tp_json_str(v, "logs"));
     }
-    cJSON_Delete(o);
+    cJSON_Delete(first);
+    cJSON_Delete(last);
 }
 
 /* --- the summary ---------------------------------------------------------------- */
@@ -2058,7 +2058,10 @@ static int run_fixture(const cJSON *fx, const tp_scenario_options *opts, tp_scen
         tp_report_free(r.rep);
         return fail_why(why, cap, "engine: %s: %s", err.code, err.message);
     }
-    tp_engine_trace_sink(e, sink, &r, opts->trace_path ? opts->trace_with_wall : 0);
+    tp_trace_set_event_sink(tp_engine_core(e)->trace, sink, &r, opts->trace_path ? opts->trace_with_wall : 0);
+    /* print_logs shows the log's first and last five invocations: a run
+     * of hours need not keep the millions in between */
+    tp_engine_bound_invocations(e, 5, 1024);
     int rc = 0;
     if (opts->handlers_lib && tp_engine_load_handlers(e, opts->handlers_lib, &err) != 0)
         rc = fail_why(why, cap, "--handlers %s: %s", opts->handlers_lib, err.message);
@@ -2103,7 +2106,7 @@ static int run_fixture(const cJSON *fx, const tp_scenario_options *opts, tp_scen
             rc = fail_why(why, cap, "run_until: the engine is not on a virtual clock");
         /* The sink is quiet from here on; events still arriving (none on a
          * virtual clock once the clock stops) only reach the trace file. */
-        tp_engine_trace_sink(e, NULL, NULL, 0);
+        tp_trace_set_event_sink(tp_engine_core(e)->trace, NULL, NULL, 0);
         if (opts->progress)
             progress(&r, tp_engine_now_ms(e) - r.t0, 1);
         print_start(&r);
@@ -2119,7 +2122,7 @@ static int run_fixture(const cJSON *fx, const tp_scenario_options *opts, tp_scen
 
     /* probes, then the caller's look */
     if (rc == 0) {
-        tp_engine_trace_sink(e, sink, &r, opts->trace_path ? opts->trace_with_wall : 0);
+        tp_trace_set_event_sink(tp_engine_core(e)->trace, sink, &r, opts->trace_path ? opts->trace_with_wall : 0);
         const cJSON *p;
         cJSON_ArrayForEach(p, member(fx, "probes"))
         {
@@ -2127,7 +2130,7 @@ static int run_fixture(const cJSON *fx, const tp_scenario_options *opts, tp_scen
                 break;
             run_probe(&r, e, p, &s->probes[s->n_probes++]);
         }
-        tp_engine_trace_sink(e, NULL, NULL, 0);
+        tp_trace_set_event_sink(tp_engine_core(e)->trace, NULL, NULL, 0);
     }
     char *logs_buf = NULL;
     size_t logs_len = 0;
@@ -2145,7 +2148,7 @@ static int run_fixture(const cJSON *fx, const tp_scenario_options *opts, tp_scen
     }
     if (rc == 0 && opts->after)
         opts->after(e, opts->after_arg);
-    tp_engine_trace_sink(e, NULL, NULL, 0);
+    tp_trace_set_event_sink(tp_engine_core(e)->trace, NULL, NULL, 0);
     tp_engine_free(e);
     if (r.trace)
         fclose(r.trace);

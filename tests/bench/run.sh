@@ -20,7 +20,8 @@
 # Everything runs in memory on a free 127.0.0.1 port, each load phase is
 # bounded by DURATION seconds, and tidepool is stopped at the end.
 # Environment: BUILD_DIR (default build), DURATION (3), RUNS (5), CONCURRENCY ("1 32"),
-# PIPELINE_ARGS (tp_bench_pipeline's options, e.g. "-r 5 -k 20000").
+# PIPELINE_ARGS (tp_bench_pipeline's options, e.g. "-r 5 -k 20000"), WHATIF_RECORDS
+# (the what-if cut tests/bench/whatif.sh measures; default 100000), WHATIF_TIMEOUT.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -375,6 +376,13 @@ if [[ $usage == *"tidepool run"* ]] && [ -e "${fixtures[0]}" ]; then
             "$([ "$rc" = 0 ] && echo ok || { [ "$rc" = 124 ] && echo "timed out (WHATIF_TIMEOUT)"; } ||
                echo "$rc: $(head -c 120 "$work/run.err" | tr '\n' ' ')")"
         case "$f" in *-whatif.json) grep -A3 '^configuration' "$work/run.out" | sed 's/^/    /' || true ;; esac
+    done
+    # the what-if's records/s, CPU per record and RSS (tests/bench/whatif.sh;
+    # WHATIF_RECORDS=100000 measures a cut in minutes)
+    for f in fixtures/*-whatif.json; do
+        [ -e "$f" ] || continue
+        WHATIF_RECORDS=${WHATIF_RECORDS:-100000} BUILD_DIR=$BUILD_DIR "$root/tests/bench/whatif.sh" "$f" ||
+            echo "  note: tests/bench/whatif.sh failed"
     done
 else
     echo
